@@ -1,0 +1,25 @@
+//===- InitAll.h - register everything kiln knows ---------------*- C++ -*-===//
+//
+// The one place where tools learn about dialects, passes and pipelines:
+// upstream MLIR's and kiln's own.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_INITALL_H
+#define KILN_INITALL_H
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace kiln {
+
+/// Adds every upstream dialect and extension and kiln's dialects.
+void registerAllDialects(mlir::DialectRegistry &registry);
+
+/// Registers every upstream pass and kiln's passes and named pipelines.
+void registerAllPasses();
+
+} // namespace kiln
+
+#endif // KILN_INITALL_H
