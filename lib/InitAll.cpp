@@ -2,17 +2,29 @@
 
 #include "kiln/InitAll.h"
 
+#include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/IR/KilnDialect.h"
+#include "kiln/Dialect/KilnRT/IR/KilnRT.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 
-void kiln::registerAllDialects(mlir::DialectRegistry &registry) {
+void mlir::kiln::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<mlir::kiln::KilnDialect>();
+  registry.insert<mlir::kiln::KilnDialect, mlir::kiln::rt::KilnRTDialect>();
+  mlir::kiln::rt::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
-void kiln::registerAllPasses() { mlir::registerAllPasses(); }
+void mlir::kiln::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::kiln::registerKilnConversionPasses();
+  mlir::kiln::registerKilnTransformsPasses();
+  mlir::kiln::registerKilnCPUPasses();
+  mlir::kiln::registerPipelines();
+}

@@ -12,14 +12,14 @@ namespace mlir {
 class DialectRegistry;
 } // namespace mlir
 
-namespace kiln {
+namespace mlir::kiln {
 
 /// Adds every upstream dialect and extension and kiln's dialects.
-void registerAllDialects(mlir::DialectRegistry &registry);
+void registerAllDialects(DialectRegistry &registry);
 
 /// Registers every upstream pass and kiln's passes and named pipelines.
 void registerAllPasses();
 
-} // namespace kiln
+} // namespace mlir::kiln
 
 #endif // KILN_INITALL_H

@@ -12,8 +12,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  kiln::registerAllDialects(registry);
-  kiln::registerAllPasses();
+  mlir::kiln::registerAllDialects(registry);
+  mlir::kiln::registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kiln optimizer driver\n", registry));
 }

@@ -1,0 +1,106 @@
+//===- Passes.td - CPU code generation passes --------------*- tablegen -*-===//
+
+#ifndef KILN_CODEGEN_CPU_PASSES_TD
+#define KILN_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TileParallel : Pass<"kiln-tile-parallel", "func::FuncOp"> {
+  let summary = "Tile linalg ops into scf.forall tasks for the thread pool";
+  let description = [{
+    Tiles the parallel dimensions of every top-level `linalg` op on tensors
+    with `scf.forall`, so the runtime's pool can run the tiles on its
+    threads. The tile count aims at `tasks-per-op` tiles but never makes a
+    tile of fewer than `min-task-elements` output elements (small ops stay
+    untiled). Outer dimensions are tiled first.
+  }];
+  let options = [
+    Option<"tasksPerOp", "tasks-per-op", "int64_t", /*default=*/"32",
+           "Number of tiles to aim for">,
+    Option<"minTaskElements", "min-task-elements", "int64_t",
+           /*default=*/"16384", "Smallest tile worth a task, in output elements">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def LowerForall : Pass<"kiln-lower-forall", "func::FuncOp"> {
+  let summary = "Turn buffer-level scf.forall into kiln_rt.parallel_for";
+  let description = [{
+    Rewrites each outermost `scf.forall` on buffers (after bufferization,
+    with no shared outputs) into a `kiln_rt.parallel_for` over the
+    linearized iteration space; the body recovers the induction variables by
+    division. Nested `scf.forall` ops run sequentially inside their task
+    (as `scf.for`).
+  }];
+  let dependentDialects = ["::mlir::kiln::rt::KilnRTDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def ExpandMath : Pass<"kiln-expand-math", "func::FuncOp"> {
+  let summary = "Expand math functions into vectorizable polynomials";
+  let description = [{
+    Replaces the `math` ops named by `ops` with upstream's polynomial
+    approximations (plain `arith`, which LLVM vectorizes), and expands the
+    others LLVM has no intrinsic for. Functions left alone (`sin`, `cos`,
+    `pow`) become libm calls.
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "math ops to approximate (default: exp, log, log1p, expm1, "
+               "tanh, erf, atan, atan2)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::x86vector::X86VectorDialect"];
+}
+
+def LowerToLLVM : Pass<"kiln-lower-to-llvm", "ModuleOp"> {
+  let summary = "Lower buffers, loops and kiln_rt ops to the llvm dialect";
+  let description = [{
+    One dialect conversion of everything left after bufferization and loop
+    lowering (`arith`, `math`, `memref`, `cf`, `func`, `index`, `vector`,
+    `kiln_rt`) to the `llvm` dialect. Entry points use the bare-pointer
+    convention: each static buffer is passed as one pointer.
+
+    `kiln_rt.weight` loads a pointer from the weight table.
+    `kiln_rt.ukernel` becomes a call of the named runtime function with, for
+    each buffer operand, its aligned base pointer (offset applied) followed by
+    its sizes and its strides as `i64`, and scalars as they are.
+    `kiln_rt.parallel_for` stays, with an `i64` induction variable, for
+    `kiln-outline-parallel`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def OutlineParallel : Pass<"kiln-outline-parallel", "ModuleOp"> {
+  let summary = "Outline kiln_rt.parallel_for bodies into task functions";
+  let description = [{
+    On the llvm dialect: moves the body of every `kiln_rt.parallel_for` into
+    a new function `(ptr captures, i64 begin, i64 end)` that runs the body
+    for indices `[begin, end)`, packs the values the body uses into a
+    stack struct, and calls the runtime's
+    `kiln_rt_parallel_for(count, task, captures)`, which splits the range
+    over its threads and returns when all are done.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def EmitEntryPoints : Pass<"kiln-emit-entry-points", "ModuleOp"> {
+  let summary = "Emit the artifact's C ABI: entry wrappers and metadata";
+  let description = [{
+    For every entry point recorded by `kiln-record-entry-points`, emits
+    `void kiln_entry_<name>(void **buffers, void *const *weights,
+    void *workspace)` (inputs then outputs in `buffers`), and the global
+    `kiln_artifact_metadata`: a text description of the entry points
+    (names, workspace sizes, input and output names, dtypes and shapes) and
+    the weight count, which the runtime parses and checks when it loads the
+    artifact. Everything else becomes internal.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // KILN_CODEGEN_CPU_PASSES_TD

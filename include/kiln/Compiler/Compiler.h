@@ -1,0 +1,105 @@
+//===- Compiler.h - kiln's compiler driver ----------------------*- C++ -*-===//
+//
+// The library behind kiln-compile, kiln-run and the C API: loads a model,
+// runs the pipeline stages up to an emit point, writes an artifact or
+// JIT-compiles the model into a runtime kiln_model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_COMPILER_H
+#define KILN_COMPILER_COMPILER_H
+
+#include "kiln/Target/CPU/CPUTarget.h"
+#include "kiln/runtime.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+class PassManager;
+} // namespace mlir
+
+namespace mlir::kiln {
+
+/// Where compilation stops and what it writes.
+enum class EmitKind {
+  Kiln,        // kiln ops after the graph stage
+  Linalg,      // linalg on tensors
+  Kernels,     // after fusion
+  Codegen,     // tiled for the target
+  Bufferized,  // buffers, weight table, memory plan
+  LLVMDialect, // the llvm dialect
+  LLVMIR,      // optimized LLVM IR
+  Object,      // an ELF object
+  Artifact,    // the .so the runtime loads
+};
+
+/// Parses an --emit= value ("kiln", "linalg", ..., "so").
+std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
+
+/// An --input-shape override: the named input gets static `dims`.
+struct InputShape {
+  std::string name;
+  std::vector<int64_t> dims;
+};
+
+/// Parses "NAME=1x128x768" into `out`; false (with `error`) if malformed.
+bool parseInputShape(llvm::StringRef text, InputShape &out,
+                     std::string &error);
+
+struct CompileOptions {
+  /// "cpu" (only CPU for now).
+  std::string target = "cpu";
+  cpu::TargetOptions cpu;
+  /// Decompose attention and the Mamba ops (reference lowering).
+  bool lowerFusedOps = true;
+  int64_t tasksPerOp = 32;
+  int64_t minTaskElements = 16384;
+  /// Shapes for the frontends' dynamic dimensions.
+  std::vector<InputShape> inputShapes;
+  /// Applied to every pass manager (the tools hook MLIR's debugging
+  /// options, such as --mlir-print-ir-after-all, in here).
+  std::function<LogicalResult(PassManager &)> configurePassManager;
+};
+
+/// A context with every dialect and translation kiln uses registered.
+std::unique_ptr<MLIRContext> createContext();
+
+/// Loads a model from a file (.mlir, or .onnx through the ONNX frontend).
+/// Reports problems as diagnostics and returns null.
+OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
+                                const CompileOptions &options);
+
+/// Loads a model from memory; `name` is used in diagnostics and picks the
+/// format by its extension.
+OwningOpRef<ModuleOp> loadModelFromBuffer(MLIRContext &ctx,
+                                          llvm::StringRef bytes,
+                                          llvm::StringRef name,
+                                          const CompileOptions &options);
+
+/// Runs the stages on `module` up to `emit` (at most EmitKind::LLVMDialect).
+LogicalResult runStages(ModuleOp module, EmitKind emit,
+                        const CompileOptions &options);
+
+/// Runs the stages up to `emit` and writes the result to `output` ("-" is
+/// stdout for the textual forms).
+LogicalResult compileToFile(ModuleOp module, EmitKind emit,
+                            const CompileOptions &options,
+                            llvm::StringRef output);
+
+/// JIT-compiles `module` into a model of the runtime. The model keeps
+/// `keepAlive` (the context that owns the weights) until it is freed.
+FailureOr<kiln_model *> compileToJIT(ModuleOp module,
+                                     const CompileOptions &options,
+                                     std::shared_ptr<void> keepAlive);
+
+} // namespace mlir::kiln
+
+#endif // KILN_COMPILER_COMPILER_H

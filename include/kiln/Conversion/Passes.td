@@ -1,0 +1,42 @@
+//===- Passes.td - kiln conversion passes ------------------*- tablegen -*-===//
+
+#ifndef KILN_CONVERSION_PASSES_TD
+#define KILN_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
+  let summary = "Lower kiln ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    The `lower` stage: every kiln op becomes `linalg` ops (named where
+    upstream has one: matmul, batch_matmul, conv_2d_nchw_fchw,
+    conv_2d_ngchw_gfchw, pooling, transpose, fill; `linalg.generic`
+    otherwise) on tensors, with `tensor` ops for data movement. The lowering
+    is numerically careful: softmax subtracts the row maximum, norms compute
+    fp32 statistics with a two-pass variance, GELU is exact (erf) or the tanh
+    form as the op asks, softplus never overflows, and integer division never
+    traps. Narrow floats compute in fp32.
+
+    Unsigned element types (`ui8`, `ui4`: quantized data) become signless
+    tensors, at function boundaries too.
+
+    With `lower-fused-ops=false`, `kiln.attention`, `kiln.selective_scan` and
+    `kiln.causal_conv1d` stay for the codegen stage, which gives them fused
+    kernels; otherwise they get reference decompositions.
+
+    The CPU lowering needs static shapes; an op with a dynamic dimension is
+    reported at its location.
+  }];
+  let options = [
+    Option<"lowerFusedOps", "lower-fused-ops", "bool", /*default=*/"true",
+           "Decompose kiln.attention, kiln.selective_scan and "
+           "kiln.causal_conv1d too (reference lowering)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // KILN_CONVERSION_PASSES_TD

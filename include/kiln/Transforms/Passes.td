@@ -1,0 +1,58 @@
+//===- Passes.td - target-independent kiln passes ----------*- tablegen -*-===//
+
+#ifndef KILN_TRANSFORMS_PASSES_TD
+#define KILN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def RecordEntryPoints : Pass<"kiln-record-entry-points", "ModuleOp"> {
+  let summary = "Record the tensor signature of every entry point";
+  let description = [{
+    For each public function, stores its inputs and outputs (names, element
+    types, shapes) as the `kiln.inputs` and `kiln.outputs` attributes, before
+    bufferization rewrites the signature. Names come from `kiln.name`
+    argument and result attributes (the importers set them) and default to
+    `input<i>` and `output<i>`. The artifact's metadata and the runtime's
+    input validation are built from these records.
+  }];
+}
+
+def ExternalizeWeights : Pass<"kiln-externalize-weights", "ModuleOp"> {
+  let summary = "Read weights through the runtime's weight table";
+  let description = [{
+    Replaces every `memref.global` whose initial value is a `dense_resource`
+    blob (the weights, after bufferization) by an entry of the weight table:
+    its uses become `kiln_rt.weight %table[i]`, where `%table` is a new last
+    argument (`!llvm.ptr`) of every function that reads a weight. The blobs
+    are listed, in table order, in the module attribute `kiln.weights`; the
+    artifact writer stores them aligned for mmap, and the JIT passes their
+    addresses directly, so no weight is copied into the generated code.
+  }];
+  let dependentDialects = ["::mlir::kiln::rt::KilnRTDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def PlanMemory : Pass<"kiln-plan-memory", "func::FuncOp"> {
+  let summary = "Place an entry point's buffers in one arena by liveness";
+  let description = [{
+    Gives every statically sized `memref.alloc` at the top level of a public
+    function an offset in a single workspace, sharing space between buffers
+    whose live ranges (through all their views) do not overlap. The
+    workspace becomes a new argument (`memref<Nxi8>`) after the others and
+    each allocation a `memref.view` of it; the function records the
+    workspace size as `kiln.workspace_bytes`, which the runtime allocates
+    once per model. Allocations inside parallel loops become stack
+    allocations when at most `max-stack-bytes`; larger ones are an error.
+    Placement is greedy best-fit, largest buffers first.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Alignment of every buffer in the workspace, in bytes">,
+    Option<"maxStackBytes", "max-stack-bytes", "int64_t", /*default=*/"262144",
+           "Largest allocation inside a parallel loop placed on the stack">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // KILN_TRANSFORMS_PASSES_TD

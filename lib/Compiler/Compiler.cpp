@@ -1,0 +1,196 @@
+//===- Compiler.cpp - kiln's compiler driver ------------------------------===//
+
+#include "kiln/Compiler/Compiler.h"
+
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/InitAll.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+std::optional<EmitKind> kiln::parseEmitKind(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<EmitKind>>(name)
+      .Case("kiln", EmitKind::Kiln)
+      .Case("linalg", EmitKind::Linalg)
+      .Case("kernels", EmitKind::Kernels)
+      .Case("codegen", EmitKind::Codegen)
+      .Case("bufferized", EmitKind::Bufferized)
+      .Case("llvm", EmitKind::LLVMDialect)
+      .Case("llvm-ir", EmitKind::LLVMIR)
+      .Case("obj", EmitKind::Object)
+      .Case("so", EmitKind::Artifact)
+      .Default(std::nullopt);
+}
+
+bool kiln::parseInputShape(llvm::StringRef text, InputShape &out,
+                           std::string &error) {
+  auto [name, dims] = text.rsplit('=');
+  if (name.empty() || dims.empty() || !text.contains('=')) {
+    error = "expected NAME=DIMS (like input_ids=1x128), got '" + text.str() +
+            "'";
+    return false;
+  }
+  out.name = name.str();
+  out.dims.clear();
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p.getAsInteger(10, d) || d < 0 || d > (int64_t(1) << 40)) {
+      error = "bad dimension '" + p.str() + "' in '" + text.str() + "'";
+      return false;
+    }
+    out.dims.push_back(d);
+  }
+  return true;
+}
+
+std::unique_ptr<MLIRContext> kiln::createContext() {
+  DialectRegistry registry;
+  mlir::kiln::registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+OwningOpRef<ModuleOp> kiln::loadModelFromBuffer(MLIRContext &ctx,
+                                                llvm::StringRef bytes,
+                                                llvm::StringRef name,
+                                                const CompileOptions &options) {
+  StringRef ext = llvm::sys::path::extension(name);
+  if (ext == ".mlir" || ext == ".mlirbc") {
+    llvm::SourceMgr sm;
+    sm.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(bytes, name),
+                          llvm::SMLoc());
+    return parseSourceFile<ModuleOp>(sm, &ctx);
+  }
+  emitError(FileLineColLoc::get(&ctx, name, 0, 0))
+      << "unknown model format '" << ext
+      << "': kiln reads .mlir files (kiln or linalg on tensors)";
+  return nullptr;
+}
+
+OwningOpRef<ModuleOp> kiln::loadModel(MLIRContext &ctx, llvm::StringRef path,
+                                      const CompileOptions &options) {
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> buf = openInputFile(path, &error);
+  if (!buf) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0)) << error;
+    return nullptr;
+  }
+  return loadModelFromBuffer(ctx, buf->getBuffer(), path, options);
+}
+
+LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
+                              const CompileOptions &options) {
+  if (options.target != "cpu")
+    return emitError(module.getLoc())
+           << "unknown target '" << options.target << "' (supported: cpu)";
+  PassManager pm(module.getContext());
+  if (options.configurePassManager &&
+      failed(options.configurePassManager(pm)))
+    return failure();
+  buildGraphPipeline(pm);
+  if (emit >= EmitKind::Linalg) {
+    LowerOptions lower;
+    lower.lowerFusedOps = options.lowerFusedOps;
+    buildLowerPipeline(pm, lower);
+  }
+  if (emit >= EmitKind::Kernels)
+    buildKernelsPipeline(pm);
+  if (emit >= EmitKind::Codegen) {
+    CPUCodegenOptions codegen;
+    codegen.tasksPerOp = options.tasksPerOp;
+    codegen.minTaskElements = options.minTaskElements;
+    buildCPUCodegenPipeline(pm, codegen);
+  }
+  if (emit >= EmitKind::Bufferized)
+    buildBufferizePipeline(pm);
+  if (emit >= EmitKind::LLVMDialect)
+    buildCPUToLLVMPipeline(pm);
+  return pm.run(module);
+}
+
+LogicalResult kiln::compileToFile(ModuleOp module, EmitKind emit,
+                                  const CompileOptions &options,
+                                  llvm::StringRef output) {
+  EmitKind stages = std::min(emit, EmitKind::LLVMDialect);
+  if (failed(runStages(module, stages, options)))
+    return failure();
+  std::string error;
+  if (emit <= EmitKind::LLVMDialect) {
+    auto out = openOutputFile(output, &error);
+    if (!out)
+      return emitError(module.getLoc()) << error;
+    module.print(out->os());
+    out->os() << "\n";
+    out->keep();
+    return success();
+  }
+  auto tm = cpu::createTargetMachine(options.cpu, error);
+  if (failed(tm))
+    return emitError(module.getLoc()) << error;
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule =
+      cpu::translateAndOptimize(module, llvmCtx, **tm, options.cpu.optLevel);
+  if (!llvmModule)
+    return emitError(module.getLoc()) << "translation to LLVM IR failed";
+  if (emit == EmitKind::LLVMIR) {
+    auto out = openOutputFile(output, &error);
+    if (!out)
+      return emitError(module.getLoc()) << error;
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    return success();
+  }
+  SmallVector<char> object;
+  if (failed(cpu::emitObject(*llvmModule, **tm, object, error)))
+    return emitError(module.getLoc()) << error;
+  if (emit == EmitKind::Object) {
+    auto out = openOutputFile(output, &error);
+    if (!out)
+      return emitError(module.getLoc()) << error;
+    out->os().write(object.data(), object.size());
+    out->keep();
+    return success();
+  }
+  if (output == "-")
+    return emitError(module.getLoc())
+           << "an artifact cannot go to stdout; give -o FILE.so";
+  SmallString<128> objPath;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objPath))
+    return emitError(module.getLoc())
+           << "cannot create a temporary file: " << ec.message();
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+  }
+  LogicalResult linked = cpu::linkSharedLibrary(objPath, output, error);
+  llvm::sys::fs::remove(objPath);
+  if (failed(linked))
+    return emitError(module.getLoc()) << error;
+  if (failed(cpu::appendWeights(module, output, error))) {
+    llvm::sys::fs::remove(output);
+    return emitError(module.getLoc()) << error;
+  }
+  return success();
+}

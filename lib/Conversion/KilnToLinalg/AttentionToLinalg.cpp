@@ -1,0 +1,250 @@
+//===- AttentionToLinalg.cpp - attention and rotary to linalg -------------===//
+//
+// The reference decomposition of kiln.attention: scores, mask, a guarded
+// softmax and the value contraction as linalg.generic ops in fp32. Grouped KV
+// heads are read through a [B, Hkv, G, S, D] view of the queries, so no KV
+// head is copied. It materializes the [Sq, Skv] scores; the CPU codegen
+// stage replaces it with a flash-attention kernel unless asked not to.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Utils.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::lowering;
+
+namespace {
+
+using utils::IteratorType;
+
+AffineMap dims(MLIRContext *ctx, unsigned n, ArrayRef<unsigned> which) {
+  SmallVector<AffineExpr> e;
+  for (unsigned w : which)
+    e.push_back(getAffineDimExpr(w, ctx));
+  return AffineMap::get(n, 0, e, ctx);
+}
+
+/// out[...] = sum over the reduction dimension of a * b (fp32).
+Value contract(OpBuilder &b, Location loc, Value x, Value y, AffineMap xm,
+               AffineMap ym, AffineMap om, ArrayRef<IteratorType> iters,
+               RankedTensorType outType) {
+  Value acc = filledTensor(b, loc, outType,
+                           scalarConstant(b, loc, outType.getElementType(), 0));
+  Type f32 = outType.getElementType();
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ValueRange{x, y}, ValueRange{acc},
+             {xm, ym, om}, iters,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value p = arith::MulFOp::create(
+                   nb, l, convertScalar(nb, l, a[0], f32),
+                   convertScalar(nb, l, a[1], f32));
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, a[2], p).getResult());
+             })
+      .getResult(0);
+}
+
+struct AttentionPattern : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
+    auto kt = cast<RankedTensorType>(adaptor.getKey().getType());
+    auto vt = cast<RankedTensorType>(adaptor.getValue().getType());
+    int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1), sq = qt.getDimSize(2),
+            d = qt.getDimSize(3), hkv = kt.getDimSize(1), skv = kt.getDimSize(2),
+            dv = vt.getDimSize(3), g = hq / hkv;
+    Type f32 = rewriter.getF32Type();
+    Value q = reshape(rewriter, loc, adaptor.getQuery(),
+                      RankedTensorType::get({bsz, hkv, g, sq, d},
+                                            qt.getElementType()));
+    // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] k[b,h,j,d]
+    auto scoresType = RankedTensorType::get({bsz, hkv, g, sq, skv}, f32);
+    Value scores = contract(
+        rewriter, loc, q, adaptor.getKey(), dims(ctx, 6, {0, 1, 2, 3, 5}),
+        dims(ctx, 6, {0, 1, 4, 5}), dims(ctx, 6, {0, 1, 2, 3, 4}),
+        {IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel, IteratorType::reduction},
+        scoresType);
+    // Scale, mask (explicit and causal); masked scores become -inf.
+    SmallVector<Value> operands{scores};
+    Value mask = adaptor.getMask();
+    bool boolMask = false;
+    if (mask) {
+      auto mt = cast<RankedTensorType>(mask.getType());
+      boolMask = mt.getElementType().isInteger(1);
+      SmallVector<int64_t> full{bsz, hq, sq, skv};
+      Value mFull = elementwise(rewriter, loc,
+                                RankedTensorType::get(full, mt.getElementType()),
+                                {mask}, [](OpBuilder &, Location, ValueRange a) {
+                                  return a[0];
+                                });
+      operands.push_back(reshape(
+          rewriter, loc, mFull,
+          RankedTensorType::get({bsz, hkv, g, sq, skv}, mt.getElementType())));
+    }
+    double scale = op.getScale().convertToDouble();
+    bool causal = op.getCausal();
+    int64_t shift = skv - sq;
+    scores = elementwise(
+        rewriter, loc, scoresType, operands,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value s = arith::MulFOp::create(b, l, a[0],
+                                          scalarConstant(b, l, f32, scale));
+          Value ninf = extremeConstant(b, l, f32, false);
+          if (mask) {
+            if (boolMask)
+              s = arith::SelectOp::create(b, l, a[1], s, ninf);
+            else
+              s = arith::AddFOp::create(b, l, s,
+                                        convertScalar(b, l, a[1], f32));
+          }
+          if (causal) {
+            // key j is visible from query i when j <= i + (Skv - Sq)
+            Value i = linalg::IndexOp::create(b, l, 3);
+            Value j = linalg::IndexOp::create(b, l, 4);
+            Value lim = arith::AddIOp::create(
+                b, l, i, arith::ConstantIndexOp::create(b, l, shift));
+            Value ok =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, j, lim);
+            s = arith::SelectOp::create(b, l, ok, s, ninf);
+          }
+          return s;
+        });
+    // Softmax over j. A fully masked row has max -inf: its weights are 0.
+    Value m = reduce(
+        rewriter, loc, scores, {4}, f32, extremeConstant(rewriter, loc, f32, false),
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+        [](OpBuilder &b, Location l, ValueRange a) {
+          return arith::MaximumFOp::create(b, l, a[0], a[1]);
+        });
+    m = reshape(rewriter, loc, m,
+                RankedTensorType::get({bsz, hkv, g, sq, 1}, f32));
+    Value p = elementwise(
+        rewriter, loc, scoresType, {scores, m},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value ninf = extremeConstant(b, l, f32, false);
+          Value dead = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                             a[1], ninf);
+          Value e = math::ExpOp::create(b, l,
+                                        arith::SubFOp::create(b, l, a[0], a[1]));
+          return arith::SelectOp::create(b, l, dead,
+                                         scalarConstant(b, l, f32, 0), e);
+        });
+    Value sum = reduce(
+        rewriter, loc, p, {4}, f32, scalarConstant(rewriter, loc, f32, 0),
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+        [](OpBuilder &b, Location l, ValueRange a) {
+          return arith::AddFOp::create(b, l, a[0], a[1]);
+        });
+    // out[b,h,g,i,e] = sum_j p[b,h,g,i,j] v[b,h,j,e]
+    auto outType = RankedTensorType::get({bsz, hkv, g, sq, dv}, f32);
+    Value out = contract(
+        rewriter, loc, p, adaptor.getValue(), dims(ctx, 6, {0, 1, 2, 3, 5}),
+        dims(ctx, 6, {0, 1, 5, 4}), dims(ctx, 6, {0, 1, 2, 3, 4}),
+        {IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel, IteratorType::reduction},
+        outType);
+    sum = reshape(rewriter, loc, sum,
+                  RankedTensorType::get({bsz, hkv, g, sq, 1}, f32));
+    out = elementwise(
+        rewriter, loc, RankedTensorType::get(outType.getShape(),
+                                             type.getElementType()),
+        {out, sum}, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value zero = scalarConstant(b, l, f32, 0);
+          Value empty = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                              a[1], zero);
+          Value r = arith::SelectOp::create(
+              b, l, empty, zero, arith::DivFOp::create(b, l, a[0], a[1]));
+          return convertScalar(b, l, r, type.getElementType());
+        });
+    rewriter.replaceOp(op, reshape(rewriter, loc, out, type));
+    return success();
+  }
+};
+
+struct RotaryPattern : OpConversionPattern<RotaryOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RotaryOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type et = type.getElementType(), ct = computeType(et);
+    int64_t rank = type.getRank(), d = type.getShape().back(), h = d / 2;
+    bool interleaved = op.getInterleaved();
+    // View the features as [..., pair, 2] (interleaved) or [..., 2, pair].
+    SmallVector<int64_t> pairShape(type.getShape().drop_back());
+    if (interleaved)
+      pairShape.append({h, 2});
+    else
+      pairShape.append({2, h});
+    auto pairType = RankedTensorType::get(pairShape, et);
+    Value x = reshape(rewriter, loc, adaptor.getInput(), pairType);
+    SmallVector<int64_t> halfShape(type.getShape().drop_back());
+    halfShape.push_back(h);
+    auto halfType = RankedTensorType::get(halfShape, et);
+    auto part = [&](int64_t which) {
+      SmallVector<int64_t> offsets(rank + 1, 0), sizes(pairShape);
+      int64_t axis = interleaved ? rank : rank - 1;
+      offsets[axis] = which;
+      sizes[axis] = 1;
+      return reshape(rewriter, loc, extractSlice(rewriter, loc, x, offsets, sizes),
+                     halfType);
+    };
+    Value a = part(0), b = part(1);
+    auto rotate = [&](bool first) {
+      return elementwise(
+          rewriter, loc, halfType, {a, b, adaptor.getCos(), adaptor.getSin()},
+          [&](OpBuilder &nb, Location l, ValueRange v) {
+            Value xa = convertScalar(nb, l, v[0], ct),
+                  xb = convertScalar(nb, l, v[1], ct),
+                  c = convertScalar(nb, l, v[2], ct),
+                  s = convertScalar(nb, l, v[3], ct);
+            Value r = first ? arith::SubFOp::create(
+                                  nb, l, arith::MulFOp::create(nb, l, xa, c),
+                                  arith::MulFOp::create(nb, l, xb, s))
+                                  .getResult()
+                            : arith::AddFOp::create(
+                                  nb, l, arith::MulFOp::create(nb, l, xb, c),
+                                  arith::MulFOp::create(nb, l, xa, s))
+                                  .getResult();
+            return convertScalar(nb, l, r, et);
+          });
+    };
+    Value out = emptyTensor(rewriter, loc, pairType);
+    for (int64_t which = 0; which < 2; ++which) {
+      SmallVector<int64_t> sliceShape(pairShape);
+      int64_t axis = interleaved ? rank : rank - 1;
+      sliceShape[axis] = 1;
+      Value r = reshape(rewriter, loc, rotate(which == 0),
+                        RankedTensorType::get(sliceShape, et));
+      SmallVector<int64_t> offsets(rank + 1, 0);
+      offsets[axis] = which;
+      out = insertSlice(rewriter, loc, r, out, offsets);
+    }
+    rewriter.replaceOp(op, reshape(rewriter, loc, out, type));
+    return success();
+  }
+};
+
+} // namespace
+
+void lowering::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<AttentionPattern>(patterns.getContext());
+}
+
+void lowering::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<RotaryPattern>(patterns.getContext());
+}

@@ -1,0 +1,90 @@
+//===- Utils.h - helpers shared by the kiln-to-linalg patterns --*- C++ -*-===//
+
+#ifndef KILN_LIB_CONVERSION_KILNTOLINALG_UTILS_H
+#define KILN_LIB_CONVERSION_KILNTOLINALG_UTILS_H
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::kiln::lowering {
+
+using ScalarFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// An uninitialized tensor of `type` (static shape).
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type);
+
+/// A tensor of `type` filled with `value`.
+Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                   Value value);
+
+/// The indexing map that reads an operand of `operandShape` broadcast (numpy
+/// rules) into an iteration space of `resultShape`.
+AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operandShape,
+                       ArrayRef<int64_t> resultShape);
+
+/// Builds `linalg.generic` computing `body` elementwise over `operands`, each
+/// broadcast to `resultType`. `body` gets the scalars of the operands.
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                  ValueRange operands, ScalarFn body);
+
+/// Converts a scalar between numeric types (float, signless int, i1).
+/// `isUnsigned` interprets integer sources as unsigned.
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
+                    bool isUnsigned = false);
+
+/// A scalar constant of `type` (float or integer) with `value`.
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// The largest (`positive`) or smallest finite-or-infinite value of `type`:
+/// +-inf for floats, the signed extremes for integers.
+Value extremeConstant(OpBuilder &b, Location loc, Type type, bool positive);
+
+/// True for f16 and bf16, which compute in f32.
+bool isNarrowFloat(Type t);
+
+/// The type math runs in for elements of `t` (f32 for narrow floats).
+Type computeType(Type t);
+
+/// Pads `x` with `low`/`high` elements of `value` per dimension.
+Value padTensor(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> low,
+                ArrayRef<int64_t> high, Value value);
+
+/// The static slice `offsets`/`sizes` (unit strides) of `v`.
+Value extractSlice(OpBuilder &b, Location loc, Value v,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes);
+
+/// Inserts `v` into `into` at `offsets` (unit strides).
+Value insertSlice(OpBuilder &b, Location loc, Value v, Value into,
+                  ArrayRef<int64_t> offsets);
+
+/// Reshapes `v` (static) to `type` through collapse_shape/expand_shape.
+Value reshape(OpBuilder &b, Location loc, Value v, RankedTensorType type);
+
+/// Reduces `input` over `axes` (sorted) with `combine`, starting from `init`
+/// (a scalar of the accumulator type). `pre` maps each input element to the
+/// accumulator type first. The result drops the reduced dimensions.
+Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+             Type accType, Value init, ScalarFn pre, ScalarFn combine);
+
+/// Fails the conversion of `op` with a clear message when a tensor operand
+/// or result has dynamic dimensions (the CPU lowering is static-shape only).
+LogicalResult requireStaticShapes(Operation *op,
+                                  ConversionPatternRewriter &rewriter);
+
+void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
+void populateComputeToLinalgPatterns(RewritePatternSet &patterns);
+void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
+void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
+void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
+void populateRotaryToLinalgPatterns(RewritePatternSet &patterns);
+void populateSSMToLinalgPatterns(RewritePatternSet &patterns);
+void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::kiln::lowering
+
+#endif // KILN_LIB_CONVERSION_KILNTOLINALG_UTILS_H

@@ -1,0 +1,132 @@
+//===- Pipelines.cpp - kiln's named pass pipelines ------------------------===//
+
+#include "kiln/Pipelines/Pipelines.h"
+
+#include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Conversion/Passes.h"
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+void kiln::buildGraphPipeline(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
+  pm.addPass(createRecordEntryPoints());
+  ConvertKilnToLinalgOptions toLinalg;
+  toLinalg.lowerFusedOps = options.lowerFusedOps;
+  pm.addPass(createConvertKilnToLinalg(toLinalg));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildKernelsPipeline(OpPassManager &pm) {
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
+                                   const CPUCodegenOptions &options) {
+  TileParallelOptions tile;
+  tile.tasksPerOp = options.tasksPerOp;
+  tile.minTaskElements = options.minTaskElements;
+  pm.addNestedPass<func::FuncOp>(createTileParallel(tile));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildBufferizePipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createExternalizeWeights());
+  pm.addNestedPass<func::FuncOp>(createPlanMemory());
+}
+
+void kiln::buildCPUToLLVMPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createLowerForall());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addNestedPass<func::FuncOp>(createExpandMath());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createLowerToLLVM());
+  pm.addPass(createOutlineParallel());
+  pm.addPass(createEmitEntryPoints());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+namespace {
+struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> lowerFusedOps{*this, "lower-fused-ops",
+                             llvm::cl::desc("See kiln-lower"),
+                             llvm::cl::init(true)};
+  Option<int64_t> tasksPerOp{*this, "tasks-per-op",
+                             llvm::cl::desc("See kiln-codegen-cpu"),
+                             llvm::cl::init(32)};
+  Option<int64_t> minTaskElements{*this, "min-task-elements",
+                                  llvm::cl::desc("See kiln-codegen-cpu"),
+                                  llvm::cl::init(16384)};
+};
+} // namespace
+
+void kiln::registerPipelines() {
+  PassPipelineRegistration<>("kiln-graph",
+                             "kiln's graph stage: cleanups and recognition",
+                             buildGraphPipeline);
+  PassPipelineRegistration<LowerOptions>(
+      "kiln-lower", "kiln's lower stage: kiln ops to linalg on tensors",
+      buildLowerPipeline);
+  PassPipelineRegistration<>("kiln-kernels",
+                             "kiln's kernels stage: elementwise fusion",
+                             buildKernelsPipeline);
+  PassPipelineRegistration<CPUCodegenOptions>(
+      "kiln-codegen-cpu", "kiln's CPU codegen stage: tiling for the pool",
+      buildCPUCodegenPipeline);
+  PassPipelineRegistration<>(
+      "kiln-bufferize",
+      "kiln's bufferize stage: buffers, weight table, memory plan",
+      buildBufferizePipeline);
+  PassPipelineRegistration<>("kiln-cpu-to-llvm",
+                             "kiln's CPU target stage: to the llvm dialect",
+                             buildCPUToLLVMPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "kiln-cpu", "Every kiln stage from kiln ops to the llvm dialect (CPU)",
+      [](OpPassManager &pm, const CPUPipelineOptions &o) {
+        buildGraphPipeline(pm);
+        LowerOptions lower;
+        lower.lowerFusedOps = o.lowerFusedOps;
+        buildLowerPipeline(pm, lower);
+        buildKernelsPipeline(pm);
+        CPUCodegenOptions codegen;
+        codegen.tasksPerOp = o.tasksPerOp;
+        codegen.minTaskElements = o.minTaskElements;
+        buildCPUCodegenPipeline(pm, codegen);
+        buildBufferizePipeline(pm);
+        buildCPUToLLVMPipeline(pm);
+      });
+}

@@ -1,0 +1,194 @@
+//===- PlanMemory.cpp - place buffers in one arena by liveness ------------===//
+
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "kiln-plan-memory"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_PLANMEMORY
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// True when `op` runs its body concurrently for several iterations.
+bool isParallelLoop(Operation *op) {
+  return isa<scf::ForallOp, scf::ParallelOp, rt::ParallelForOp>(op);
+}
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes;
+  int64_t align;
+  unsigned begin, end; // live range, in positions of top-level ops
+  int64_t offset = -1;
+};
+
+struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    Block &body = func.getBody().front();
+    DataLayout layout = DataLayout::closest(func);
+
+    auto byteSize = [&](MemRefType t) -> int64_t {
+      int64_t elt = layout.getTypeSize(t.getElementType());
+      return t.getNumElements() * elt;
+    };
+
+    // Allocations in parallel loops go on the (per-thread) stack; those in
+    // sequential loops move to the top level, where they are planned.
+    SmallVector<memref::AllocOp> nested;
+    func.walk([&](memref::AllocOp alloc) {
+      if (alloc->getBlock() != &body)
+        nested.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : nested) {
+      MemRefType t = alloc.getType();
+      if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
+        alloc.emitError("cannot plan a dynamically shaped allocation");
+        return signalPassFailure();
+      }
+      Operation *parallel = nullptr;
+      for (Operation *p = alloc->getParentOp(); p != func; p = p->getParentOp())
+        if (isParallelLoop(p))
+          parallel = p;
+      if (parallel) {
+        if (byteSize(t) > maxStackBytes) {
+          alloc.emitError("allocation of ")
+              << byteSize(t) << " bytes inside a parallel loop exceeds the "
+              << maxStackBytes << "-byte stack limit";
+          return signalPassFailure();
+        }
+        OpBuilder b(alloc);
+        auto stack = memref::AllocaOp::create(b, alloc.getLoc(), t,
+                                              alloc.getAlignmentAttr());
+        alloc.replaceAllUsesWith(stack.getResult());
+        alloc.erase();
+        continue;
+      }
+      Operation *top = alloc;
+      while (top->getBlock() != &body)
+        top = top->getParentOp();
+      alloc->moveBefore(top);
+    }
+
+    // Positions of the top-level ops.
+    DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    auto topLevel = [&](Operation *op) {
+      while (op->getBlock() != &body)
+        op = op->getParentOp();
+      return op;
+    };
+
+    SmallVector<Buffer> buffers;
+    for (auto alloc : llvm::make_early_inc_range(body.getOps<memref::AllocOp>())) {
+      MemRefType t = alloc.getType();
+      if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
+        alloc.emitError("cannot plan a dynamically shaped allocation");
+        return signalPassFailure();
+      }
+      Buffer buf{alloc, byteSize(t),
+                 std::max<int64_t>(alignment, alloc.getAlignment().value_or(1)),
+                 position[alloc], position[alloc]};
+      // The live range ends at the last use of the buffer or of any view of
+      // it (and of anything else that may alias it).
+      SmallVector<Value> work{alloc.getResult()};
+      DenseSet<Value> seen;
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        if (!seen.insert(v).second)
+          continue;
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = use.getOwner();
+          if (isa<func::ReturnOp>(user)) {
+            buf.end = body.getOperations().size();
+            continue;
+          }
+          if (isa<memref::DeallocOp>(user))
+            continue;
+          buf.end = std::max(buf.end, position[topLevel(user)]);
+          for (Value r : user->getResults())
+            if (isa<BaseMemRefType>(r.getType()))
+              work.push_back(r);
+        }
+      }
+      buffers.push_back(buf);
+    }
+
+    // Greedy best fit: largest first, lowest offset that avoids every
+    // placed buffer whose live range overlaps.
+    SmallVector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    llvm::sort(order, [](Buffer *a, Buffer *b) {
+      return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
+    });
+    int64_t peak = 0;
+    SmallVector<Buffer *> placed;
+    for (Buffer *b : order) {
+      SmallVector<std::pair<int64_t, int64_t>> taken;
+      for (Buffer *p : placed)
+        if (p->begin <= b->end && b->begin <= p->end)
+          taken.push_back({p->offset, p->offset + p->bytes});
+      llvm::sort(taken);
+      int64_t offset = 0;
+      for (auto [lo, hi] : taken) {
+        if (offset + b->bytes <= lo)
+          break;
+        offset = std::max<int64_t>(offset, llvm::alignTo(hi, b->align));
+      }
+      b->offset = offset;
+      peak = std::max(peak, offset + b->bytes);
+      placed.push_back(b);
+    }
+    peak = llvm::alignTo(peak, alignment);
+
+    // The workspace argument and the views into it.
+    if (func.isPublic()) {
+      auto wsType =
+          MemRefType::get({peak}, IntegerType::get(&getContext(), 8));
+      unsigned argIndex = func.getNumArguments();
+      if (failed(func.insertArgument(argIndex, wsType, {}, func.getLoc())))
+        return signalPassFailure();
+      Value ws = func.getArgument(argIndex);
+      for (Buffer &b : buffers) {
+        OpBuilder builder(b.alloc);
+        Value off =
+            arith::ConstantIndexOp::create(builder, b.alloc.getLoc(), b.offset);
+        Value view = memref::ViewOp::create(builder, b.alloc.getLoc(),
+                                            b.alloc.getType(), ws, off,
+                                            ValueRange{});
+        for (Operation *user : llvm::make_early_inc_range(b.alloc->getUsers()))
+          if (isa<memref::DeallocOp>(user))
+            user->erase();
+        b.alloc.replaceAllUsesWith(view);
+        b.alloc.erase();
+      }
+      func->setAttr(attrs::kWorkspaceBytes,
+                    IntegerAttr::get(IntegerType::get(&getContext(), 64), peak));
+      LLVM_DEBUG(llvm::dbgs() << func.getSymName() << ": " << buffers.size()
+                              << " buffers in " << peak << " bytes\n");
+    } else if (!buffers.empty()) {
+      buffers.front().alloc.emitError(
+          "allocation in a function that is not an entry point: only entry "
+          "points receive a workspace");
+      return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

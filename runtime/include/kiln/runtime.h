@@ -1,0 +1,184 @@
+/*===- kiln/runtime.h - the kiln runtime C API ---------------------------===*\
+ *
+ * Loads models compiled by kiln (shared-library artifacts, or modules the
+ * compiler JIT-compiled in-process), describes their entry points and runs
+ * them. The runtime depends on libc, libm, libstdc++ and libpthread only.
+ *
+ * Errors: functions that can fail return a kiln_status pointer, NULL on
+ * success. A non-NULL status carries a code and a message and must be freed
+ * with kiln_status_free. Every call validates its arguments; a bad call
+ * returns an error, it never crashes or reads out of bounds.
+ *
+ * Threads: a kiln_context owns a thread pool; pass it to kiln_model_run.
+ * A model may run on several threads at once (each run takes its own
+ * workspace when the model's is in use). A model is independent of the
+ * compiler that produced it and may outlive it.
+\*===----------------------------------------------------------------------===*/
+
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_RUNTIME_ABI_VERSION 1
+
+#if defined(__GNUC__)
+#define KILN_API __attribute__((visibility("default")))
+#else
+#define KILN_API
+#endif
+
+/*===-- Status -----------------------------------------------------------===*/
+
+typedef enum kiln_status_code {
+  KILN_OK = 0,
+  KILN_INVALID_ARGUMENT = 1, /* a bad call: count, dtype, shape, null, ... */
+  KILN_IO_ERROR = 2,         /* a file could not be read or written */
+  KILN_FORMAT_ERROR = 3,     /* a file is not what it claims to be */
+  KILN_OUT_OF_MEMORY = 4,
+  KILN_UNSUPPORTED = 5,
+  KILN_INTERNAL = 6,
+} kiln_status_code;
+
+typedef struct kiln_status kiln_status;
+
+KILN_API kiln_status_code kiln_status_get_code(const kiln_status *status);
+KILN_API const char *kiln_status_get_message(const kiln_status *status);
+KILN_API void kiln_status_free(kiln_status *status);
+
+/*===-- Element types ----------------------------------------------------===*/
+
+typedef enum kiln_dtype {
+  KILN_F32 = 0,
+  KILN_F16 = 1,
+  KILN_BF16 = 2,
+  KILN_F64 = 3,
+  KILN_I64 = 4,
+  KILN_I32 = 5,
+  KILN_I16 = 6,
+  KILN_I8 = 7,
+  KILN_U8 = 8,
+  KILN_BOOL = 9, /* one byte per element, 0 or 1 */
+} kiln_dtype;
+
+/* The dtype's name ("f32", ...) and its size in bytes (0 if unknown). */
+KILN_API const char *kiln_dtype_name(kiln_dtype dtype);
+KILN_API size_t kiln_dtype_size(kiln_dtype dtype);
+
+/*===-- Tensors ----------------------------------------------------------===*/
+
+#define KILN_MAX_RANK 16
+
+/* A tensor: dense, row-major, `data` holds `size_bytes` bytes. */
+typedef struct kiln_tensor {
+  kiln_dtype dtype;
+  int32_t rank;
+  int64_t shape[KILN_MAX_RANK];
+  void *data;
+  size_t size_bytes;
+} kiln_tensor;
+
+/* Element count of a tensor described by `rank` and `shape`, or -1 when a
+ * dimension is negative or the count overflows. */
+KILN_API int64_t kiln_num_elements(int32_t rank, const int64_t *shape);
+
+/* Frees memory the runtime allocated for an output (kiln_model_run with
+ * data == NULL). */
+KILN_API void kiln_free(void *data);
+
+/*===-- Contexts (thread pools) ------------------------------------------===*/
+
+typedef struct kiln_context kiln_context;
+
+/* A pool of `num_threads` threads, the caller's included; 0 means one per
+ * online core. */
+KILN_API kiln_status *kiln_context_create(int num_threads, kiln_context **out);
+KILN_API int kiln_context_num_threads(const kiln_context *context);
+KILN_API void kiln_context_destroy(kiln_context *context);
+
+/*===-- Models -----------------------------------------------------------===*/
+
+typedef struct kiln_model kiln_model;
+
+/* Opens an artifact written by `kiln-compile` (a .so). */
+KILN_API kiln_status *kiln_model_load(const char *path, kiln_model **out);
+KILN_API void kiln_model_free(kiln_model *model);
+
+KILN_API int kiln_model_num_entries(const kiln_model *model);
+/* Entry point `index`'s name, or NULL when out of range. */
+KILN_API const char *kiln_model_entry_name(const kiln_model *model, int index);
+/* The index of the entry point called `name`, or -1. */
+KILN_API int kiln_model_find_entry(const kiln_model *model, const char *name);
+KILN_API int kiln_model_num_inputs(const kiln_model *model, int entry);
+KILN_API int kiln_model_num_outputs(const kiln_model *model, int entry);
+/* Bytes of scratch memory one run of the entry point uses. */
+KILN_API int64_t kiln_model_workspace_bytes(const kiln_model *model, int entry);
+
+/* Describes input/output `index` of `entry`; `*name` stays valid as long as
+ * the model. `info->data` is NULL and `info->size_bytes` the size a buffer
+ * for it must have. */
+KILN_API kiln_status *kiln_model_input_info(const kiln_model *model, int entry,
+                                   int index, const char **name,
+                                   kiln_tensor *info);
+KILN_API kiln_status *kiln_model_output_info(const kiln_model *model, int entry,
+                                    int index, const char **name,
+                                    kiln_tensor *info);
+
+/* Runs `entry` on `context` (NULL: on the calling thread only). Inputs must
+ * match the entry point's dtypes and shapes exactly. An output with a
+ * non-NULL `data` is written there (it must match too); an output with NULL
+ * `data` gets a buffer from the runtime, which the caller frees with
+ * kiln_free. */
+KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
+                            int entry, const kiln_tensor *inputs,
+                            int num_inputs, kiln_tensor *outputs,
+                            int num_outputs);
+
+/*===-- .npy files -------------------------------------------------------===*/
+
+/* Reads a .npy file (format 1.0-3.0, little-endian, C order) into a tensor
+ * whose data the caller frees with kiln_free. */
+KILN_API kiln_status *kiln_npy_read(const char *path, kiln_tensor *out);
+/* Parses .npy bytes already in memory. */
+KILN_API kiln_status *kiln_npy_parse(const void *bytes, size_t size, kiln_tensor *out);
+KILN_API kiln_status *kiln_npy_write(const char *path, const kiln_tensor *tensor);
+
+/*===-- For the compiler: models from code already in memory -------------===*/
+
+/* An entry point's code: buffers (inputs then outputs), the weight table and
+ * a workspace of the size the metadata gives. */
+typedef void (*kiln_entry_fn)(void **buffers, void *const *weights,
+                              void *workspace);
+
+/* Resolves an entry point's function by name (kiln_entry_<name>). */
+typedef kiln_entry_fn (*kiln_entry_resolver)(void *user, const char *symbol);
+
+/* Builds a model from artifact metadata text, a resolver for the entry
+ * functions, and the weight table (`num_weights` pointers, which must stay
+ * valid as long as the model). `owner` is released with `release(owner)`
+ * when the model is freed (the JIT engine, say). */
+KILN_API kiln_status *kiln_model_create(const char *metadata, kiln_entry_resolver resolve,
+                               void *user, void *const *weights,
+                               int64_t num_weights, void *owner,
+                               void (*release)(void *owner), kiln_model **out);
+
+/*===-- For generated code ----------------------------------------------===*/
+
+/* Runs task(captures, begin, end) over [0, count) on the calling thread's
+ * current pool (the one kiln_model_run was given), and returns when every
+ * index is done. */
+KILN_API void kiln_rt_parallel_for(int64_t count,
+                          void (*task)(void *captures, int64_t begin,
+                                       int64_t end),
+                          void *captures);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_H */

@@ -1,0 +1,124 @@
+//===- kiln-compile.cpp - the ahead-of-time compiler ----------------------===//
+//
+//   kiln-compile model.onnx -o model.so
+//   kiln-compile model.mlir --emit=linalg
+//
+// A thin main over lib/Compiler; every MLIR debugging flag
+// (--mlir-print-ir-after-all, --mlir-pass-pipeline-crash-reproducer,
+// --mlir-timing, ...) applies to the pipeline it runs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Compiler/Compiler.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model>"),
+                                      cl::Required);
+static cl::opt<std::string> outputFile(
+    "o", cl::desc("Output file (default: the model's name with .so for "
+                  "--emit=so and .o for obj; stdout for the textual forms)"),
+    cl::value_desc("file"));
+static cl::opt<std::string> emitKind(
+    "emit",
+    cl::desc("What to write: kiln, linalg, kernels, codegen, bufferized, "
+             "llvm (MLIR stages), llvm-ir, obj or so (the default)"),
+    cl::init("so"));
+static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+                                   cl::init("cpu"));
+static cl::opt<std::string>
+    cpuName("cpu",
+            cl::desc("CPU to generate code for: host (default) or an LLVM "
+                     "CPU name such as znver4, skylake-avx512, x86-64-v3"),
+            cl::init("host"));
+static cl::opt<std::string>
+    cpuFeatures("cpu-features",
+                cl::desc("Extra LLVM target features, e.g. -avx512bf16"),
+                cl::init(""));
+static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
+                             cl::init(3), cl::Prefix);
+static cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Fix the shape of a model input: NAME=1x128x768"),
+                cl::value_desc("name=dims"));
+static cl::opt<bool> lowerFusedOps(
+    "lower-fused-ops",
+    cl::desc("Lower attention and the Mamba ops with their reference "
+             "decompositions instead of kernels"),
+    cl::init(true));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "kiln ahead-of-time compiler\n");
+
+  std::optional<EmitKind> emit = parseEmitKind(emitKind);
+  if (!emit) {
+    llvm::errs() << "kiln-compile: unknown --emit value '" << emitKind
+                 << "'\n";
+    return 2;
+  }
+  if (optLevel < 0 || optLevel > 3) {
+    llvm::errs() << "kiln-compile: -O must be 0 to 3\n";
+    return 2;
+  }
+  CompileOptions options;
+  options.target = target;
+  options.cpu.cpu = cpuName;
+  options.cpu.features = cpuFeatures;
+  options.cpu.optLevel = optLevel;
+  options.lowerFusedOps = lowerFusedOps;
+  for (const std::string &s : inputShapes) {
+    InputShape shape;
+    std::string error;
+    if (!parseInputShape(s, shape, error)) {
+      llvm::errs() << "kiln-compile: --input-shape: " << error << "\n";
+      return 2;
+    }
+    options.inputShapes.push_back(shape);
+  }
+  options.configurePassManager = [](PassManager &pm) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    applyDefaultTimingPassManagerCLOptions(pm);
+    return success();
+  };
+
+  std::string output = outputFile;
+  if (output.empty()) {
+    llvm::SmallString<128> p(llvm::sys::path::filename(inputFile));
+    if (*emit == EmitKind::Artifact)
+      llvm::sys::path::replace_extension(p, ".so");
+    else if (*emit == EmitKind::Object)
+      llvm::sys::path::replace_extension(p, ".o");
+    else
+      p = "-";
+    output = p.str().str();
+  }
+
+  std::unique_ptr<MLIRContext> ctx = createContext();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, ctx.get());
+  OwningOpRef<ModuleOp> module = loadModel(*ctx, inputFile, options);
+  if (!module)
+    return 1;
+  if (failed(compileToFile(*module, *emit, options, output)))
+    return 1;
+  return 0;
+}
