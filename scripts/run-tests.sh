@@ -31,8 +31,11 @@ run_suite() {
   if [ "$f" -ne 0 ]; then FAILED_SUITES+=("$name"); fi
 }
 
+export KILN_BUILD_DIR="$PWD/$BUILD"
 run_suite format ./scripts/suite.sh format ./scripts/format.sh check
 run_suite lit ./scripts/suite.sh lit "$BUILD"
+run_suite unit ./scripts/suite.sh gtest "$BUILD/bin/kiln-unit-tests"
+run_suite e2e ./scripts/suite.sh pytest test/e2e
 
 echo
 if [ ${#FAILED_SUITES[@]} -ne 0 ]; then echo "failing suites: ${FAILED_SUITES[*]}"; fi

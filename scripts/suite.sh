@@ -15,5 +15,24 @@ case "$kind" in
     f=$(grep -Eo '(Failed|Unresolved|Timed Out|Unexpectedly Passed) *: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | awk '{s+=$1} END {print s+0}')
     rm -f "$out"
     echo "suite-result: ${p:-0} passed, ${f:-0} failed" ;;
+  gtest)
+    out=$(mktemp)
+    "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$')
+    f=$(grep -Eo '^\[  FAILED  \] [0-9]+ test' "$out" | grep -Eo '[0-9]+' | head -1)
+    rm -f "$out"
+    if [ -z "$p$f" ] && [ "$rc" -ne 0 ]; then f=1; fi
+    echo "suite-result: ${p:-0} passed, ${f:-0} failed" ;;
+  pytest)
+    out=$(mktemp)
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '[0-9]+ (passed|failed)' "$out" | tail -1)
+    p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
+    f=$(echo "$line" | grep -Eo '[0-9]+ (failed|error)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+    rm -f "$out"
+    if [ -z "$line" ] && [ "$rc" -ne 0 ]; then f=1; fi
+    echo "suite-result: ${p:-0} passed, ${f:-0} failed" ;;
   *) echo "unknown suite kind $kind"; exit 2 ;;
 esac

@@ -7,22 +7,22 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "kiln"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "Inputs",
                    "e2e", "onnx", "bench", "Inputs", "fuzz"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
-tools = ["kiln-opt", "FileCheck", "not", "count"]
-optional = ["kiln-compile", "kiln-run"]
+tools = ["kiln-opt", "kiln-compile", "kiln-run", "kiln-example-c-host",
+         "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
-llvm_config.add_tool_substitutions(
-    [ToolSubst(t, unresolved="ignore") for t in optional], tool_dirs)
+config.substitutions.append(("%readelf", "readelf"))

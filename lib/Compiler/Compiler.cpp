@@ -2,8 +2,8 @@
 
 #include "kiln/Compiler/Compiler.h"
 
-#include "kiln/Pipelines/Pipelines.h"
 #include "kiln/InitAll.h"
+#include "kiln/Pipelines/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -41,8 +41,8 @@ bool kiln::parseInputShape(llvm::StringRef text, InputShape &out,
                            std::string &error) {
   auto [name, dims] = text.rsplit('=');
   if (name.empty() || dims.empty() || !text.contains('=')) {
-    error = "expected NAME=DIMS (like input_ids=1x128), got '" + text.str() +
-            "'";
+    error =
+        "expected NAME=DIMS (like input_ids=1x128), got '" + text.str() + "'";
     return false;
   }
   out.name = name.str();
@@ -104,8 +104,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     return emitError(module.getLoc())
            << "unknown target '" << options.target << "' (supported: cpu)";
   PassManager pm(module.getContext());
-  if (options.configurePassManager &&
-      failed(options.configurePassManager(pm)))
+  if (options.configurePassManager && failed(options.configurePassManager(pm)))
     return failure();
   buildGraphPipeline(pm);
   if (emit >= EmitKind::Linalg) {

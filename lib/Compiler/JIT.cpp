@@ -67,8 +67,7 @@ FailureOr<kiln_model *> kiln::compileToJIT(ModuleOp module,
   engineOptions.transformer =
       makeOptimizingTransformer(options.cpu.optLevel, 0, tm->get());
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = ExecutionEngine::create(module, engineOptions,
-                                        std::move(*tm));
+  auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine) {
     std::string msg = llvm::toString(engine.takeError());
     return emitError(module.getLoc()) << "JIT compilation failed: " << msg;

@@ -50,15 +50,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
 }
 
 void kiln::buildBufferizePipeline(OpPassManager &pm) {
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.hoistStaticAllocs = true;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createBufferize());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createExternalizeWeights());
   pm.addNestedPass<func::FuncOp>(createPlanMemory());
@@ -83,39 +75,40 @@ void kiln::buildCPUToLLVMPipeline(OpPassManager &pm) {
 namespace {
 struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> lowerFusedOps{*this, "lower-fused-ops",
-                             llvm::cl::desc("See kiln-lower"),
+                             llvm::cl::desc("See kiln-lower-pipeline"),
                              llvm::cl::init(true)};
   Option<int64_t> tasksPerOp{*this, "tasks-per-op",
-                             llvm::cl::desc("See kiln-codegen-cpu"),
+                             llvm::cl::desc("See kiln-codegen-cpu-pipeline"),
                              llvm::cl::init(32)};
-  Option<int64_t> minTaskElements{*this, "min-task-elements",
-                                  llvm::cl::desc("See kiln-codegen-cpu"),
-                                  llvm::cl::init(16384)};
+  Option<int64_t> minTaskElements{
+      *this, "min-task-elements",
+      llvm::cl::desc("See kiln-codegen-cpu-pipeline"), llvm::cl::init(16384)};
 };
 } // namespace
 
 void kiln::registerPipelines() {
-  PassPipelineRegistration<>("kiln-graph",
+  PassPipelineRegistration<>("kiln-graph-pipeline",
                              "kiln's graph stage: cleanups and recognition",
                              buildGraphPipeline);
   PassPipelineRegistration<LowerOptions>(
-      "kiln-lower", "kiln's lower stage: kiln ops to linalg on tensors",
-      buildLowerPipeline);
-  PassPipelineRegistration<>("kiln-kernels",
+      "kiln-lower-pipeline",
+      "kiln's lower stage: kiln ops to linalg on tensors", buildLowerPipeline);
+  PassPipelineRegistration<>("kiln-kernels-pipeline",
                              "kiln's kernels stage: elementwise fusion",
                              buildKernelsPipeline);
   PassPipelineRegistration<CPUCodegenOptions>(
-      "kiln-codegen-cpu", "kiln's CPU codegen stage: tiling for the pool",
-      buildCPUCodegenPipeline);
+      "kiln-codegen-cpu-pipeline",
+      "kiln's CPU codegen stage: tiling for the pool", buildCPUCodegenPipeline);
   PassPipelineRegistration<>(
-      "kiln-bufferize",
+      "kiln-bufferize-pipeline",
       "kiln's bufferize stage: buffers, weight table, memory plan",
       buildBufferizePipeline);
-  PassPipelineRegistration<>("kiln-cpu-to-llvm",
+  PassPipelineRegistration<>("kiln-cpu-to-llvm-pipeline",
                              "kiln's CPU target stage: to the llvm dialect",
                              buildCPUToLLVMPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
-      "kiln-cpu", "Every kiln stage from kiln ops to the llvm dialect (CPU)",
+      "kiln-cpu-pipeline",
+      "Every kiln stage from kiln ops to the llvm dialect (CPU)",
       [](OpPassManager &pm, const CPUPipelineOptions &o) {
         buildGraphPipeline(pm);
         LowerOptions lower;

@@ -27,8 +27,8 @@ struct ExternalizeWeightsPass
     SmallVector<Attribute> blobs;
     SmallVector<memref::GlobalOp> globals;
     for (auto global : module.getOps<memref::GlobalOp>()) {
-      auto init =
-          dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
+      auto init = dyn_cast_or_null<DenseResourceElementsAttr>(
+          global.getInitialValueAttr());
       if (!init)
         continue;
       index[global.getSymName()] = blobs.size();

@@ -95,7 +95,8 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
     };
 
     SmallVector<Buffer> buffers;
-    for (auto alloc : llvm::make_early_inc_range(body.getOps<memref::AllocOp>())) {
+    for (auto alloc :
+         llvm::make_early_inc_range(body.getOps<memref::AllocOp>())) {
       MemRefType t = alloc.getType();
       if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
         alloc.emitError("cannot plan a dynamically shaped allocation");
@@ -159,8 +160,7 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
 
     // The workspace argument and the views into it.
     if (func.isPublic()) {
-      auto wsType =
-          MemRefType::get({peak}, IntegerType::get(&getContext(), 8));
+      auto wsType = MemRefType::get({peak}, IntegerType::get(&getContext(), 8));
       unsigned argIndex = func.getNumArguments();
       if (failed(func.insertArgument(argIndex, wsType, {}, func.getLoc())))
         return signalPassFailure();
@@ -169,17 +169,18 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
         OpBuilder builder(b.alloc);
         Value off =
             arith::ConstantIndexOp::create(builder, b.alloc.getLoc(), b.offset);
-        Value view = memref::ViewOp::create(builder, b.alloc.getLoc(),
-                                            b.alloc.getType(), ws, off,
-                                            ValueRange{});
+        Value view =
+            memref::ViewOp::create(builder, b.alloc.getLoc(), b.alloc.getType(),
+                                   ws, off, ValueRange{});
         for (Operation *user : llvm::make_early_inc_range(b.alloc->getUsers()))
           if (isa<memref::DeallocOp>(user))
             user->erase();
         b.alloc.replaceAllUsesWith(view);
         b.alloc.erase();
       }
-      func->setAttr(attrs::kWorkspaceBytes,
-                    IntegerAttr::get(IntegerType::get(&getContext(), 64), peak));
+      func->setAttr(
+          attrs::kWorkspaceBytes,
+          IntegerAttr::get(IntegerType::get(&getContext(), 64), peak));
       LLVM_DEBUG(llvm::dbgs() << func.getSymName() << ": " << buffers.size()
                               << " buffers in " << peak << " bytes\n");
     } else if (!buffers.empty()) {

@@ -27,9 +27,9 @@ ArrayAttr describe(Builder &b, TypeRange types, ArrayAttr argAttrs,
       if (auto dict = dyn_cast_or_null<DictionaryAttr>(argAttrs[i]))
         if (auto n = dict.getAs<StringAttr>(attrs::kName))
           name = n.str();
-    entries.push_back(b.getDictionaryAttr(
-        {b.getNamedAttr("name", b.getStringAttr(name)),
-         b.getNamedAttr("type", TypeAttr::get(t))}));
+    entries.push_back(
+        b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr(name)),
+                             b.getNamedAttr("type", TypeAttr::get(t))}));
   }
   return b.getArrayAttr(entries);
 }
@@ -48,20 +48,18 @@ struct RecordEntryPointsPass
         if (!rt || !rt.hasStaticShape()) {
           func.emitError("entry point '")
               << func.getSymName()
-              << "' must take and return statically shaped tensors, got "
-              << t;
+              << "' must take and return statically shaped tensors, got " << t;
           bad = true;
           break;
         }
       }
       if (bad)
         return signalPassFailure();
-      func->setAttr(attrs::kInputs,
-                    describe(b, func.getArgumentTypes(),
-                             func.getArgAttrsAttr(), "input"));
-      func->setAttr(attrs::kOutputs,
-                    describe(b, func.getResultTypes(), func.getResAttrsAttr(),
-                             "output"));
+      func->setAttr(attrs::kInputs, describe(b, func.getArgumentTypes(),
+                                             func.getArgAttrsAttr(), "input"));
+      func->setAttr(
+          attrs::kOutputs,
+          describe(b, func.getResultTypes(), func.getResAttrsAttr(), "output"));
     }
   }
 };

@@ -352,8 +352,8 @@ Entry *getEntry(const kiln_model *model, int entry) {
   return model->md.entries[entry].get();
 }
 
-kiln_status *describe(const kiln_model *model, int entry, int index,
-                      bool input, const char **name, kiln_tensor *info) {
+kiln_status *describe(const kiln_model *model, int entry, int index, bool input,
+                      const char **name, kiln_tensor *info) {
   Entry *e = getEntry(model, entry);
   if (!e)
     return error(KILN_INVALID_ARGUMENT, "no entry point %d", entry);
@@ -382,7 +382,8 @@ extern "C" const char *kiln_model_entry_name(const kiln_model *model, int i) {
   Entry *e = getEntry(model, i);
   return e ? e->name.c_str() : nullptr;
 }
-extern "C" int kiln_model_find_entry(const kiln_model *model, const char *name) {
+extern "C" int kiln_model_find_entry(const kiln_model *model,
+                                     const char *name) {
   if (!model || !name)
     return -1;
   for (size_t i = 0; i < model->md.entries.size(); ++i)
@@ -427,10 +428,9 @@ std::string shapeStr(int32_t rank, const int64_t *shape) {
 kiln_status *check(const Entry &e, const TensorSpec &spec, const kiln_tensor &t,
                    const char *kind, int index, bool allowNullData) {
   if (t.dtype != spec.dtype)
-    return error(KILN_INVALID_ARGUMENT,
-                 "%s: %s %d ('%s') must be %s, got %s", e.name.c_str(), kind,
-                 index, spec.name.c_str(), kiln_dtype_name(spec.dtype),
-                 kiln_dtype_name(t.dtype));
+    return error(KILN_INVALID_ARGUMENT, "%s: %s %d ('%s') must be %s, got %s",
+                 e.name.c_str(), kind, index, spec.name.c_str(),
+                 kiln_dtype_name(spec.dtype), kiln_dtype_name(t.dtype));
   bool sameShape = t.rank == static_cast<int32_t>(spec.shape.size());
   for (int32_t i = 0; sameShape && i < t.rank; ++i)
     sameShape = t.shape[i] == spec.shape[i];
@@ -474,7 +474,8 @@ extern "C" kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
     if (kiln_status *s = check(*e, e->inputs[i], inputs[i], "input", i, false))
       return s;
   for (int i = 0; i < numOutputs; ++i)
-    if (kiln_status *s = check(*e, e->outputs[i], outputs[i], "output", i, true))
+    if (kiln_status *s =
+            check(*e, e->outputs[i], outputs[i], "output", i, true))
       return s;
 
   std::vector<void *> buffers(numInputs + numOutputs);

@@ -92,16 +92,26 @@ bool dtypeFromDescr(const std::string &d, kiln_dtype *out) {
 
 const char *descrOf(kiln_dtype d) {
   switch (d) {
-  case KILN_F32: return "<f4";
-  case KILN_F16: return "<f2";
-  case KILN_F64: return "<f8";
-  case KILN_I64: return "<i8";
-  case KILN_I32: return "<i4";
-  case KILN_I16: return "<i2";
-  case KILN_I8: return "|i1";
-  case KILN_U8: return "|u1";
-  case KILN_BOOL: return "|b1";
-  default: return nullptr;
+  case KILN_F32:
+    return "<f4";
+  case KILN_F16:
+    return "<f2";
+  case KILN_F64:
+    return "<f8";
+  case KILN_I64:
+    return "<i8";
+  case KILN_I32:
+    return "<i4";
+  case KILN_I16:
+    return "<i2";
+  case KILN_I8:
+    return "|i1";
+  case KILN_U8:
+    return "|u1";
+  case KILN_BOOL:
+    return "|b1";
+  default:
+    return nullptr;
   }
 }
 
@@ -125,8 +135,8 @@ extern "C" kiln_status *kiln_npy_parse(const void *bytes, size_t size,
   } else if (major == 2 || major == 3) {
     if (size < 12)
       return error(KILN_FORMAT_ERROR, ".npy header is truncated");
-    headerLen = p[8] | (p[9] << 8) | (size_t(p[10]) << 16) |
-                (size_t(p[11]) << 24);
+    headerLen =
+        p[8] | (p[9] << 8) | (size_t(p[10]) << 16) | (size_t(p[11]) << 24);
     offset = 12;
   } else {
     return error(KILN_UNSUPPORTED, ".npy format version %u is not supported",
@@ -167,7 +177,8 @@ extern "C" kiln_status *kiln_npy_parse(const void *bytes, size_t size,
         if (shape.size() >= KILN_MAX_RANK)
           return error(KILN_UNSUPPORTED, ".npy rank exceeds %d", KILN_MAX_RANK);
         shape.push_back(d);
-        if (!c.eat(',') && !(c.skipSpace(), c.i < header.size() && header[c.i] == ')'))
+        if (!c.eat(',') &&
+            !(c.skipSpace(), c.i < header.size() && header[c.i] == ')'))
           return error(KILN_FORMAT_ERROR, ".npy header: bad shape tuple");
       }
       sawShape = true;
@@ -175,7 +186,8 @@ extern "C" kiln_status *kiln_npy_parse(const void *bytes, size_t size,
       return error(KILN_FORMAT_ERROR, ".npy header: unknown key '%s'",
                    key.c_str());
     }
-    if (!c.eat(',') && !(c.skipSpace(), c.i < header.size() && header[c.i] == '}'))
+    if (!c.eat(',') &&
+        !(c.skipSpace(), c.i < header.size() && header[c.i] == '}'))
       return error(KILN_FORMAT_ERROR, ".npy header: expected ',' or '}'");
   }
   if (!sawDescr || !sawOrder || !sawShape)
@@ -230,8 +242,7 @@ extern "C" kiln_status *kiln_npy_read(const char *path, kiln_tensor *out) {
   return s;
 }
 
-extern "C" kiln_status *kiln_npy_write(const char *path,
-                                       const kiln_tensor *t) {
+extern "C" kiln_status *kiln_npy_write(const char *path, const kiln_tensor *t) {
   if (!path || !t)
     return error(KILN_INVALID_ARGUMENT, "kiln_npy_write: NULL argument");
   const char *descr = descrOf(t->dtype);
@@ -245,7 +256,8 @@ extern "C" kiln_status *kiln_npy_write(const char *path,
     return error(KILN_INVALID_ARGUMENT, "kiln_npy_write: inconsistent tensor");
   std::string shape = "(";
   for (int32_t i = 0; i < t->rank; ++i)
-    shape += std::to_string(t->shape[i]) + (t->rank == 1 ? "," : (i + 1 < t->rank ? ", " : ""));
+    shape += std::to_string(t->shape[i]) +
+             (t->rank == 1 ? "," : (i + 1 < t->rank ? ", " : ""));
   shape += ")";
   std::string header = "{'descr': '" + std::string(descr) +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
@@ -256,7 +268,14 @@ extern "C" kiln_status *kiln_npy_write(const char *path,
   if (!f)
     return error(KILN_IO_ERROR, "cannot create '%s': %s", path,
                  strerror(errno));
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  unsigned char pre[10] = {0x93,
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
                            static_cast<unsigned char>(header.size() & 0xff),
                            static_cast<unsigned char>(header.size() >> 8)};
   bool ok = fwrite(pre, 1, 10, f) == 10 &&

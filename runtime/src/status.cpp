@@ -19,7 +19,8 @@ kiln_status *kiln::rt::error(kiln_status_code code, const char *fmt, ...) {
   if (!s) {
     // Out of memory while reporting an error: a static status would have
     // to outlive kiln_status_free; abort instead of returning success.
-    std::fputs("kiln runtime: out of memory while reporting an error\n", stderr);
+    std::fputs("kiln runtime: out of memory while reporting an error\n",
+               stderr);
     std::abort();
   }
   return s;

@@ -15,8 +15,8 @@
 #include <mutex>
 #include <new>
 #include <thread>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 using namespace kiln::rt;
 
@@ -64,7 +64,9 @@ inline void cpuRelax() {
 } // namespace
 
 kiln_context *kiln::rt::currentContext() { return tlsContext; }
-void kiln::rt::setCurrentContext(kiln_context *context) { tlsContext = context; }
+void kiln::rt::setCurrentContext(kiln_context *context) {
+  tlsContext = context;
+}
 
 void kiln_context::workerLoop() {
   tlsIsWorker = true;
@@ -95,7 +97,8 @@ void kiln_context::workerLoop() {
   }
 }
 
-extern "C" kiln_status *kiln_context_create(int numThreads, kiln_context **out) {
+extern "C" kiln_status *kiln_context_create(int numThreads,
+                                            kiln_context **out) {
   if (!out)
     return error(KILN_INVALID_ARGUMENT, "kiln_context_create: out is NULL");
   *out = nullptr;

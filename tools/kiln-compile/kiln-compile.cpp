@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Compiler/Compiler.h"
+#include "kiln/InitAll.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -29,8 +30,9 @@ namespace cl = llvm::cl;
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model>"),
                                       cl::Required);
 static cl::opt<std::string> outputFile(
-    "o", cl::desc("Output file (default: the model's name with .so for "
-                  "--emit=so and .o for obj; stdout for the textual forms)"),
+    "o",
+    cl::desc("Output file (default: the model's name with .so for "
+             "--emit=so and .o for obj; stdout for the textual forms)"),
     cl::value_desc("file"));
 static cl::opt<std::string> emitKind(
     "emit",
@@ -62,6 +64,9 @@ static cl::opt<bool> lowerFusedOps(
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Pass names must be known before the pass-manager options that take them
+  // (--mlir-print-ir-after=PASS) are registered.
+  mlir::kiln::registerAllPasses();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -70,8 +75,7 @@ int main(int argc, char **argv) {
 
   std::optional<EmitKind> emit = parseEmitKind(emitKind);
   if (!emit) {
-    llvm::errs() << "kiln-compile: unknown --emit value '" << emitKind
-                 << "'\n";
+    llvm::errs() << "kiln-compile: unknown --emit value '" << emitKind << "'\n";
     return 2;
   }
   if (optLevel < 0 || optLevel > 3) {

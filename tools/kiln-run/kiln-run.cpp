@@ -101,21 +101,36 @@ void parseArgs(int argc, char **argv) {
     if (a == "--help" || a == "-h") {
       llvm::outs() << kUsage;
       std::exit(0);
-    } else if (a == "--input") opts.inputFiles.push_back(next());
-    else if (a == "--expect") opts.expectFiles.push_back(next());
-    else if (a == "--random-inputs") opts.randomInputs = true;
-    else if (a == "--seed") opts.seed = count(next(), 0, 4294967295.0);
-    else if (a == "--atol") opts.absTol = number(next());
-    else if (a == "--rtol") opts.relTol = number(next());
-    else if (a == "--output-dir") opts.outputDir = next();
-    else if (a == "--bench") opts.benchRuns = count(next(), 0, 1e7);
-    else if (a == "--threads") opts.threads = count(next(), 0, 1024);
-    else if (a == "--entry") opts.entryName = next();
-    else if (a == "--cpu") opts.cpuName = next();
-    else if (a == "--input-shape") opts.inputShapes.push_back(next());
-    else if (a.rfind("-", 0) == 0) usage("unknown option " + a);
-    else if (opts.modelPath.empty()) opts.modelPath = a;
-    else usage("more than one model given");
+    } else if (a == "--input")
+      opts.inputFiles.push_back(next());
+    else if (a == "--expect")
+      opts.expectFiles.push_back(next());
+    else if (a == "--random-inputs")
+      opts.randomInputs = true;
+    else if (a == "--seed")
+      opts.seed = count(next(), 0, 4294967295.0);
+    else if (a == "--atol")
+      opts.absTol = number(next());
+    else if (a == "--rtol")
+      opts.relTol = number(next());
+    else if (a == "--output-dir")
+      opts.outputDir = next();
+    else if (a == "--bench")
+      opts.benchRuns = count(next(), 0, 1e7);
+    else if (a == "--threads")
+      opts.threads = count(next(), 0, 1024);
+    else if (a == "--entry")
+      opts.entryName = next();
+    else if (a == "--cpu")
+      opts.cpuName = next();
+    else if (a == "--input-shape")
+      opts.inputShapes.push_back(next());
+    else if (a.rfind("-", 0) == 0)
+      usage("unknown option " + a);
+    else if (opts.modelPath.empty())
+      opts.modelPath = a;
+    else
+      usage("more than one model given");
   }
   if (opts.modelPath.empty())
     usage("no model given");
@@ -139,8 +154,10 @@ void check(kiln_status *status, const std::string &context) {
 double element(const kiln_tensor &t, int64_t i) {
   const char *p = static_cast<const char *>(t.data);
   switch (t.dtype) {
-  case KILN_F32: return reinterpret_cast<const float *>(p)[i];
-  case KILN_F64: return reinterpret_cast<const double *>(p)[i];
+  case KILN_F32:
+    return reinterpret_cast<const float *>(p)[i];
+  case KILN_F64:
+    return reinterpret_cast<const double *>(p)[i];
   case KILN_F16: {
     uint16_t h = reinterpret_cast<const uint16_t *>(p)[i];
     int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
@@ -155,12 +172,17 @@ double element(const kiln_tensor &t, int64_t i) {
     memcpy(&f, &bits, 4);
     return f;
   }
-  case KILN_I64: return reinterpret_cast<const int64_t *>(p)[i];
-  case KILN_I32: return reinterpret_cast<const int32_t *>(p)[i];
-  case KILN_I16: return reinterpret_cast<const int16_t *>(p)[i];
-  case KILN_I8: return reinterpret_cast<const int8_t *>(p)[i];
+  case KILN_I64:
+    return reinterpret_cast<const int64_t *>(p)[i];
+  case KILN_I32:
+    return reinterpret_cast<const int32_t *>(p)[i];
+  case KILN_I16:
+    return reinterpret_cast<const int16_t *>(p)[i];
+  case KILN_I8:
+    return reinterpret_cast<const int8_t *>(p)[i];
   case KILN_U8:
-  case KILN_BOOL: return reinterpret_cast<const uint8_t *>(p)[i];
+  case KILN_BOOL:
+    return reinterpret_cast<const uint8_t *>(p)[i];
   }
   return 0;
 }
@@ -172,8 +194,12 @@ void fillRandom(kiln_tensor &t, std::mt19937 &rng) {
   char *p = static_cast<char *>(t.data);
   for (int64_t i = 0; i < n; ++i) {
     switch (t.dtype) {
-    case KILN_F32: reinterpret_cast<float *>(p)[i] = uni(rng); break;
-    case KILN_F64: reinterpret_cast<double *>(p)[i] = uni(rng); break;
+    case KILN_F32:
+      reinterpret_cast<float *>(p)[i] = uni(rng);
+      break;
+    case KILN_F64:
+      reinterpret_cast<double *>(p)[i] = uni(rng);
+      break;
     case KILN_F16:
     case KILN_BF16: {
       float f = uni(rng);
@@ -184,12 +210,24 @@ void fillRandom(kiln_tensor &t, std::mt19937 &rng) {
           t.dtype == KILN_BF16 ? uint16_t(bits >> 16) : 0;
       break;
     }
-    case KILN_I64: reinterpret_cast<int64_t *>(p)[i] = small(rng); break;
-    case KILN_I32: reinterpret_cast<int32_t *>(p)[i] = small(rng); break;
-    case KILN_I16: reinterpret_cast<int16_t *>(p)[i] = small(rng); break;
-    case KILN_I8: reinterpret_cast<int8_t *>(p)[i] = small(rng); break;
-    case KILN_U8: reinterpret_cast<uint8_t *>(p)[i] = small(rng); break;
-    case KILN_BOOL: reinterpret_cast<uint8_t *>(p)[i] = small(rng) & 1; break;
+    case KILN_I64:
+      reinterpret_cast<int64_t *>(p)[i] = small(rng);
+      break;
+    case KILN_I32:
+      reinterpret_cast<int32_t *>(p)[i] = small(rng);
+      break;
+    case KILN_I16:
+      reinterpret_cast<int16_t *>(p)[i] = small(rng);
+      break;
+    case KILN_I8:
+      reinterpret_cast<int8_t *>(p)[i] = small(rng);
+      break;
+    case KILN_U8:
+      reinterpret_cast<uint8_t *>(p)[i] = small(rng);
+      break;
+    case KILN_BOOL:
+      reinterpret_cast<uint8_t *>(p)[i] = small(rng) & 1;
+      break;
     }
   }
 }
@@ -205,8 +243,7 @@ Comparison compare(const kiln_tensor &got, const kiln_tensor &want) {
   double num = 0, den = 0, dot = 0, gg = 0, ww = 0;
   for (int64_t i = 0; i < n; ++i) {
     double g = element(got, i), w = element(want, i);
-    if (std::isnan(g) != std::isnan(w) ||
-        (std::isinf(w) && g != w)) {
+    if (std::isnan(g) != std::isnan(w) || (std::isinf(w) && g != w)) {
       c.ok = false;
       c.maxAbs = INFINITY;
       continue;
@@ -361,9 +398,9 @@ int main(int argc, char **argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    double median = ms.size() % 2 ? ms[ms.size() / 2]
-                                  : 0.5 * (ms[ms.size() / 2 - 1] +
-                                           ms[ms.size() / 2]);
+    double median = ms.size() % 2
+                        ? ms[ms.size() / 2]
+                        : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
     llvm::outs() << llvm::format("bench: runs=%u median_ms=%.4f min_ms=%.4f\n",
                                  benchRuns, median, ms.front());
   }

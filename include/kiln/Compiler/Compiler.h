@@ -51,8 +51,7 @@ struct InputShape {
 };
 
 /// Parses "NAME=1x128x768" into `out`; false (with `error`) if malformed.
-bool parseInputShape(llvm::StringRef text, InputShape &out,
-                     std::string &error);
+bool parseInputShape(llvm::StringRef text, InputShape &out, std::string &error);
 
 struct CompileOptions {
   /// "cpu" (only CPU for now).

@@ -51,7 +51,8 @@ void buildBufferizePipeline(OpPassManager &pm);
 /// target (CPU): loops, math, and everything to the llvm dialect.
 void buildCPUToLLVMPipeline(OpPassManager &pm);
 
-/// Registers the pipelines above and `kiln-cpu`, which runs them all.
+/// Registers the pipelines above as kiln-<stage>-pipeline, and
+/// kiln-cpu-pipeline, which runs them all.
 void registerPipelines();
 
 } // namespace mlir::kiln

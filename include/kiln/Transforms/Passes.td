@@ -17,6 +17,21 @@ def RecordEntryPoints : Pass<"kiln-record-entry-points", "ModuleOp"> {
   }];
 }
 
+def Bufferize : Pass<"kiln-bufferize", "ModuleOp"> {
+  let summary = "One-shot bufferization of a whole module, as kiln needs it";
+  let description = [{
+    Runs upstream's One-Shot Module Bufferize with identity-layout function
+    boundaries, then turns returned buffers into output parameters (writing
+    results in place where the buffer is allocated in the function). Every
+    copy either step needs is a `linalg.copy`, which later stages tile and
+    lower to loops; upstream's default, `memref.copy`, would become a call
+    into MLIR's C runner library, which an artifact must not depend on.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ExternalizeWeights : Pass<"kiln-externalize-weights", "ModuleOp"> {
   let summary = "Read weights through the runtime's weight table";
   let description = [{

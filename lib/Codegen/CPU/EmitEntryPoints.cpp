@@ -21,11 +21,16 @@ namespace {
 
 /// The runtime's name for an element type, or "" when it has none.
 std::string dtypeName(Type t) {
-  if (t.isF32()) return "f32";
-  if (t.isF16()) return "f16";
-  if (t.isBF16()) return "bf16";
-  if (t.isF64()) return "f64";
-  if (t.isInteger(1)) return "bool";
+  if (t.isF32())
+    return "f32";
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF64())
+    return "f64";
+  if (t.isInteger(1))
+    return "bool";
   if (auto it = dyn_cast<IntegerType>(t)) {
     unsigned w = it.getWidth();
     if (w == 8 || w == 16 || w == 32 || w == 64 || w == 4)
@@ -70,8 +75,7 @@ struct EmitEntryPointsPass
     std::string text;
     llvm::raw_string_ostream os(text);
     auto weights = module->getAttrOfType<ArrayAttr>(attrs::kWeights);
-    os << "kiln-artifact 1\nweights " << (weights ? weights.size() : 0)
-       << '\n';
+    os << "kiln-artifact 1\nweights " << (weights ? weights.size() : 0) << '\n';
     // Each weight's size, which the runtime checks against the data it maps.
     for (auto [i, w] : llvm::enumerate(weights ? weights : ArrayAttr())) {
       auto res = dyn_cast<DenseResourceElementsAttr>(w);
@@ -111,8 +115,8 @@ struct EmitEntryPointsPass
             << fn.getNumArguments() << " arguments";
         return signalPassFailure();
       }
-      os << "entry " << fn.getName() << ' ' << ws << ' ' << inputs.size()
-         << ' ' << outputs.size() << '\n';
+      os << "entry " << fn.getName() << ' ' << ws << ' ' << inputs.size() << ' '
+         << outputs.size() << '\n';
       if (failed(describe(fn, "input", inputs, os)) ||
           failed(describe(fn, "output", outputs, os)))
         return signalPassFailure();
@@ -125,9 +129,9 @@ struct EmitEntryPointsPass
       b.setInsertionPointToStart(entry);
       SmallVector<Value> args;
       for (unsigned i = 0; i < nBuffers; ++i) {
-        Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType,
-                                         entry->getArgument(0),
-                                         ArrayRef<LLVM::GEPArg>{(int32_t)i});
+        Value slot =
+            LLVM::GEPOp::create(b, loc, ptrType, ptrType, entry->getArgument(0),
+                                ArrayRef<LLVM::GEPArg>{(int32_t)i});
         args.push_back(LLVM::LoadOp::create(b, loc, ptrType, slot));
       }
       args.push_back(entry->getArgument(1));
@@ -148,8 +152,8 @@ struct EmitEntryPointsPass
     }
     text.push_back('\0');
     b.setInsertionPointToEnd(module.getBody());
-    auto arrayType = LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8),
-                                              text.size());
+    auto arrayType =
+        LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
     LLVM::GlobalOp::create(b, module.getLoc(), arrayType, /*isConstant=*/true,
                            LLVM::Linkage::External, "kiln_artifact_metadata",
                            b.getStringAttr(text));

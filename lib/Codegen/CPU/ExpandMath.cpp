@@ -28,8 +28,8 @@ struct ExpandMathPass : mlir::kiln::impl::ExpandMathBase<ExpandMathPass> {
       names.insert(n.starts_with("math.") ? n.str() : ("math." + n).str());
     };
     if (ops.empty()) {
-      for (StringRef n : {"exp", "log", "log1p", "expm1", "tanh", "erf",
-                          "atan", "atan2"})
+      for (StringRef n :
+           {"exp", "log", "log1p", "expm1", "tanh", "erf", "atan", "atan2"})
         add(n);
     } else {
       for (const std::string &n : ops)

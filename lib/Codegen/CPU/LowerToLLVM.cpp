@@ -36,9 +36,9 @@ struct WeightLowering : ConvertOpToLLVMPattern<rt::WeightOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
-    Value slot = LLVM::GEPOp::create(rewriter, loc, ptrType, ptrType,
-                                     adaptor.getTable(),
-                                     ArrayRef<LLVM::GEPArg>{(int32_t)op.getIndex()});
+    Value slot =
+        LLVM::GEPOp::create(rewriter, loc, ptrType, ptrType, adaptor.getTable(),
+                            ArrayRef<LLVM::GEPArg>{(int32_t)op.getIndex()});
     Value ptr = LLVM::LoadOp::create(rewriter, loc, ptrType, slot);
     auto desc = MemRefDescriptor::fromStaticShape(
         rewriter, loc, *getTypeConverter(), op.getType(), ptr);

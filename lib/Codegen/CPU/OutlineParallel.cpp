@@ -39,7 +39,8 @@ struct OutlineParallelPass
       return;
 
     OpBuilder b(ctx);
-    auto runtimeFn = module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_rt_parallel_for");
+    auto runtimeFn =
+        module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_rt_parallel_for");
     if (!runtimeFn) {
       b.setInsertionPointToStart(module.getBody());
       runtimeFn = LLVM::LLVMFuncOp::create(
@@ -65,8 +66,7 @@ struct OutlineParallelPass
 
       // The task: void task(ptr captures, i64 begin, i64 end).
       b.setInsertionPointToEnd(module.getBody());
-      std::string name =
-          (parent.getName() + "__task" + Twine(counter++)).str();
+      std::string name = (parent.getName() + "__task" + Twine(counter++)).str();
       auto task = LLVM::LLVMFuncOp::create(
           b, loc, name,
           LLVM::LLVMFunctionType::get(voidType, {ptrType, i64, i64}),
@@ -86,8 +86,9 @@ struct OutlineParallelPass
       b.setInsertionPointToStart(entry);
       Value capturePtr = entry->getArgument(0);
       for (auto [k, v] : llvm::enumerate(captures)) {
-        Value slot = LLVM::GEPOp::create(b, loc, ptrType, structType, capturePtr,
-                                         ArrayRef<LLVM::GEPArg>{0, (int32_t)k});
+        Value slot =
+            LLVM::GEPOp::create(b, loc, ptrType, structType, capturePtr,
+                                ArrayRef<LLVM::GEPArg>{0, (int32_t)k});
         Value loaded = LLVM::LoadOp::create(b, loc, v.getType(), slot);
         replaceAllUsesInRegionWith(v, loaded, taskBody);
       }

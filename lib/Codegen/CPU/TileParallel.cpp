@@ -32,8 +32,8 @@ struct TileParallelPass : mlir::kiln::impl::TileParallelBase<TileParallelPass> {
     for (auto [r, it] : llvm::zip(ranges, iters))
       if (it == utils::IteratorType::parallel)
         elements *= r;
-    int64_t tasks =
-        std::min<int64_t>(tasksPerOp, elements / std::max<int64_t>(minTaskElements, 1));
+    int64_t tasks = std::min<int64_t>(
+        tasksPerOp, elements / std::max<int64_t>(minTaskElements, 1));
     SmallVector<int64_t> sizes(ranges.size(), 0);
     if (tasks < 2)
       return sizes;

@@ -36,9 +36,9 @@ Value contract(OpBuilder &b, Location loc, Value x, Value y, AffineMap xm,
              b, loc, TypeRange{outType}, ValueRange{x, y}, ValueRange{acc},
              {xm, ym, om}, iters,
              [&](OpBuilder &nb, Location l, ValueRange a) {
-               Value p = arith::MulFOp::create(
-                   nb, l, convertScalar(nb, l, a[0], f32),
-                   convertScalar(nb, l, a[1], f32));
+               Value p =
+                   arith::MulFOp::create(nb, l, convertScalar(nb, l, a[0], f32),
+                                         convertScalar(nb, l, a[1], f32));
                linalg::YieldOp::create(
                    nb, l, arith::AddFOp::create(nb, l, a[2], p).getResult());
              })
@@ -58,21 +58,21 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
     auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
     auto kt = cast<RankedTensorType>(adaptor.getKey().getType());
     auto vt = cast<RankedTensorType>(adaptor.getValue().getType());
-    int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1), sq = qt.getDimSize(2),
-            d = qt.getDimSize(3), hkv = kt.getDimSize(1), skv = kt.getDimSize(2),
-            dv = vt.getDimSize(3), g = hq / hkv;
+    int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1),
+            sq = qt.getDimSize(2), d = qt.getDimSize(3), hkv = kt.getDimSize(1),
+            skv = kt.getDimSize(2), dv = vt.getDimSize(3), g = hq / hkv;
     Type f32 = rewriter.getF32Type();
-    Value q = reshape(rewriter, loc, adaptor.getQuery(),
-                      RankedTensorType::get({bsz, hkv, g, sq, d},
-                                            qt.getElementType()));
+    Value q = reshape(
+        rewriter, loc, adaptor.getQuery(),
+        RankedTensorType::get({bsz, hkv, g, sq, d}, qt.getElementType()));
     // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] k[b,h,j,d]
     auto scoresType = RankedTensorType::get({bsz, hkv, g, sq, skv}, f32);
     Value scores = contract(
         rewriter, loc, q, adaptor.getKey(), dims(ctx, 6, {0, 1, 2, 3, 5}),
         dims(ctx, 6, {0, 1, 4, 5}), dims(ctx, 6, {0, 1, 2, 3, 4}),
-        {IteratorType::parallel, IteratorType::parallel,
+        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
          IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::reduction},
+         IteratorType::reduction},
         scoresType);
     // Scale, mask (explicit and causal); masked scores become -inf.
     SmallVector<Value> operands{scores};
@@ -82,11 +82,9 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
       auto mt = cast<RankedTensorType>(mask.getType());
       boolMask = mt.getElementType().isInteger(1);
       SmallVector<int64_t> full{bsz, hq, sq, skv};
-      Value mFull = elementwise(rewriter, loc,
-                                RankedTensorType::get(full, mt.getElementType()),
-                                {mask}, [](OpBuilder &, Location, ValueRange a) {
-                                  return a[0];
-                                });
+      Value mFull = elementwise(
+          rewriter, loc, RankedTensorType::get(full, mt.getElementType()),
+          {mask}, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
       operands.push_back(reshape(
           rewriter, loc, mFull,
           RankedTensorType::get({bsz, hkv, g, sq, skv}, mt.getElementType())));
@@ -121,24 +119,24 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
         });
     // Softmax over j. A fully masked row has max -inf: its weights are 0.
     Value m = reduce(
-        rewriter, loc, scores, {4}, f32, extremeConstant(rewriter, loc, f32, false),
+        rewriter, loc, scores, {4}, f32,
+        extremeConstant(rewriter, loc, f32, false),
         [](OpBuilder &, Location, ValueRange a) { return a[0]; },
         [](OpBuilder &b, Location l, ValueRange a) {
           return arith::MaximumFOp::create(b, l, a[0], a[1]);
         });
     m = reshape(rewriter, loc, m,
                 RankedTensorType::get({bsz, hkv, g, sq, 1}, f32));
-    Value p = elementwise(
-        rewriter, loc, scoresType, {scores, m},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value ninf = extremeConstant(b, l, f32, false);
-          Value dead = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                             a[1], ninf);
-          Value e = math::ExpOp::create(b, l,
-                                        arith::SubFOp::create(b, l, a[0], a[1]));
-          return arith::SelectOp::create(b, l, dead,
-                                         scalarConstant(b, l, f32, 0), e);
-        });
+    Value p = elementwise(rewriter, loc, scoresType, {scores, m},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value ninf = extremeConstant(b, l, f32, false);
+                            Value dead = arith::CmpFOp::create(
+                                b, l, arith::CmpFPredicate::OEQ, a[1], ninf);
+                            Value e = math::ExpOp::create(
+                                b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                            return arith::SelectOp::create(
+                                b, l, dead, scalarConstant(b, l, f32, 0), e);
+                          });
     Value sum = reduce(
         rewriter, loc, p, {4}, f32, scalarConstant(rewriter, loc, f32, 0),
         [](OpBuilder &, Location, ValueRange a) { return a[0]; },
@@ -150,15 +148,15 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
     Value out = contract(
         rewriter, loc, p, adaptor.getValue(), dims(ctx, 6, {0, 1, 2, 3, 5}),
         dims(ctx, 6, {0, 1, 5, 4}), dims(ctx, 6, {0, 1, 2, 3, 4}),
-        {IteratorType::parallel, IteratorType::parallel,
+        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
          IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::reduction},
+         IteratorType::reduction},
         outType);
     sum = reshape(rewriter, loc, sum,
                   RankedTensorType::get({bsz, hkv, g, sq, 1}, f32));
     out = elementwise(
-        rewriter, loc, RankedTensorType::get(outType.getShape(),
-                                             type.getElementType()),
+        rewriter, loc,
+        RankedTensorType::get(outType.getShape(), type.getElementType()),
         {out, sum}, [&](OpBuilder &b, Location l, ValueRange a) {
           Value zero = scalarConstant(b, l, f32, 0);
           Value empty = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
@@ -200,8 +198,8 @@ struct RotaryPattern : OpConversionPattern<RotaryOp> {
       int64_t axis = interleaved ? rank : rank - 1;
       offsets[axis] = which;
       sizes[axis] = 1;
-      return reshape(rewriter, loc, extractSlice(rewriter, loc, x, offsets, sizes),
-                     halfType);
+      return reshape(rewriter, loc,
+                     extractSlice(rewriter, loc, x, offsets, sizes), halfType);
     };
     Value a = part(0), b = part(1);
     auto rotate = [&](bool first) {
@@ -212,14 +210,16 @@ struct RotaryPattern : OpConversionPattern<RotaryOp> {
                   xb = convertScalar(nb, l, v[1], ct),
                   c = convertScalar(nb, l, v[2], ct),
                   s = convertScalar(nb, l, v[3], ct);
-            Value r = first ? arith::SubFOp::create(
-                                  nb, l, arith::MulFOp::create(nb, l, xa, c),
-                                  arith::MulFOp::create(nb, l, xb, s))
-                                  .getResult()
-                            : arith::AddFOp::create(
-                                  nb, l, arith::MulFOp::create(nb, l, xb, c),
-                                  arith::MulFOp::create(nb, l, xa, s))
-                                  .getResult();
+            Value r =
+                first
+                    ? arith::SubFOp::create(nb, l,
+                                            arith::MulFOp::create(nb, l, xa, c),
+                                            arith::MulFOp::create(nb, l, xb, s))
+                          .getResult()
+                    : arith::AddFOp::create(nb, l,
+                                            arith::MulFOp::create(nb, l, xb, c),
+                                            arith::MulFOp::create(nb, l, xa, s))
+                          .getResult();
             return convertScalar(nb, l, r, et);
           });
     };

@@ -17,20 +17,21 @@ Value roundTo(OpBuilder &b, Location loc, Value acc, RankedTensorType type) {
   auto accType = cast<RankedTensorType>(acc.getType());
   if (accType.getElementType() == type.getElementType())
     return acc;
-  return elementwise(b, loc, type, {acc},
-                     [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                       return convertScalar(nb, nloc, args[0],
-                                            type.getElementType());
-                     });
+  return elementwise(
+      b, loc, type, {acc}, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        return convertScalar(nb, nloc, args[0], type.getElementType());
+      });
 }
 
 /// Materializes `v` broadcast to `shape` (a copy, only where it differs).
-Value broadcastTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+Value broadcastTo(OpBuilder &b, Location loc, Value v,
+                  ArrayRef<int64_t> shape) {
   auto t = cast<RankedTensorType>(v.getType());
   if (t.getShape() == shape)
     return v;
   return elementwise(b, loc, RankedTensorType::get(shape, t.getElementType()),
-                     {v}, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+                     {v},
+                     [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
 int64_t product(ArrayRef<int64_t> v) {
@@ -65,8 +66,8 @@ struct MatmulPattern : OpConversionPattern<MatmulOp> {
       aShape.append({m, k});
       Value a = reshape(rewriter, loc, broadcastTo(rewriter, loc, lhs, aShape),
                         RankedTensorType::get({b * m, k}, lt.getElementType()));
-      Value acc = filledTensor(
-          rewriter, loc, RankedTensorType::get({b * m, n}, accElt), zero);
+      Value acc = filledTensor(rewriter, loc,
+                               RankedTensorType::get({b * m, n}, accElt), zero);
       result = linalg::MatmulOp::create(rewriter, loc, ValueRange{a, rhs},
                                         ValueRange{acc})
                    .getResult(0);
@@ -78,8 +79,8 @@ struct MatmulPattern : OpConversionPattern<MatmulOp> {
                         RankedTensorType::get({b, m, k}, lt.getElementType()));
       Value bb = reshape(rewriter, loc, broadcastTo(rewriter, loc, rhs, bShape),
                          RankedTensorType::get({b, k, n}, rt.getElementType()));
-      Value acc = filledTensor(
-          rewriter, loc, RankedTensorType::get({b, m, n}, accElt), zero);
+      Value acc = filledTensor(rewriter, loc,
+                               RankedTensorType::get({b, m, n}, accElt), zero);
       result = linalg::BatchMatmulOp::create(rewriter, loc, ValueRange{a, bb},
                                              ValueRange{acc})
                    .getResult(0);
@@ -167,10 +168,10 @@ struct ConvPattern : OpConversionPattern<ConvOp> {
     } else {
       auto xg = RankedTensorType::get(
           {n, g, c / g, xt.getDimSize(2), xt.getDimSize(3)}, et);
-      auto wg = RankedTensorType::get({g, o / g, wt.getDimSize(1),
-                                       wt.getDimSize(2), wt.getDimSize(3)},
-                                      et);
-      auto og = RankedTensorType::get({n, g, o / g, out2d[2], out2d[3]}, accElt);
+      auto wg = RankedTensorType::get(
+          {g, o / g, wt.getDimSize(1), wt.getDimSize(2), wt.getDimSize(3)}, et);
+      auto og =
+          RankedTensorType::get({n, g, o / g, out2d[2], out2d[3]}, accElt);
       Value acc = filledTensor(rewriter, loc, og, zero);
       result = linalg::Conv2DNgchwGfchwOp::create(
                    rewriter, loc, TypeRange{og},
@@ -179,16 +180,15 @@ struct ConvPattern : OpConversionPattern<ConvOp> {
                    ValueRange{acc}, i64Vector(rewriter, win.strides),
                    i64Vector(rewriter, win.dilations))
                    .getResult(0);
-      result = reshape(rewriter, loc, result,
-                       RankedTensorType::get(out2d, accElt));
+      result =
+          reshape(rewriter, loc, result, RankedTensorType::get(out2d, accElt));
     }
     auto accType = RankedTensorType::get(type.getShape(), accElt);
     result = reshape(rewriter, loc, result, accType);
     if (Value bias = adaptor.getBias()) {
       SmallVector<int64_t> bshape{o};
       bshape.append(type.getRank() - 2, 1);
-      Value b = reshape(rewriter, loc, bias,
-                        RankedTensorType::get(bshape, et));
+      Value b = reshape(rewriter, loc, bias, RankedTensorType::get(bshape, et));
       result = elementwise(rewriter, loc, accType, {result, b},
                            [&](OpBuilder &nb, Location nloc, ValueRange a) {
                              return arith::AddFOp::create(
@@ -213,8 +213,8 @@ struct PoolPattern : OpConversionPattern<PoolOp> {
     bool is1d = type.getRank() == 3;
     SmallVector<int64_t> kernel(op.getKernel());
     SmallVector<int64_t> ones(kernel.size(), 1);
-    Window2d win = to2d(is1d, op.getStridesOrDefault(),
-                        op.getPaddingOrDefault(), ones);
+    Window2d win =
+        to2d(is1d, op.getStridesOrDefault(), op.getPaddingOrDefault(), ones);
     if (is1d)
       kernel.insert(kernel.begin(), 1);
     Type et = type.getElementType(), accElt = computeType(et);
@@ -223,21 +223,21 @@ struct PoolPattern : OpConversionPattern<PoolOp> {
     if (is1d)
       x = insertUnitHeight(rewriter, loc, x);
     if (accElt != et)
-      x = elementwise(rewriter, loc,
-                      RankedTensorType::get(
-                          cast<RankedTensorType>(x.getType()).getShape(),
-                          accElt),
-                      {x}, [&](OpBuilder &b, Location l, ValueRange a) {
-                        return convertScalar(b, l, a[0], accElt);
-                      });
+      x = elementwise(
+          rewriter, loc,
+          RankedTensorType::get(cast<RankedTensorType>(x.getType()).getShape(),
+                                accElt),
+          {x}, [&](OpBuilder &b, Location l, ValueRange a) {
+            return convertScalar(b, l, a[0], accElt);
+          });
     Value padValue = isMax ? extremeConstant(rewriter, loc, accElt, false)
                            : scalarConstant(rewriter, loc, accElt, 0.0);
     x = padSpatial(rewriter, loc, x, win.padding, padValue);
     auto xt = cast<RankedTensorType>(x.getType());
     SmallVector<int64_t> out2d{xt.getDimSize(0), xt.getDimSize(1)};
-    out2d.append(is1d ? SmallVector<int64_t>{1, type.getDimSize(2)}
-                      : SmallVector<int64_t>{type.getDimSize(2),
-                                             type.getDimSize(3)});
+    out2d.append(
+        is1d ? SmallVector<int64_t>{1, type.getDimSize(2)}
+             : SmallVector<int64_t>{type.getDimSize(2), type.getDimSize(3)});
     auto accType = RankedTensorType::get(out2d, accElt);
     Value window = tensor::EmptyOp::create(rewriter, loc, kernel, accElt);
     Value acc = filledTensor(rewriter, loc, accType, padValue);
@@ -262,48 +262,48 @@ struct PoolPattern : OpConversionPattern<PoolOp> {
       int64_t kh = kernel[0], kw = kernel[1], sh = win.strides[0],
               sw = win.strides[1], ph = win.padding[0], pw = win.padding[1];
       bool includePad = op.getCountIncludePad();
-      result = linalg::GenericOp::create(
-                   rewriter, loc, TypeRange{accType}, ValueRange{result},
-                   ValueRange{emptyTensor(rewriter, loc, accType)},
-                   SmallVector<AffineMap>(2, rewriter.getMultiDimIdentityMap(4)),
-                   SmallVector<utils::IteratorType>(
-                       4, utils::IteratorType::parallel),
-                   [&](OpBuilder &b, Location l, ValueRange a) {
-                     Value count;
-                     if (includePad) {
-                       count = scalarConstant(b, l, accElt, kh * kw);
-                     } else {
-                       // extent(i, k, s, p, n) = min(i*s - p + k, n) - max(i*s - p, 0)
-                       auto extent = [&](int dim, int64_t k, int64_t s,
-                                         int64_t p, int64_t n) -> Value {
-                         Value i = linalg::IndexOp::create(b, l, dim);
-                         Value start = arith::SubIOp::create(
-                             b, l,
-                             arith::MulIOp::create(
-                                 b, l, i,
-                                 arith::ConstantIndexOp::create(b, l, s)),
-                             arith::ConstantIndexOp::create(b, l, p));
-                         Value end = arith::MinSIOp::create(
-                             b, l,
-                             arith::AddIOp::create(
-                                 b, l, start,
-                                 arith::ConstantIndexOp::create(b, l, k)),
-                             arith::ConstantIndexOp::create(b, l, n));
-                         Value lo = arith::MaxSIOp::create(
-                             b, l, start, arith::ConstantIndexOp::create(b, l, 0));
-                         return arith::SubIOp::create(b, l, end, lo);
-                       };
-                       Value cnt = arith::MulIOp::create(
-                           b, l, extent(2, kh, sh, ph, h),
-                           extent(3, kw, sw, pw, w));
-                       count = arith::SIToFPOp::create(
-                           b, l, accElt,
-                           arith::IndexCastOp::create(b, l, b.getI64Type(), cnt));
-                     }
-                     linalg::YieldOp::create(
-                         b, l, arith::DivFOp::create(b, l, a[0], count).getResult());
-                   })
-                   .getResult(0);
+      result =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{accType}, ValueRange{result},
+              ValueRange{emptyTensor(rewriter, loc, accType)},
+              SmallVector<AffineMap>(2, rewriter.getMultiDimIdentityMap(4)),
+              SmallVector<utils::IteratorType>(4,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                Value count;
+                if (includePad) {
+                  count = scalarConstant(b, l, accElt, kh * kw);
+                } else {
+                  // extent(i, k, s, p, n) = min(i*s - p + k, n) - max(i*s - p,
+                  // 0)
+                  auto extent = [&](int dim, int64_t k, int64_t s, int64_t p,
+                                    int64_t n) -> Value {
+                    Value i = linalg::IndexOp::create(b, l, dim);
+                    Value start = arith::SubIOp::create(
+                        b, l,
+                        arith::MulIOp::create(
+                            b, l, i, arith::ConstantIndexOp::create(b, l, s)),
+                        arith::ConstantIndexOp::create(b, l, p));
+                    Value end = arith::MinSIOp::create(
+                        b, l,
+                        arith::AddIOp::create(
+                            b, l, start,
+                            arith::ConstantIndexOp::create(b, l, k)),
+                        arith::ConstantIndexOp::create(b, l, n));
+                    Value lo = arith::MaxSIOp::create(
+                        b, l, start, arith::ConstantIndexOp::create(b, l, 0));
+                    return arith::SubIOp::create(b, l, end, lo);
+                  };
+                  Value cnt = arith::MulIOp::create(
+                      b, l, extent(2, kh, sh, ph, h), extent(3, kw, sw, pw, w));
+                  count = arith::SIToFPOp::create(
+                      b, l, accElt,
+                      arith::IndexCastOp::create(b, l, b.getI64Type(), cnt));
+                }
+                linalg::YieldOp::create(
+                    b, l, arith::DivFOp::create(b, l, a[0], count).getResult());
+              })
+              .getResult(0);
     }
     result = reshape(rewriter, loc, result,
                      RankedTensorType::get(type.getShape(), accElt));

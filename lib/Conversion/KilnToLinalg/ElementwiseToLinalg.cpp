@@ -33,7 +33,8 @@ Value cst(OpBuilder &b, Location loc, Value like, double v) {
 Value sigmoid(OpBuilder &b, Location loc, Value x) {
   Value one = cst(b, loc, x, 1.0);
   Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
 }
 
 //===----------------------------------------------------------------------===//
@@ -42,8 +43,7 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
 
 /// Lowers a unary op whose scalar semantics `fn` computes (in the compute
 /// type).
-template <typename OpTy>
-struct UnaryPattern : OpConversionPattern<OpTy> {
+template <typename OpTy> struct UnaryPattern : OpConversionPattern<OpTy> {
   using Fn = Value (*)(OpBuilder &, Location, Value);
   UnaryPattern(MLIRContext *ctx, Fn fn)
       : OpConversionPattern<OpTy>(ctx), fn(fn) {}
@@ -55,12 +55,13 @@ struct UnaryPattern : OpConversionPattern<OpTy> {
       return failure();
     auto type = cast<RankedTensorType>(op.getType());
     Type et = type.getElementType();
-    Value r = elementwise(
-        rewriter, op.getLoc(), type, {adaptor.getInput()},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          return inComputeType(b, loc, et, args,
-                               [&](ValueRange w) { return fn(b, loc, w[0]); });
-        });
+    Value r =
+        elementwise(rewriter, op.getLoc(), type, {adaptor.getInput()},
+                    [&](OpBuilder &b, Location loc, ValueRange args) {
+                      return inComputeType(b, loc, et, args, [&](ValueRange w) {
+                        return fn(b, loc, w[0]);
+                      });
+                    });
     rewriter.replaceOp(op, r);
     return success();
   }
@@ -114,8 +115,7 @@ Value siluFn(OpBuilder &b, Location loc, Value x) {
 /// softplus(x) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
 Value softplusFn(OpBuilder &b, Location loc, Value x) {
   Value pos = arith::MaximumFOp::create(b, loc, x, cst(b, loc, x, 0.0));
-  Value negAbs =
-      arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+  Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
   Value l = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
   return arith::AddFOp::create(b, loc, pos, l);
 }
@@ -146,8 +146,8 @@ Value signFn(OpBuilder &b, Location loc, Value x) {
     lt = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
   }
   // NaN stays NaN: x * 0 keeps it, and 0 * 0 is the zero result.
-  Value rest = isFloat(x) ? arith::MulFOp::create(b, loc, x, zero).getResult()
-                          : zero;
+  Value rest =
+      isFloat(x) ? arith::MulFOp::create(b, loc, x, zero).getResult() : zero;
   return arith::SelectOp::create(
       b, loc, gt, one, arith::SelectOp::create(b, loc, lt, minus, rest));
 }
@@ -259,8 +259,8 @@ struct LeakyReluPattern : OpConversionPattern<LeakyReluOp> {
           return inComputeType(
               b, loc, type.getElementType(), args, [&](ValueRange w) -> Value {
                 Value x = w[0];
-                Value neg = arith::MulFOp::create(b, loc, x,
-                                                  cst(b, loc, x, alpha));
+                Value neg =
+                    arith::MulFOp::create(b, loc, x, cst(b, loc, x, alpha));
                 Value ge = arith::CmpFOp::create(
                     b, loc, arith::CmpFPredicate::UGE, x, cst(b, loc, x, 0.0));
                 return arith::SelectOp::create(b, loc, ge, x, neg);
@@ -297,7 +297,8 @@ struct CastPattern : OpConversionPattern<CastOp> {
 Value safeDivSI(OpBuilder &b, Location loc, Value x, Value y) {
   Value zero = cst(b, loc, y, 0), one = cst(b, loc, y, 1),
         minusOne = cst(b, loc, y, -1);
-  Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y, zero);
+  Value isZero =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y, zero);
   Value isMinusOne =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y, minusOne);
   Value special = arith::OrIOp::create(b, loc, isZero, isMinusOne);
@@ -409,23 +410,47 @@ struct CmpPattern : OpConversionPattern<CmpOp> {
           if (isFloat(x)) {
             arith::CmpFPredicate p;
             switch (pred) {
-            case CmpPredicate::eq: p = arith::CmpFPredicate::OEQ; break;
-            case CmpPredicate::ne: p = arith::CmpFPredicate::UNE; break;
-            case CmpPredicate::lt: p = arith::CmpFPredicate::OLT; break;
-            case CmpPredicate::le: p = arith::CmpFPredicate::OLE; break;
-            case CmpPredicate::gt: p = arith::CmpFPredicate::OGT; break;
-            case CmpPredicate::ge: p = arith::CmpFPredicate::OGE; break;
+            case CmpPredicate::eq:
+              p = arith::CmpFPredicate::OEQ;
+              break;
+            case CmpPredicate::ne:
+              p = arith::CmpFPredicate::UNE;
+              break;
+            case CmpPredicate::lt:
+              p = arith::CmpFPredicate::OLT;
+              break;
+            case CmpPredicate::le:
+              p = arith::CmpFPredicate::OLE;
+              break;
+            case CmpPredicate::gt:
+              p = arith::CmpFPredicate::OGT;
+              break;
+            case CmpPredicate::ge:
+              p = arith::CmpFPredicate::OGE;
+              break;
             }
             return arith::CmpFOp::create(b, loc, p, x, y);
           }
           arith::CmpIPredicate p;
           switch (pred) {
-          case CmpPredicate::eq: p = arith::CmpIPredicate::eq; break;
-          case CmpPredicate::ne: p = arith::CmpIPredicate::ne; break;
-          case CmpPredicate::lt: p = arith::CmpIPredicate::slt; break;
-          case CmpPredicate::le: p = arith::CmpIPredicate::sle; break;
-          case CmpPredicate::gt: p = arith::CmpIPredicate::sgt; break;
-          case CmpPredicate::ge: p = arith::CmpIPredicate::sge; break;
+          case CmpPredicate::eq:
+            p = arith::CmpIPredicate::eq;
+            break;
+          case CmpPredicate::ne:
+            p = arith::CmpIPredicate::ne;
+            break;
+          case CmpPredicate::lt:
+            p = arith::CmpIPredicate::slt;
+            break;
+          case CmpPredicate::le:
+            p = arith::CmpIPredicate::sle;
+            break;
+          case CmpPredicate::gt:
+            p = arith::CmpIPredicate::sgt;
+            break;
+          case CmpPredicate::ge:
+            p = arith::CmpIPredicate::sge;
+            break;
           }
           return arith::CmpIOp::create(b, loc, p, x, y);
         });
@@ -442,13 +467,13 @@ struct SelectPattern : OpConversionPattern<SelectOp> {
     if (failed(requireStaticShapes(op, rewriter)))
       return failure();
     auto type = cast<RankedTensorType>(op.getType());
-    Value r = elementwise(
-        rewriter, op.getLoc(), type,
-        {adaptor.getCondition(), adaptor.getTrueValue(),
-         adaptor.getFalseValue()},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
-        });
+    Value r = elementwise(rewriter, op.getLoc(), type,
+                          {adaptor.getCondition(), adaptor.getTrueValue(),
+                           adaptor.getFalseValue()},
+                          [&](OpBuilder &b, Location loc, ValueRange args) {
+                            return arith::SelectOp::create(b, loc, args[0],
+                                                           args[1], args[2]);
+                          });
     rewriter.replaceOp(op, r);
     return success();
   }
@@ -456,7 +481,8 @@ struct SelectPattern : OpConversionPattern<SelectOp> {
 
 } // namespace
 
-void lowering::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
+void lowering::populateElementwiseToLinalgPatterns(
+    RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<UnaryPattern<NegOp>>(ctx, negFn);
   patterns.add<UnaryPattern<AbsOp>>(ctx, absFn);
@@ -480,14 +506,11 @@ void lowering::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) 
   patterns.add<UnaryPattern<NotOp>>(ctx, notFn);
   patterns.add<GeluPattern, ClampPattern, LeakyReluPattern, CastPattern,
                CmpPattern, SelectPattern>(ctx);
-  patterns.add<BinaryPattern<AddOp, BinKind::Add>,
-               BinaryPattern<SubOp, BinKind::Sub>,
-               BinaryPattern<MulOp, BinKind::Mul>,
-               BinaryPattern<DivOp, BinKind::Div>,
-               BinaryPattern<PowOp, BinKind::Pow>,
-               BinaryPattern<MaxOp, BinKind::Max>,
-               BinaryPattern<MinOp, BinKind::Min>,
-               BinaryPattern<AndOp, BinKind::And>,
-               BinaryPattern<OrOp, BinKind::Or>,
-               BinaryPattern<XorOp, BinKind::Xor>>(ctx);
+  patterns.add<
+      BinaryPattern<AddOp, BinKind::Add>, BinaryPattern<SubOp, BinKind::Sub>,
+      BinaryPattern<MulOp, BinKind::Mul>, BinaryPattern<DivOp, BinKind::Div>,
+      BinaryPattern<PowOp, BinKind::Pow>, BinaryPattern<MaxOp, BinKind::Max>,
+      BinaryPattern<MinOp, BinKind::Min>, BinaryPattern<AndOp, BinKind::And>,
+      BinaryPattern<OrOp, BinKind::Or>, BinaryPattern<XorOp, BinKind::Xor>>(
+      ctx);
 }

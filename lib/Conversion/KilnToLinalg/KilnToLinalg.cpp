@@ -53,7 +53,8 @@ struct UnsignedConstantPattern : OpConversionPattern<ConstantOp> {
   matchAndRewrite(ConstantOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    auto newType = cast<RankedTensorType>(getTypeConverter()->convertType(type));
+    auto newType =
+        cast<RankedTensorType>(getTypeConverter()->convertType(type));
     if (newType == type)
       return failure();
     Attribute value = op.getValue();
@@ -135,12 +136,12 @@ struct ConvertKilnToLinalgPass
       populateSSMToLinalgPatterns(patterns);
     }
     patterns.add<UnsignedConstantPattern>(converter, ctx, /*benefit=*/2);
-    patterns.add<SignlessShapePattern<ReshapeOp>,
-                 SignlessShapePattern<TransposeOp>,
-                 SignlessShapePattern<SliceOp>, SignlessShapePattern<ConcatOp>,
-                 SignlessShapePattern<GatherOp>, SignlessShapePattern<ExpandOp>,
-                 SignlessShapePattern<PadOp>, SignlessShapePattern<SelectOp>>(
-        converter, ctx, /*benefit=*/2);
+    patterns
+        .add<SignlessShapePattern<ReshapeOp>, SignlessShapePattern<TransposeOp>,
+             SignlessShapePattern<SliceOp>, SignlessShapePattern<ConcatOp>,
+             SignlessShapePattern<GatherOp>, SignlessShapePattern<ExpandOp>,
+             SignlessShapePattern<PadOp>, SignlessShapePattern<SelectOp>>(
+            converter, ctx, /*benefit=*/2);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

@@ -67,14 +67,14 @@ struct QuantizePattern : OpConversionPattern<QuantizeOp> {
     auto qt = cast<IntegerType>(origType.getElementType());
     bool isUnsigned = qt.isUnsigned();
     unsigned width = qt.getWidth();
-    auto type = RankedTensorType::get(
-        origType.getShape(), rewriter.getIntegerType(width));
+    auto type = RankedTensorType::get(origType.getShape(),
+                                      rewriter.getIntegerType(width));
     double lo = isUnsigned ? 0 : -(1 << (width - 1));
     double hi = isUnsigned ? (1 << width) - 1 : (1 << (width - 1)) - 1;
     auto dataType = cast<RankedTensorType>(adaptor.getInput().getType());
-    SmallVector<Value> ins{adaptor.getInput(),
-                           paramFor(rewriter, loc, adaptor.getScale(), dataType,
-                                    op.getAxis(), 0)};
+    SmallVector<Value> ins{
+        adaptor.getInput(),
+        paramFor(rewriter, loc, adaptor.getScale(), dataType, op.getAxis(), 0)};
     if (adaptor.getZeroPoint())
       ins.push_back(paramFor(rewriter, loc, adaptor.getZeroPoint(), dataType,
                              op.getAxis(), 0));
@@ -113,11 +113,11 @@ struct DequantizePattern : OpConversionPattern<DequantizeOp> {
     int64_t axis = op.getAxis(), bs = op.getBlockSize();
     auto dataType = cast<RankedTensorType>(adaptor.getInput().getType());
     Value q = blockView(rewriter, loc, adaptor.getInput(), axis, bs);
-    SmallVector<Value> ins{q, paramFor(rewriter, loc, adaptor.getScale(),
-                                       dataType, axis, bs)};
+    SmallVector<Value> ins{
+        q, paramFor(rewriter, loc, adaptor.getScale(), dataType, axis, bs)};
     if (adaptor.getZeroPoint())
-      ins.push_back(paramFor(rewriter, loc, adaptor.getZeroPoint(), dataType,
-                             axis, bs));
+      ins.push_back(
+          paramFor(rewriter, loc, adaptor.getZeroPoint(), dataType, axis, bs));
     auto viewType = RankedTensorType::get(
         cast<RankedTensorType>(q.getType()).getShape(), type.getElementType());
     Type et = type.getElementType();

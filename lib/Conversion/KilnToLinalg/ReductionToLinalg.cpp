@@ -17,7 +17,8 @@ namespace {
 bool isFloat(Type t) { return isa<FloatType>(t); }
 
 /// `shape` with the dimensions in `axes` set to 1.
-SmallVector<int64_t> keptShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) {
+SmallVector<int64_t> keptShape(ArrayRef<int64_t> shape,
+                               ArrayRef<int64_t> axes) {
   SmallVector<int64_t> r(shape);
   for (int64_t a : axes)
     r[a] = 1;
@@ -27,8 +28,7 @@ SmallVector<int64_t> keptShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) 
 /// Reduces `x` over `axes` with `kind` into `accElt`, keeping the reduced
 /// dimensions as size 1. Means divide by the reduced element count.
 Value reduceKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
-                 ReduceKind kind, Type accElt,
-                 ScalarFn pre = nullptr) {
+                 ReduceKind kind, Type accElt, ScalarFn pre = nullptr) {
   auto t = cast<RankedTensorType>(x.getType());
   bool f = isFloat(accElt);
   Value init;
@@ -77,14 +77,15 @@ Value reduceKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
     int64_t count = 1;
     for (int64_t a : axes)
       count *= t.getDimSize(a);
-    r = elementwise(b, loc, keptType, {r},
-                    [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                      if (count == 0)
-                        return a[0];
-                      Value c = scalarConstant(nb, nl, accElt, count);
-                      return f ? arith::DivFOp::create(nb, nl, a[0], c).getResult()
-                               : arith::DivSIOp::create(nb, nl, a[0], c).getResult();
-                    });
+    r = elementwise(
+        b, loc, keptType, {r},
+        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          if (count == 0)
+            return a[0];
+          Value c = scalarConstant(nb, nl, accElt, count);
+          return f ? arith::DivFOp::create(nb, nl, a[0], c).getResult()
+                   : arith::DivSIOp::create(nb, nl, a[0], c).getResult();
+        });
   }
   return r;
 }
@@ -156,9 +157,9 @@ struct ArgReducePattern : OpConversionPattern<ArgReduceOp> {
     auto idxType = RankedTensorType::get(outShape, rewriter.getI64Type());
     Value best = filledTensor(rewriter, loc, valType,
                               extremeConstant(rewriter, loc, et, !isMax));
-    Value bestIdx = filledTensor(rewriter, loc, idxType,
-                                 scalarConstant(rewriter, loc,
-                                                rewriter.getI64Type(), -1));
+    Value bestIdx =
+        filledTensor(rewriter, loc, idxType,
+                     scalarConstant(rewriter, loc, rewriter.getI64Type(), -1));
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{valType, idxType}, ValueRange{x},
         ValueRange{best, bestIdx},
@@ -183,9 +184,9 @@ struct ArgReducePattern : OpConversionPattern<ArgReduceOp> {
           }
           // The first element always wins, so a row of extremes (or NaNs)
           // still yields a valid index.
-          Value first = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::slt, bi,
-              scalarConstant(b, l, b.getI64Type(), 0));
+          Value first =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, bi,
+                                    scalarConstant(b, l, b.getI64Type(), 0));
           better = arith::OrIOp::create(b, l, better, first);
           linalg::YieldOp::create(
               b, l,
@@ -223,14 +224,16 @@ struct SoftmaxPattern : OpConversionPattern<SoftmaxOp> {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
     Type et = type.getElementType(), acc = computeType(et);
-    auto [e, m] = shiftedExp(rewriter, loc, adaptor.getInput(), (int64_t)op.getAxis(), acc);
-    Value s = reduceKeep(rewriter, loc, e, {(int64_t)op.getAxis()}, ReduceKind::sum, acc);
-    Value y = elementwise(rewriter, loc, type, {e, s},
-                          [&](OpBuilder &b, Location l, ValueRange a) {
-                            return convertScalar(
-                                b, l, arith::DivFOp::create(b, l, a[0], a[1]),
-                                et);
-                          });
+    auto [e, m] = shiftedExp(rewriter, loc, adaptor.getInput(),
+                             (int64_t)op.getAxis(), acc);
+    Value s = reduceKeep(rewriter, loc, e, {(int64_t)op.getAxis()},
+                         ReduceKind::sum, acc);
+    Value y =
+        elementwise(rewriter, loc, type, {e, s},
+                    [&](OpBuilder &b, Location l, ValueRange a) {
+                      return convertScalar(
+                          b, l, arith::DivFOp::create(b, l, a[0], a[1]), et);
+                    });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -248,16 +251,16 @@ struct LogSoftmaxPattern : OpConversionPattern<LogSoftmaxOp> {
     Type et = type.getElementType(), acc = computeType(et);
     Value x = adaptor.getInput();
     auto [e, m] = shiftedExp(rewriter, loc, x, (int64_t)op.getAxis(), acc);
-    Value s = reduceKeep(rewriter, loc, e, {(int64_t)op.getAxis()}, ReduceKind::sum, acc);
-    Value y = elementwise(
-        rewriter, loc, type, {x, m, s},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value v = convertScalar(b, l, a[0], acc);
-          Value r = arith::SubFOp::create(
-              b, l, arith::SubFOp::create(b, l, v, a[1]),
-              math::LogOp::create(b, l, a[2]));
-          return convertScalar(b, l, r, et);
-        });
+    Value s = reduceKeep(rewriter, loc, e, {(int64_t)op.getAxis()},
+                         ReduceKind::sum, acc);
+    Value y = elementwise(rewriter, loc, type, {x, m, s},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value v = convertScalar(b, l, a[0], acc);
+                            Value r = arith::SubFOp::create(
+                                b, l, arith::SubFOp::create(b, l, v, a[1]),
+                                math::LogOp::create(b, l, a[2]));
+                            return convertScalar(b, l, r, et);
+                          });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -279,13 +282,13 @@ Value standardize(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
                          [](OpBuilder &nb, Location l, ValueRange a) {
                            return arith::MulFOp::create(nb, l, a[0], a[0]);
                          });
-  return elementwise(b, loc, ft, {d, var},
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       Value v = arith::AddFOp::create(
-                           nb, l, a[1], scalarConstant(nb, l, f32, epsilon));
-                       return arith::MulFOp::create(
-                           nb, l, a[0], math::RsqrtOp::create(nb, l, v));
-                     });
+  return elementwise(
+      b, loc, ft, {d, var}, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = arith::AddFOp::create(nb, l, a[1],
+                                        scalarConstant(nb, l, f32, epsilon));
+        return arith::MulFOp::create(nb, l, a[0],
+                                     math::RsqrtOp::create(nb, l, v));
+      });
 }
 
 /// y = n * scale + bias (each optional, broadcast), rounded to `type`.
@@ -297,18 +300,18 @@ Value affine(OpBuilder &b, Location loc, RankedTensorType type, Value n,
   if (bias)
     operands.push_back(bias);
   Type f32 = b.getF32Type();
-  return elementwise(b, loc, type, operands,
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       Value v = a[0];
-                       size_t i = 1;
-                       if (scale)
-                         v = arith::MulFOp::create(
-                             nb, l, v, convertScalar(nb, l, a[i++], f32));
-                       if (bias)
-                         v = arith::AddFOp::create(
-                             nb, l, v, convertScalar(nb, l, a[i++], f32));
-                       return convertScalar(nb, l, v, type.getElementType());
-                     });
+  return elementwise(
+      b, loc, type, operands, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = a[0];
+        size_t i = 1;
+        if (scale)
+          v = arith::MulFOp::create(nb, l, v,
+                                    convertScalar(nb, l, a[i++], f32));
+        if (bias)
+          v = arith::AddFOp::create(nb, l, v,
+                                    convertScalar(nb, l, a[i++], f32));
+        return convertScalar(nb, l, v, type.getElementType());
+      });
 }
 
 struct LayerNormPattern : OpConversionPattern<LayerNormOp> {
@@ -339,24 +342,23 @@ struct RmsNormPattern : OpConversionPattern<RmsNormOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Type f32 = rewriter.getF32Type();
     Value x = adaptor.getInput();
-    Value ms = reduceKeep(rewriter, loc, x,
-                          trailingAxes(op.getAxis(), type.getRank()),
-                          ReduceKind::mean, f32,
-                          [&](OpBuilder &b, Location l, ValueRange a) {
-                            Value v = convertScalar(b, l, a[0], f32);
-                            return arith::MulFOp::create(b, l, v, v);
-                          });
+    Value ms = reduceKeep(
+        rewriter, loc, x, trailingAxes(op.getAxis(), type.getRank()),
+        ReduceKind::mean, f32, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = convertScalar(b, l, a[0], f32);
+          return arith::MulFOp::create(b, l, v, v);
+        });
     double eps = op.getEpsilon().convertToDouble();
     Value n = elementwise(
         rewriter, loc, RankedTensorType::get(type.getShape(), f32), {x, ms},
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value v = arith::AddFOp::create(b, l, a[1],
-                                          scalarConstant(b, l, f32, eps));
+          Value v =
+              arith::AddFOp::create(b, l, a[1], scalarConstant(b, l, f32, eps));
           return arith::MulFOp::create(b, l, convertScalar(b, l, a[0], f32),
                                        math::RsqrtOp::create(b, l, v));
         });
-    rewriter.replaceOp(op, affine(rewriter, loc, type, n, adaptor.getScale(),
-                                  Value()));
+    rewriter.replaceOp(
+        op, affine(rewriter, loc, type, n, adaptor.getScale(), Value()));
     return success();
   }
 };
@@ -373,12 +375,14 @@ struct GroupNormPattern : OpConversionPattern<GroupNormOp> {
     int64_t n = type.getDimSize(0), c = type.getDimSize(1),
             g = op.getNumGroups();
     int64_t rest = type.getNumElements() / std::max<int64_t>(n * g, 1);
-    Value x = reshape(rewriter, loc, adaptor.getInput(),
-                      RankedTensorType::get({n, g, rest}, type.getElementType()));
-    Value norm = standardize(rewriter, loc, x, {2},
-                             op.getEpsilon().convertToDouble());
-    norm = reshape(rewriter, loc, norm,
-                   RankedTensorType::get(type.getShape(), rewriter.getF32Type()));
+    Value x =
+        reshape(rewriter, loc, adaptor.getInput(),
+                RankedTensorType::get({n, g, rest}, type.getElementType()));
+    Value norm =
+        standardize(rewriter, loc, x, {2}, op.getEpsilon().convertToDouble());
+    norm =
+        reshape(rewriter, loc, norm,
+                RankedTensorType::get(type.getShape(), rewriter.getF32Type()));
     // Per-channel affine parameters broadcast as [C, 1, ...].
     auto perChannel = [&](Value p) -> Value {
       if (!p)
@@ -398,7 +402,8 @@ struct GroupNormPattern : OpConversionPattern<GroupNormOp> {
 } // namespace
 
 void lowering::populateReductionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ReducePattern, ArgReducePattern, SoftmaxPattern,
-               LogSoftmaxPattern, LayerNormPattern, RmsNormPattern,
-               GroupNormPattern>(patterns.getContext());
+  patterns
+      .add<ReducePattern, ArgReducePattern, SoftmaxPattern, LogSoftmaxPattern,
+           LayerNormPattern, RmsNormPattern, GroupNormPattern>(
+          patterns.getContext());
 }

@@ -90,7 +90,8 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
     auto y32 = RankedTensorType::get({bt, di, len}, f32);
     auto bd32 = RankedTensorType::get({bt, di}, f32);
     Value a = toF32(rewriter, loc, adaptor.getA());
-    Value dSkip = adaptor.getD() ? toF32(rewriter, loc, adaptor.getD()) : Value();
+    Value dSkip =
+        adaptor.getD() ? toF32(rewriter, loc, adaptor.getD()) : Value();
     Value dBias = adaptor.getDeltaBias()
                       ? toF32(rewriter, loc, adaptor.getDeltaBias())
                       : Value();
@@ -116,29 +117,31 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
           SmallVector<Value> dtIns{dtRaw};
           if (dBias)
             dtIns.push_back(dBias);
-          Value dt = elementwise(b, l, bd32, dtIns,
-                                 [&](OpBuilder &nb, Location nl, ValueRange a) {
-                                   Value v = a[0];
-                                   if (dBias)
-                                     v = arith::AddFOp::create(nb, nl, v, a[1]);
-                                   return softplusDelta ? softplus(nb, nl, v) : v;
-                                 });
-          // h[b,d,n] = exp(dt A[d,n]) h + dt B[b,n] u[b,d]
+          Value dt = elementwise(
+              b, l, bd32, dtIns, [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Value v = a[0];
+                if (dBias)
+                  v = arith::AddFOp::create(nb, nl, v, a[1]);
+                return softplusDelta ? softplus(nb, nl, v) : v;
+              });
+          // h[b,d,n] = exp(dt A[d,n]) h + dt B[b,n] u[b,d], updated in place
+          // (the loop-carried state is the generic's init).
           Value hNew =
               linalg::GenericOp::create(
-                  b, l, TypeRange{h32}, ValueRange{dt, a, h, bt_, ut},
-                  ValueRange{emptyTensor(b, l, h32)},
+                  b, l, TypeRange{h32}, ValueRange{dt, a, bt_, ut},
+                  ValueRange{h},
                   {dims(ctx, 3, {0, 1}), dims(ctx, 3, {1, 2}),
-                   dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {0, 2}),
-                   dims(ctx, 3, {0, 1}), dims(ctx, 3, {0, 1, 2})},
+                   dims(ctx, 3, {0, 2}), dims(ctx, 3, {0, 1}),
+                   dims(ctx, 3, {0, 1, 2})},
                   SmallVector<IteratorType>(3, IteratorType::parallel),
                   [&](OpBuilder &nb, Location nl, ValueRange a) {
                     Value da = math::ExpOp::create(
                         nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]));
                     Value dbu = arith::MulFOp::create(
-                        nb, nl, arith::MulFOp::create(nb, nl, a[0], a[3]), a[4]);
+                        nb, nl, arith::MulFOp::create(nb, nl, a[0], a[2]),
+                        a[3]);
                     Value r = arith::AddFOp::create(
-                        nb, nl, arith::MulFOp::create(nb, nl, da, a[2]), dbu);
+                        nb, nl, arith::MulFOp::create(nb, nl, da, a[4]), dbu);
                     linalg::YieldOp::create(nb, nl, r);
                   })
                   .getResult(0);
@@ -154,7 +157,8 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
                   [&](OpBuilder &nb, Location nl, ValueRange a) {
                     Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
                     linalg::YieldOp::create(
-                        nb, nl, arith::AddFOp::create(nb, nl, a[2], p).getResult());
+                        nb, nl,
+                        arith::AddFOp::create(nb, nl, a[2], p).getResult());
                   })
                   .getResult(0);
           SmallVector<Value> outIns{yt, ut};
@@ -163,25 +167,23 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
           Value zt = z ? column(b, l, z, t) : Value();
           if (zt)
             outIns.push_back(zt);
-          yt = elementwise(b, l, bd32, outIns,
-                           [&](OpBuilder &nb, Location nl, ValueRange a) {
-                             Value v = a[0];
-                             size_t i = 2;
-                             if (dSkip)
-                               v = arith::AddFOp::create(
-                                   nb, nl, v,
-                                   arith::MulFOp::create(nb, nl, a[i++], a[1]));
-                             if (zt)
-                               v = arith::MulFOp::create(nb, nl, v,
-                                                         silu(nb, nl, a[i++]));
-                             return v;
-                           });
+          yt = elementwise(
+              b, l, bd32, outIns,
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Value v = a[0];
+                size_t i = 2;
+                if (dSkip)
+                  v = arith::AddFOp::create(
+                      nb, nl, v, arith::MulFOp::create(nb, nl, a[i++], a[1]));
+                if (zt)
+                  v = arith::MulFOp::create(nb, nl, v, silu(nb, nl, a[i++]));
+                return v;
+              });
           yt = reshape(b, l, yt, RankedTensorType::get({bt, di, 1}, f32));
           SmallVector<OpFoldResult> offsets{b.getIndexAttr(0),
                                             b.getIndexAttr(0), t};
-          SmallVector<OpFoldResult> sizes{b.getIndexAttr(bt),
-                                          b.getIndexAttr(di),
-                                          b.getIndexAttr(1)};
+          SmallVector<OpFoldResult> sizes{
+              b.getIndexAttr(bt), b.getIndexAttr(di), b.getIndexAttr(1)};
           SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
           Value yNew = tensor::InsertSliceOp::create(b, l, yt, y, offsets,
                                                      sizes, strides);
@@ -196,8 +198,8 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
                            return convertScalar(nb, l, a[0], et);
                          });
     };
-    rewriter.replaceOp(op, {round(loop.getResult(1), yType),
-                            round(loop.getResult(0), hType)});
+    rewriter.replaceOp(
+        op, {round(loop.getResult(1), yType), round(loop.getResult(0), hType)});
     return success();
   }
 };
@@ -231,39 +233,38 @@ struct CausalConv1dPattern : OpConversionPattern<CausalConv1dOp> {
                              scalarConstant(rewriter, loc, ct, 0));
     AffineExpr b0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
                t2 = getAffineDimExpr(2, ctx), k3 = getAffineDimExpr(3, ctx);
-    Value y =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{accType},
-            ValueRange{xp, adaptor.getWeight()}, ValueRange{acc},
-            {AffineMap::get(4, 0, {b0, d1, t2 + k3}, ctx),
-             AffineMap::get(4, 0, {d1, k3}, ctx),
-             AffineMap::get(4, 0, {b0, d1, t2}, ctx)},
-            {IteratorType::parallel, IteratorType::parallel,
-             IteratorType::parallel, IteratorType::reduction},
-            [&](OpBuilder &b, Location l, ValueRange a) {
-              Value p = arith::MulFOp::create(b, l, convertScalar(b, l, a[0], ct),
-                                              convertScalar(b, l, a[1], ct));
-              linalg::YieldOp::create(
-                  b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-            })
-            .getResult(0);
+    Value y = linalg::GenericOp::create(
+                  rewriter, loc, TypeRange{accType},
+                  ValueRange{xp, adaptor.getWeight()}, ValueRange{acc},
+                  {AffineMap::get(4, 0, {b0, d1, t2 + k3}, ctx),
+                   AffineMap::get(4, 0, {d1, k3}, ctx),
+                   AffineMap::get(4, 0, {b0, d1, t2}, ctx)},
+                  {IteratorType::parallel, IteratorType::parallel,
+                   IteratorType::parallel, IteratorType::reduction},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    Value p = arith::MulFOp::create(
+                        b, l, convertScalar(b, l, a[0], ct),
+                        convertScalar(b, l, a[1], ct));
+                    linalg::YieldOp::create(
+                        b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                  })
+                  .getResult(0);
     SmallVector<Value> ins{y};
     if (adaptor.getBias())
       ins.push_back(reshape(rewriter, loc, adaptor.getBias(),
                             RankedTensorType::get({di, 1}, et)));
     bool act = op.getActivation() == Activation::silu;
-    y = elementwise(rewriter, loc, type, ins,
-                    [&](OpBuilder &b, Location l, ValueRange a) {
-                      Value v = a[0];
-                      if (a.size() > 1)
-                        v = arith::AddFOp::create(b, l, v,
-                                                  convertScalar(b, l, a[1], ct));
-                      if (act)
-                        v = silu(b, l, v);
-                      return convertScalar(b, l, v, et);
-                    });
-    Value newState = extractSlice(rewriter, loc, xp, {0, 0, len},
-                                  {bt, di, k - 1});
+    y = elementwise(
+        rewriter, loc, type, ins, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = a[0];
+          if (a.size() > 1)
+            v = arith::AddFOp::create(b, l, v, convertScalar(b, l, a[1], ct));
+          if (act)
+            v = silu(b, l, v);
+          return convertScalar(b, l, v, et);
+        });
+    Value newState =
+        extractSlice(rewriter, loc, xp, {0, 0, len}, {bt, di, k - 1});
     rewriter.replaceOp(op, {y, newState});
     return success();
   }
@@ -272,5 +273,6 @@ struct CausalConv1dPattern : OpConversionPattern<CausalConv1dOp> {
 } // namespace
 
 void lowering::populateSSMToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<SelectiveScanPattern, CausalConv1dPattern>(patterns.getContext());
+  patterns.add<SelectiveScanPattern, CausalConv1dPattern>(
+      patterns.getContext());
 }

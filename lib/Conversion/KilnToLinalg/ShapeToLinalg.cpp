@@ -41,9 +41,9 @@ struct TransposePattern : OpConversionPattern<TransposeOp> {
       return failure();
     auto type = cast<RankedTensorType>(op.getType());
     Value init = emptyTensor(rewriter, op.getLoc(), type);
-    rewriter.replaceOp(op, linalg::TransposeOp::create(
-                               rewriter, op.getLoc(), adaptor.getInput(), init,
-                               op.getPermutation())
+    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(),
+                                                       adaptor.getInput(), init,
+                                                       op.getPermutation())
                                .getResult());
     return success();
   }
@@ -112,10 +112,9 @@ struct ConcatPattern : OpConversionPattern<ConcatOp> {
       SmallVector<int64_t> offsets(type.getRank(), 0);
       offsets[axis] = offset;
       SmallVector<int64_t> strides(type.getRank(), 1);
-      result = tensor::InsertSliceOp::create(rewriter, loc, v, result,
-                                             ValueRange{}, ValueRange{},
-                                             ValueRange{}, offsets,
-                                             t.getShape(), strides);
+      result = tensor::InsertSliceOp::create(
+          rewriter, loc, v, result, ValueRange{}, ValueRange{}, ValueRange{},
+          offsets, t.getShape(), strides);
       offset += t.getDimSize(axis);
     }
     rewriter.replaceOp(op, result);
@@ -153,8 +152,8 @@ struct GatherPattern : OpConversionPattern<GatherOp> {
           Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
           Value zero = arith::ConstantIndexOp::create(b, l, 0);
           Value n = arith::ConstantIndexOp::create(b, l, dim);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
-                                            zero);
+          Value neg =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
           i = arith::SelectOp::create(b, l, neg,
                                       arith::AddIOp::create(b, l, i, n), i);
           i = arith::MaxSIOp::create(b, l, i, zero);
@@ -182,11 +181,10 @@ struct ExpandPattern : OpConversionPattern<ExpandOp> {
     if (failed(requireStaticShapes(op, rewriter)))
       return failure();
     auto type = cast<RankedTensorType>(op.getType());
-    rewriter.replaceOp(op, elementwise(rewriter, op.getLoc(), type,
-                                       {adaptor.getInput()},
-                                       [](OpBuilder &, Location, ValueRange a) {
-                                         return a[0];
-                                       }));
+    rewriter.replaceOp(
+        op,
+        elementwise(rewriter, op.getLoc(), type, {adaptor.getInput()},
+                    [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
     return success();
   }
 };

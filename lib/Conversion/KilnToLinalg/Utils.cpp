@@ -10,7 +10,8 @@ using namespace mlir::kiln;
 using namespace mlir::kiln::lowering;
 
 Value lowering::emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
-  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                 type.getElementType());
 }
 
 Value lowering::filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
@@ -39,9 +40,9 @@ Value lowering::elementwise(OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps;
   for (Value v : operands)
-    maps.push_back(broadcastMap(
-        ctx, cast<RankedTensorType>(v.getType()).getShape(),
-        resultType.getShape()));
+    maps.push_back(broadcastMap(ctx,
+                                cast<RankedTensorType>(v.getType()).getShape(),
+                                resultType.getShape()));
   maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
   SmallVector<utils::IteratorType> iterators(resultType.getRank(),
                                              utils::IteratorType::parallel);
@@ -213,10 +214,10 @@ Value lowering::padTensor(OpBuilder &b, Location loc, Value x,
   for (size_t i = 0; i < shape.size(); ++i)
     shape[i] += low[i] + high[i];
   MLIRContext *ctx = b.getContext();
-  return tensor::PadOp::create(
-      b, loc, RankedTensorType::get(shape, t.getElementType()), x,
-      getAsIndexOpFoldResult(ctx, low), getAsIndexOpFoldResult(ctx, high),
-      value);
+  return tensor::PadOp::create(b, loc,
+                               RankedTensorType::get(shape, t.getElementType()),
+                               x, getAsIndexOpFoldResult(ctx, low),
+                               getAsIndexOpFoldResult(ctx, high), value);
 }
 
 Value lowering::extractSlice(OpBuilder &b, Location loc, Value v,
@@ -225,8 +226,8 @@ Value lowering::extractSlice(OpBuilder &b, Location loc, Value v,
   auto t = cast<RankedTensorType>(v.getType());
   SmallVector<int64_t> strides(t.getRank(), 1);
   return tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get(sizes, t.getElementType()), v,
-      ValueRange{}, ValueRange{}, ValueRange{}, offsets, sizes, strides);
+      b, loc, RankedTensorType::get(sizes, t.getElementType()), v, ValueRange{},
+      ValueRange{}, ValueRange{}, offsets, sizes, strides);
 }
 
 Value lowering::insertSlice(OpBuilder &b, Location loc, Value v, Value into,

@@ -15,8 +15,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -34,7 +34,8 @@ cpu::createTargetMachine(const TargetOptions &options, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return failure();
   std::string cpuName = options.cpu;
@@ -53,8 +54,7 @@ cpu::createTargetMachine(const TargetOptions &options, std::string &error) {
   }
   llvm::TargetOptions targetOptions;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpuName, features, targetOptions, llvm::Reloc::PIC_,
-      std::nullopt,
+      triple, cpuName, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
       : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
                               : llvm::CodeGenOptLevel::Default));
@@ -71,9 +71,10 @@ cpu::createTargetMachine(const TargetOptions &options, std::string &error) {
   return tm;
 }
 
-std::unique_ptr<llvm::Module>
-cpu::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
-                          llvm::TargetMachine &tm, int optLevel) {
+std::unique_ptr<llvm::Module> cpu::translateAndOptimize(ModuleOp module,
+                                                        llvm::LLVMContext &ctx,
+                                                        llvm::TargetMachine &tm,
+                                                        int optLevel) {
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
   std::unique_ptr<llvm::Module> llvmModule =
@@ -166,13 +167,19 @@ LogicalResult cpu::appendWeights(ModuleOp module, StringRef path,
   auto weights = module->getAttrOfType<ArrayAttr>(attrs::kWeights);
   if (!weights || weights.empty())
     return success();
+  // Offsets are from the start of the file; in append mode the stream's own
+  // position starts at zero, so track it from the file's size.
+  uint64_t pos;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, pos)) {
+    error = "cannot stat '" + path.str() + "': " + ec.message();
+    return failure();
+  }
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Append);
   if (ec) {
     error = "cannot open '" + path.str() + "': " + ec.message();
     return failure();
   }
-  uint64_t pos = os.tell();
   auto pad = [&](uint64_t align) {
     uint64_t target = llvm::alignTo(pos, align);
     for (; pos < target; ++pos)

@@ -123,11 +123,11 @@ KILN_API int64_t kiln_model_workspace_bytes(const kiln_model *model, int entry);
  * the model. `info->data` is NULL and `info->size_bytes` the size a buffer
  * for it must have. */
 KILN_API kiln_status *kiln_model_input_info(const kiln_model *model, int entry,
-                                   int index, const char **name,
-                                   kiln_tensor *info);
+                                            int index, const char **name,
+                                            kiln_tensor *info);
 KILN_API kiln_status *kiln_model_output_info(const kiln_model *model, int entry,
-                                    int index, const char **name,
-                                    kiln_tensor *info);
+                                             int index, const char **name,
+                                             kiln_tensor *info);
 
 /* Runs `entry` on `context` (NULL: on the calling thread only). Inputs must
  * match the entry point's dtypes and shapes exactly. An output with a
@@ -135,9 +135,9 @@ KILN_API kiln_status *kiln_model_output_info(const kiln_model *model, int entry,
  * `data` gets a buffer from the runtime, which the caller frees with
  * kiln_free. */
 KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
-                            int entry, const kiln_tensor *inputs,
-                            int num_inputs, kiln_tensor *outputs,
-                            int num_outputs);
+                                     int entry, const kiln_tensor *inputs,
+                                     int num_inputs, kiln_tensor *outputs,
+                                     int num_outputs);
 
 /*===-- .npy files -------------------------------------------------------===*/
 
@@ -145,8 +145,10 @@ KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
  * whose data the caller frees with kiln_free. */
 KILN_API kiln_status *kiln_npy_read(const char *path, kiln_tensor *out);
 /* Parses .npy bytes already in memory. */
-KILN_API kiln_status *kiln_npy_parse(const void *bytes, size_t size, kiln_tensor *out);
-KILN_API kiln_status *kiln_npy_write(const char *path, const kiln_tensor *tensor);
+KILN_API kiln_status *kiln_npy_parse(const void *bytes, size_t size,
+                                     kiln_tensor *out);
+KILN_API kiln_status *kiln_npy_write(const char *path,
+                                     const kiln_tensor *tensor);
 
 /*===-- For the compiler: models from code already in memory -------------===*/
 
@@ -162,10 +164,10 @@ typedef kiln_entry_fn (*kiln_entry_resolver)(void *user, const char *symbol);
  * functions, and the weight table (`num_weights` pointers, which must stay
  * valid as long as the model). `owner` is released with `release(owner)`
  * when the model is freed (the JIT engine, say). */
-KILN_API kiln_status *kiln_model_create(const char *metadata, kiln_entry_resolver resolve,
-                               void *user, void *const *weights,
-                               int64_t num_weights, void *owner,
-                               void (*release)(void *owner), kiln_model **out);
+KILN_API kiln_status *
+kiln_model_create(const char *metadata, kiln_entry_resolver resolve, void *user,
+                  void *const *weights, int64_t num_weights, void *owner,
+                  void (*release)(void *owner), kiln_model **out);
 
 /*===-- For generated code ----------------------------------------------===*/
 
@@ -173,9 +175,9 @@ KILN_API kiln_status *kiln_model_create(const char *metadata, kiln_entry_resolve
  * current pool (the one kiln_model_run was given), and returns when every
  * index is done. */
 KILN_API void kiln_rt_parallel_for(int64_t count,
-                          void (*task)(void *captures, int64_t begin,
-                                       int64_t end),
-                          void *captures);
+                                   void (*task)(void *captures, int64_t begin,
+                                                int64_t end),
+                                   void *captures);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-//===- CPUTarget.h - from the llvm dialect to objects and artifacts -*- C++ -*-===//
+//===- CPUTarget.h - from the llvm dialect to objects and artifacts -*- C++
+//-*-===//
 
 #ifndef KILN_TARGET_CPU_CPUTARGET_H
 #define KILN_TARGET_CPU_CPUTARGET_H

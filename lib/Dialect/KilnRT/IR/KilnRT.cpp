@@ -27,9 +27,8 @@ void KilnRTDialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult UkernelOp::verify() {
-  bool tensors = llvm::any_of(getOutputs(), [](Value v) {
-    return isa<RankedTensorType>(v.getType());
-  });
+  bool tensors = llvm::any_of(
+      getOutputs(), [](Value v) { return isa<RankedTensorType>(v.getType()); });
   if (tensors) {
     if (getNumResults() != getOutputs().size())
       return emitOpError("on tensors needs one result per output, got ")
@@ -70,10 +69,9 @@ namespace {
 struct UkernelBufferization
     : bufferization::DstBufferizableOpInterfaceExternalModel<
           UkernelBufferization, UkernelOp> {
-  LogicalResult
-  bufferize(Operation *op, RewriterBase &rewriter,
-            const bufferization::BufferizationOptions &options,
-            bufferization::BufferizationState &state) const {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
     auto ukernel = cast<UkernelOp>(op);
     auto toBuffer = [&](Value v) -> FailureOr<Value> {
       if (!isa<TensorType>(v.getType()))
@@ -129,5 +127,6 @@ void ParallelForOp::getSuccessorRegions(
     RegionBranchPoint point, SmallVectorImpl<RegionSuccessor> &regions) {
   // The body runs zero or more times; control then returns to the parent.
   regions.push_back(RegionSuccessor(&getBody()));
-  regions.push_back(RegionSuccessor(getOperation(), getOperation()->getResults()));
+  regions.push_back(
+      RegionSuccessor(getOperation(), getOperation()->getResults()));
 }

@@ -1,0 +1,52 @@
+//===- Bufferize.cpp - one-shot bufferization configured for kiln ---------===//
+
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotModuleBufferize.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+
+#define DEBUG_TYPE "kiln-bufferize"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_BUFFERIZE
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+LogicalResult copyWithLinalg(OpBuilder &b, Location loc, Value from,
+                             Value to) {
+  linalg::CopyOp::create(b, loc, from, to);
+  return success();
+}
+
+struct BufferizePass : mlir::kiln::impl::BufferizeBase<BufferizePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bufferization::OneShotBufferizationOptions options;
+    options.bufferizeFunctionBoundaries = true;
+    options.setFunctionBoundaryTypeConversion(
+        bufferization::LayoutMapOption::IdentityLayoutMap);
+    options.memCpyFn = copyWithLinalg;
+    bufferization::BufferizationState state;
+    if (failed(bufferization::runOneShotModuleBufferize(module, options,
+                                                         state)))
+      return signalPassFailure();
+    bufferization::removeBufferizationAttributesInModule(module);
+
+    bufferization::BufferResultsToOutParamsOpts outParams;
+    outParams.hoistStaticAllocs = true;
+    outParams.modifyPublicFunctions = true;
+    outParams.memCpyFn = copyWithLinalg;
+    if (failed(bufferization::promoteBufferResultsToOutParams(module,
+                                                               outParams)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,66 @@
+"""Shared helpers for kiln's end-to-end tests: locate the tools, run them,
+compare with references."""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("KILN_BUILD_DIR", ROOT / "build"))
+BIN = BUILD / "bin"
+
+
+def tool(name):
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make build` first")
+    return str(path)
+
+
+def run(cmd, **kw):
+    """Runs a command; on failure, the assertion shows its output."""
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    assert p.returncode == 0, (
+        f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n"
+        f"{p.stdout}\n{p.stderr}")
+    return p
+
+
+def resource_blob(array):
+    """The hex string of a builtin dense_resource blob holding `array`."""
+    a = np.ascontiguousarray(array)
+    align = max(a.dtype.itemsize, 1)
+    return "0x" + align.to_bytes(4, "little").hex() + a.tobytes().hex()
+
+
+def compile_and_run(tmp_path, mlir_text, inputs, expected, atol=1e-4,
+                    rtol=1e-3, entry=None, extra_compile=()):
+    """Compiles `mlir_text` ahead of time and runs it, runs it through the
+    JIT too, checks both against `expected` and against each other
+    (bit for bit)."""
+    src = tmp_path / "model.mlir"
+    src.write_text(mlir_text)
+    so = tmp_path / "model.so"
+    run([tool("kiln-compile"), str(src), "-o", str(so), *extra_compile])
+    args = []
+    for i, x in enumerate(inputs):
+        p = tmp_path / f"in{i}.npy"
+        np.save(p, x)
+        args += ["--input", str(p)]
+    for i, y in enumerate(expected):
+        p = tmp_path / f"want{i}.npy"
+        np.save(p, y)
+        args += ["--expect", str(p)]
+    args += ["--atol", str(atol), "--rtol", str(rtol)]
+    if entry:
+        args += ["--entry", entry]
+    outs = {}
+    for mode, model in (("aot", so), ("jit", src)):
+        d = tmp_path / mode
+        run([tool("kiln-run"), str(model), *args, "--output-dir", str(d)])
+        outs[mode] = sorted(d.glob("*.npy"))
+    for a, j in zip(outs["aot"], outs["jit"]):
+        assert np.array_equal(np.load(a), np.load(j), equal_nan=True), \
+            f"AOT and JIT outputs differ for {a.name}"

@@ -1,0 +1,558 @@
+"""Every kiln op, end to end (AOT and JIT) against numpy or PyTorch, in
+fp32 with broadcasting and sizes that are no multiples of the vector width.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import compile_and_run, resource_blob
+
+R = np.random.default_rng(1234)
+MLIR_TYPES = {np.dtype("float32"): "f32", np.dtype("float16"): "f16",
+              np.dtype("int64"): "i64", np.dtype("int32"): "i32",
+              np.dtype("int8"): "i8", np.dtype("uint8"): "ui8",
+              np.dtype("bool"): "i1"}
+
+
+def ttype(a):
+    a = np.asarray(a)
+    shape = "x".join(map(str, a.shape))
+    return f"tensor<{shape + 'x' if shape else ''}{MLIR_TYPES[a.dtype]}>"
+
+
+def randn(*shape, scale=1.0):
+    return (R.standard_normal(shape) * scale).astype(np.float32)
+
+
+def module(inputs, outputs, body, resources=None):
+    """A module with one entry point @main(%a0, %a1, ...) whose body ends by
+    returning %r0, %r1, ... (the expected outputs' types)."""
+    args = ", ".join(f"%a{i}: {ttype(x)}" for i, x in enumerate(inputs))
+    rtypes = ", ".join(ttype(y) for y in outputs)
+    rets = ", ".join(f"%r{i}" for i in range(len(outputs)))
+    text = (f"func.func @main({args}) -> ({rtypes}) {{\n{body}\n"
+            f"  return {rets} : {rtypes}\n}}\n")
+    if resources:
+        blobs = "\n".join(f"      {k}: \"{resource_blob(v)}\""
+                          for k, v in resources.items())
+        text += ("{-#\n  dialect_resources: {\n    builtin: {\n" + blobs +
+                 "\n    }\n  }\n#-}\n")
+    return text
+
+
+def check(tmp_path, inputs, outputs, body, atol=1e-4, rtol=1e-3, **kw):
+    compile_and_run(tmp_path, module(inputs, outputs, body, **kw), inputs,
+                    outputs, atol=atol, rtol=rtol)
+
+
+# --- elementwise -------------------------------------------------------------
+
+X = randn(3, 5, 17)
+POS = np.abs(randn(3, 5, 17)) + 0.2
+WIDE = np.linspace(-30, 30, 3 * 5 * 17, dtype=np.float32).reshape(3, 5, 17)
+HALVES = (np.arange(3 * 5 * 17, dtype=np.float32).reshape(3, 5, 17) - 120) / 2
+erf = np.vectorize(math.erf)
+
+UNARY = {
+    "neg": (X, lambda x: -x),
+    "abs": (X, np.abs),
+    "exp": (X * 3, np.exp),
+    "log": (POS, np.log),
+    "sqrt": (POS, np.sqrt),
+    "rsqrt": (POS, lambda x: 1 / np.sqrt(x)),
+    "reciprocal": (POS, lambda x: 1 / x),
+    "tanh": (X * 3, np.tanh),
+    "erf": (X * 2, erf),
+    "sigmoid": (WIDE, lambda x: 1 / (1 + np.exp(-x.astype(np.float64)))),
+    "relu": (X, lambda x: np.maximum(x, 0)),
+    "silu": (WIDE, lambda x: x / (1 + np.exp(-x.astype(np.float64)))),
+    "softplus": (WIDE, lambda x: F.softplus(torch.from_numpy(x).double(),
+                                            threshold=100).numpy()),
+    "sin": (X * 4, np.sin),
+    "cos": (X * 4, np.cos),
+    "floor": (X * 4, np.floor),
+    "ceil": (X * 4, np.ceil),
+    "round": (HALVES, np.round),
+    "sign": (np.concatenate([X[:, :4], np.zeros((3, 1, 17), np.float32)], 1),
+             np.sign),
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary(tmp_path, op):
+    x, ref = UNARY[op]
+    y = ref(x).astype(np.float32)
+    check(tmp_path, [x], [y],
+          f"  %r0 = kiln.{op} %a0 : {ttype(x)}", atol=2e-5, rtol=1e-4)
+
+
+def test_unary_int(tmp_path):
+    x = R.integers(-50, 50, (4, 9)).astype(np.int32)
+    body = (f"  %r0 = kiln.neg %a0 : {ttype(x)}\n"
+            f"  %r1 = kiln.abs %a0 : {ttype(x)}\n"
+            f"  %r2 = kiln.relu %a0 : {ttype(x)}\n"
+            f"  %r3 = kiln.sign %a0 : {ttype(x)}")
+    check(tmp_path, [x], [-x, np.abs(x), np.maximum(x, 0), np.sign(x)], body)
+
+
+def test_not(tmp_path):
+    b = R.random((6, 5)) > 0.5
+    check(tmp_path, [b], [~b], f"  %r0 = kiln.not %a0 : {ttype(b)}")
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(tmp_path, approximate):
+    x = X * 3
+    y = F.gelu(torch.from_numpy(x).double(), approximate=approximate).numpy()
+    attr = "" if approximate == "none" else " approximate tanh"
+    check(tmp_path, [x], [y.astype(np.float32)],
+          f"  %r0 = kiln.gelu %a0{attr} : {ttype(x)}", atol=2e-5)
+
+
+def test_clamp_leaky_relu(tmp_path):
+    x = X * 4
+    body = (f"  %r0 = kiln.clamp %a0 {{min = -1.5 : f64, max = 2.0 : f64}} : {ttype(x)}\n"
+            f"  %r1 = kiln.clamp %a0 {{max = 0.5 : f64}} : {ttype(x)}\n"
+            f"  %r2 = kiln.leaky_relu %a0 {{alpha = 0.1 : f64}} : {ttype(x)}")
+    check(tmp_path, [x], [np.clip(x, -1.5, 2.0), np.minimum(x, 0.5),
+                          np.where(x >= 0, x, 0.1 * x).astype(np.float32)], body)
+
+
+def test_cast(tmp_path):
+    x = X * 10
+    i = R.integers(-1000, 1000, (3, 5, 17)).astype(np.int64)
+    b = x > 0
+    t = ttype
+    body = (f"  %r0 = kiln.cast %a0 : {t(x)} to {t(x.astype(np.int32))}\n"
+            f"  %r1 = kiln.cast %a1 : {t(i)} to {t(x)}\n"
+            f"  %r2 = kiln.cast %a0 : {t(x)} to {t(b)}\n"
+            f"  %r3 = kiln.cast %a2 : {t(b)} to {t(x)}\n"
+            f"  %r4 = kiln.cast %a0 : {t(x)} to {t(x.astype(np.float16))}\n"
+            f"  %r5 = kiln.cast %a1 : {t(i)} to {t(i.astype(np.int8))}")
+    check(tmp_path, [x, i, b],
+          [np.trunc(x).astype(np.int32), i.astype(np.float32), x != 0,
+           b.astype(np.float32), x.astype(np.float16), i.astype(np.int8)],
+          body)
+
+
+A = randn(3, 1, 17)
+B = randn(5, 1)
+BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply,
+    "div": np.divide, "max": np.maximum, "min": np.minimum,
+}
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+def test_binary_broadcast(tmp_path, op):
+    y = BINARY[op](A, B).astype(np.float32)
+    check(tmp_path, [A, B], [y],
+          f"  %r0 = kiln.{op} %a0, %a1 : ({ttype(A)}, {ttype(B)}) -> {ttype(y)}",
+          rtol=1e-4)
+
+
+def test_pow(tmp_path):
+    base = np.abs(randn(4, 7)) + 0.1
+    e = randn(7)
+    sq = np.array(2.0, np.float32)
+    neg = randn(4, 7)
+    t = ttype
+    body = (f"  %r0 = kiln.pow %a0, %a1 : ({t(base)}, {t(e)}) -> {t(base)}\n"
+            f"  %c2 = kiln.constant dense<2.0> : tensor<f32>\n"
+            f"  %r1 = kiln.pow %a2, %c2 : ({t(neg)}, tensor<f32>) -> {t(neg)}\n"
+            f"  %c3 = kiln.constant dense<3.0> : tensor<f32>\n"
+            f"  %r2 = kiln.pow %a2, %c3 : ({t(neg)}, tensor<f32>) -> {t(neg)}")
+    check(tmp_path, [base, e, neg],
+          [np.power(base, e), neg ** sq, neg ** np.float32(3)], body, rtol=1e-4)
+
+
+def test_integer_arith(tmp_path):
+    a = R.integers(-100, 100, (4, 6)).astype(np.int64)
+    b = R.integers(1, 9, (6,)).astype(np.int64) * R.choice([-1, 1], 6)
+    t = ttype
+    body = "\n".join(
+        f"  %r{k} = kiln.{op} %a0, %a1 : ({t(a)}, {t(b)}) -> {t(a)}"
+        for k, op in enumerate(["add", "sub", "mul", "div", "max", "min"]))
+    ref = [a + b, a - b, a * b, np.trunc(a / b).astype(np.int64),
+           np.maximum(a, b), np.minimum(a, b)]
+    check(tmp_path, [a, b], ref, body)
+
+
+def test_integer_division_by_zero(tmp_path):
+    # kiln defines x / 0 = 0 for integers (ONNX leaves it undefined; the
+    # CPU would trap).
+    a = np.array([7, -7, 3, np.iinfo(np.int32).min], np.int32)
+    b = np.array([0, 2, -1, -1], np.int32)
+    t = ttype
+    check(tmp_path, [a, b], [np.array([0, -3, -3, np.iinfo(np.int32).min],
+                                      np.int32)],
+          f"  %r0 = kiln.div %a0, %a1 : ({t(a)}, {t(b)}) -> {t(a)}")
+
+
+def test_logical(tmp_path):
+    p = R.random((4, 1)) > 0.5
+    q = R.random((6,)) > 0.5
+    t = ttype
+    out = np.logical_and(p, q)
+    body = "\n".join(
+        f"  %r{k} = kiln.{op} %a0, %a1 : ({t(p)}, {t(q)}) -> {t(out)}"
+        for k, op in enumerate(["and", "or", "xor"]))
+    check(tmp_path, [p, q], [p & q, p | q, p ^ q], body)
+
+
+def test_cmp_select(tmp_path):
+    a = np.round(randn(4, 1, 6) * 2)
+    b = np.round(randn(5, 6) * 2)
+    t = ttype
+    preds = {"eq": np.equal, "ne": np.not_equal, "lt": np.less,
+             "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
+    outs = [f(a, b) for f in preds.values()]
+    body = "\n".join(
+        f"  %r{k} = kiln.cmp {p}, %a0, %a1 : ({t(a)}, {t(b)}) -> {t(outs[0])}"
+        for k, p in enumerate(preds))
+    sel = np.where(outs[2], a, np.float32(-9)).astype(np.float32)
+    body += (f"\n  %m9 = kiln.constant dense<-9.0> : tensor<f32>\n"
+             f"  %r6 = kiln.select %r2, %a0, %m9 : ({t(outs[2])}, {t(a)}, tensor<f32>) -> {t(sel)}")
+    check(tmp_path, [a, b], outs + [sel], body)
+
+
+# --- matmul, conv, pool ---------------------------------------------------------
+
+
+def test_matmul_weights(tmp_path):
+    x = randn(3, 7, 13)
+    w = randn(13, 9)
+    y = x @ w
+    body = (f"  %w = kiln.constant dense_resource<w> : {ttype(w)}\n"
+            f"  %r0 = kiln.matmul %a0, %w : ({ttype(x)}, {ttype(w)}) -> {ttype(y)}")
+    check(tmp_path, [x], [y], body, resources={"w": w})
+
+
+def test_matmul_batch_broadcast(tmp_path):
+    a = randn(2, 1, 5, 6)
+    b = randn(3, 6, 4)
+    y = np.matmul(a, b)
+    check(tmp_path, [a, b], [y],
+          f"  %r0 = kiln.matmul %a0, %a1 : ({ttype(a)}, {ttype(b)}) -> {ttype(y)}")
+
+
+def test_matmul_int8(tmp_path):
+    a = R.integers(-128, 128, (5, 33)).astype(np.int8)
+    b = R.integers(-128, 128, (33, 7)).astype(np.int8)
+    y = a.astype(np.int32) @ b.astype(np.int32)
+    check(tmp_path, [a, b], [y],
+          f"  %r0 = kiln.matmul %a0, %a1 : ({ttype(a)}, {ttype(b)}) -> {ttype(y)}")
+
+
+@pytest.mark.parametrize("groups,stride,pad,dil", [
+    (1, (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, (2, 3), (0, 2, 1, 0), (1, 2)),
+    (3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    (6, (2, 2), (1, 1, 1, 1), (1, 1)),
+])
+def test_conv2d(tmp_path, groups, stride, pad, dil):
+    x = randn(2, 6, 11, 9)
+    w = randn(12, 6 // groups, 3, 3)
+    b = randn(12)
+    ref = F.conv2d(F.pad(torch.from_numpy(x), (pad[1], pad[3], pad[0], pad[2])),
+                   torch.from_numpy(w), torch.from_numpy(b), stride=stride,
+                   dilation=dil, groups=groups).numpy()
+    attrs = (f"{{strides = array<i64: {stride[0]}, {stride[1]}>, "
+             f"padding = array<i64: {', '.join(map(str, pad))}>, "
+             f"dilations = array<i64: {dil[0]}, {dil[1]}>, groups = {groups} : i64}}")
+    check(tmp_path, [x, w, b], [ref],
+          f"  %r0 = kiln.conv %a0, %a1, %a2 {attrs} : ({ttype(x)}, {ttype(w)}, {ttype(b)}) -> {ttype(ref)}",
+          atol=1e-4)
+
+
+def test_conv1d_depthwise(tmp_path):
+    x = randn(2, 5, 19)
+    w = randn(5, 1, 4)
+    ref = F.conv1d(torch.from_numpy(x), torch.from_numpy(w), padding=3,
+                   groups=5).numpy()[..., :19]
+    check(tmp_path, [x, w], [ref],
+          f"  %r0 = kiln.conv %a0, %a1 {{groups = 5 : i64, padding = array<i64: 3, 0>}} : ({ttype(x)}, {ttype(w)}) -> {ttype(ref)}")
+
+
+@pytest.mark.parametrize("kind,include", [("max", False), ("avg", False),
+                                          ("avg", True)])
+def test_pool2d(tmp_path, kind, include):
+    x = randn(2, 3, 10, 9)
+    t = torch.from_numpy(x)
+    if kind == "max":
+        ref = F.max_pool2d(t, 3, stride=2, padding=1).numpy()
+    else:
+        ref = F.avg_pool2d(t, 3, stride=2, padding=1,
+                           count_include_pad=include).numpy()
+    flag = ", count_include_pad = true" if include else ""
+    check(tmp_path, [x], [ref],
+          f"  %r0 = kiln.pool {kind} %a0 {{kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, "
+          f"padding = array<i64: 1, 1, 1, 1>{flag}}} : {ttype(x)} -> {ttype(ref)}")
+
+
+def test_pool1d(tmp_path):
+    x = randn(2, 3, 13)
+    ref = F.max_pool1d(torch.from_numpy(x), 2, stride=2).numpy()
+    check(tmp_path, [x], [ref],
+          f"  %r0 = kiln.pool max %a0 {{kernel = array<i64: 2>, strides = array<i64: 2>}} : {ttype(x)} -> {ttype(ref)}")
+
+
+# --- reductions, softmax, norms --------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min", "prod"])
+def test_reduce(tmp_path, kind):
+    x = randn(3, 5, 17) * 0.5 + (1.0 if kind == "prod" else 0.0)
+    ref = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min,
+           "prod": np.prod}[kind]
+    y0 = ref(x, axis=(0, 2)).astype(np.float32)
+    y1 = ref(x, axis=1, keepdims=True).astype(np.float32)
+    body = (f"  %r0 = kiln.reduce {kind} %a0 {{axes = array<i64: 0, 2>}} : {ttype(x)} -> {ttype(y0)}\n"
+            f"  %r1 = kiln.reduce {kind} %a0 {{axes = array<i64: 1>, keepdims = true}} : {ttype(x)} -> {ttype(y1)}")
+    check(tmp_path, [x], [y0, y1], body, rtol=1e-4)
+
+
+def test_reduce_int(tmp_path):
+    x = R.integers(-20, 20, (4, 9)).astype(np.int64)
+    y = x.sum(1)
+    check(tmp_path, [x], [y],
+          f"  %r0 = kiln.reduce sum %a0 {{axes = array<i64: 1>}} : {ttype(x)} -> {ttype(y)}")
+
+
+def test_arg_reduce(tmp_path):
+    x = np.round(randn(4, 13) * 2)  # ties
+    amax = np.argmax(x, 1)
+    amin_last = x.shape[1] - 1 - np.argmin(x[:, ::-1], 1)
+    body = (f"  %r0 = kiln.arg_reduce argmax %a0 {{axis = 1 : i64}} : {ttype(x)} -> {ttype(amax)}\n"
+            f"  %r1 = kiln.arg_reduce argmin %a0 {{axis = 1 : i64, select_last_index = true}} : {ttype(x)} -> {ttype(amin_last)}")
+    check(tmp_path, [x], [amax, amin_last], body)
+
+
+def test_softmax(tmp_path):
+    x = randn(3, 17, 5) * 20
+    t = torch.from_numpy(x).double()
+    body = (f"  %r0 = kiln.softmax %a0 {{axis = 1 : i64}} : {ttype(x)}\n"
+            f"  %r1 = kiln.log_softmax %a0 {{axis = 2 : i64}} : {ttype(x)}")
+    check(tmp_path, [x], [torch.softmax(t, 1).float().numpy(),
+                          torch.log_softmax(t, 2).float().numpy()], body,
+          atol=2e-5)
+
+
+def test_norms(tmp_path):
+    x = randn(2, 7, 13) * 3 + 5
+    g = randn(13)
+    b = randn(13)
+    g2 = randn(7, 13)
+    t = torch.from_numpy(x).double()
+    ln = F.layer_norm(t, (13,), torch.from_numpy(g).double(),
+                      torch.from_numpy(b).double(), 1e-5).numpy()
+    ln2 = F.layer_norm(t, (7, 13), torch.from_numpy(g2).double(), None,
+                       1e-5).numpy()
+    rms = (t / torch.sqrt((t * t).mean(-1, keepdim=True) + 1e-6) *
+           torch.from_numpy(g).double()).numpy()
+    T = ttype
+    body = (f"  %r0 = kiln.layer_norm %a0 scale(%a1) bias(%a2) {{axis = 2 : i64}} : ({T(x)}, {T(g)}, {T(b)}) -> {T(x)}\n"
+            f"  %r1 = kiln.layer_norm %a0 scale(%a3) {{axis = 1 : i64}} : ({T(x)}, {T(g2)}) -> {T(x)}\n"
+            f"  %r2 = kiln.rms_norm %a0 scale(%a1) {{axis = 2 : i64}} : ({T(x)}, {T(g)}) -> {T(x)}")
+    check(tmp_path, [x, g, b, g2], [ln.astype(np.float32),
+                                    ln2.astype(np.float32),
+                                    rms.astype(np.float32)], body)
+
+
+def test_group_norm(tmp_path):
+    x = randn(2, 6, 5, 3) * 2 + 1
+    g = randn(6)
+    b = randn(6)
+    ref = F.group_norm(torch.from_numpy(x), 3, torch.from_numpy(g),
+                       torch.from_numpy(b), 1e-5).numpy()
+    inst = F.instance_norm(torch.from_numpy(x), eps=1e-5).numpy()
+    T = ttype
+    body = (f"  %r0 = kiln.group_norm %a0 scale(%a1) bias(%a2) {{num_groups = 3 : i64}} : ({T(x)}, {T(g)}, {T(b)}) -> {T(x)}\n"
+            f"  %r1 = kiln.group_norm %a0 {{num_groups = 6 : i64}} : ({T(x)}) -> {T(x)}")
+    check(tmp_path, [x, g, b], [ref, inst], body)
+
+
+# --- shapes ------------------------------------------------------------------------
+
+
+def test_shape_ops(tmp_path):
+    x = randn(2, 3, 5)
+    y = randn(2, 4, 5)
+    tbl = randn(10, 6)
+    idx = np.array([[0, -1, 3], [9, -10, 5]], np.int64)
+    o = randn(3, 1)
+    T = ttype
+    outs = [
+        x.reshape(5, 6),
+        x.transpose(2, 0, 1),
+        x[:, 2:0:-1, 1:5:2],
+        np.concatenate([x, y], 1),
+        tbl[np.where(idx < 0, idx + 10, idx)],
+        np.broadcast_to(o, (2, 3, 4)).astype(np.float32),
+        np.pad(x, ((0, 0), (1, 0), (2, 1)), constant_values=1.5),
+    ]
+    body = (
+        f"  %r0 = kiln.reshape %a0 : {T(x)} to {T(outs[0])}\n"
+        f"  %r1 = kiln.transpose %a0 {{permutation = array<i64: 2, 0, 1>}} : {T(x)} -> {T(outs[1])}\n"
+        f"  %r2 = kiln.slice %a0 {{starts = array<i64: 0, 2, 1>, sizes = array<i64: 2, 2, 2>, steps = array<i64: 1, -1, 2>}} : {T(x)} -> {T(outs[2])}\n"
+        f"  %r3 = kiln.concat %a0, %a1 {{axis = 1 : i64}} : ({T(x)}, {T(y)}) -> {T(outs[3])}\n"
+        f"  %r4 = kiln.gather %a2, %a3 {{axis = 0 : i64}} : ({T(tbl)}, {T(idx)}) -> {T(outs[4])}\n"
+        f"  %r5 = kiln.expand %a4 : {T(o)} to {T(outs[5])}\n"
+        f"  %r6 = kiln.pad %a0 {{pads = array<i64: 0, 1, 2, 0, 0, 1>, value = 1.5 : f64}} : {T(x)} -> {T(outs[6])}")
+    check(tmp_path, [x, y, tbl, idx, o], outs, body)
+
+
+def test_gather_inner_axis_clamps(tmp_path):
+    x = randn(3, 7, 2)
+    idx = np.array([2, 100, -100, -1], np.int64)  # out of range: clamped
+    y = x[:, np.clip(np.where(idx < 0, idx + 7, idx), 0, 6)]
+    check(tmp_path, [x, idx], [y],
+          f"  %r0 = kiln.gather %a0, %a1 {{axis = 1 : i64}} : ({ttype(x)}, {ttype(idx)}) -> {ttype(y)}")
+
+
+# --- attention, rotary -------------------------------------------------------------
+
+
+def attention_ref(q, k, v, scale, causal=False, mask=None):
+    q, k, v = (a.astype(np.float64) for a in (q, k, v))
+    g = q.shape[1] // k.shape[1]
+    k = np.repeat(k, g, 1)
+    v = np.repeat(v, g, 1)
+    s = scale * q @ k.transpose(0, 1, 3, 2)
+    sq, skv = s.shape[-2:]
+    if mask is not None:
+        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+    if causal:
+        keep = np.arange(skv)[None, :] <= np.arange(sq)[:, None] + (skv - sq)
+        s = np.where(keep, s, -np.inf)
+    m = s.max(-1, keepdims=True)
+    p = np.where(np.isneginf(m), 0, np.exp(s - np.where(np.isneginf(m), 0, m)))
+    l = p.sum(-1, keepdims=True)
+    return np.where(l > 0, (p @ v) / np.where(l > 0, l, 1), 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_gqa(tmp_path, causal):
+    q, k, v = randn(2, 6, 9, 16), randn(2, 2, 13, 16), randn(2, 2, 13, 12)
+    y = attention_ref(q, k, v, 0.25, causal)
+    flag = ", causal = true" if causal else ""
+    T = ttype
+    check(tmp_path, [q, k, v], [y],
+          f"  %r0 = kiln.attention %a0, %a1, %a2 {{scale = 0.25 : f64{flag}}} : ({T(q)}, {T(k)}, {T(v)}) -> {T(y)}")
+
+
+def test_attention_masks(tmp_path):
+    q, k, v = randn(1, 4, 7, 8), randn(1, 4, 7, 8), randn(1, 4, 7, 8)
+    bmask = R.random((7, 7)) > 0.3
+    bmask[3] = False  # a fully masked row gives zeros
+    fmask = randn(1, 1, 7, 7) * 2
+    T = ttype
+    body = (f"  %r0 = kiln.attention %a0, %a1, %a2 mask(%a3) {{scale = 0.3 : f64}} : ({T(q)}, {T(k)}, {T(v)}, {T(bmask)}) -> {T(q)}\n"
+            f"  %r1 = kiln.attention %a0, %a1, %a2 mask(%a4) {{scale = 0.3 : f64, causal = true}} : ({T(q)}, {T(k)}, {T(v)}, {T(fmask)}) -> {T(q)}")
+    check(tmp_path, [q, k, v, bmask, fmask],
+          [attention_ref(q, k, v, 0.3, mask=bmask),
+           attention_ref(q, k, v, 0.3, True, fmask)], body)
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_rotary(tmp_path, interleaved):
+    x = randn(2, 3, 5, 10)
+    ang = randn(5, 5) * 3
+    c, s = np.cos(ang), np.sin(ang)
+    if interleaved:
+        a, b = x[..., 0::2], x[..., 1::2]
+        y = np.stack([a * c - b * s, b * c + a * s], -1).reshape(x.shape)
+    else:
+        a, b = x[..., :5], x[..., 5:]
+        y = np.concatenate([a * c - b * s, b * c + a * s], -1)
+    flag = " {interleaved = true}" if interleaved else ""
+    T = ttype
+    check(tmp_path, [x, c, s], [y.astype(np.float32)],
+          f"  %r0 = kiln.rotary %a0, %a1, %a2{flag} : ({T(x)}, {T(c)}, {T(s)}) -> {T(x)}")
+
+
+# --- Mamba -----------------------------------------------------------------------
+
+
+def scan_ref(u, delta, A, B, C, D=None, z=None, bias=None, h0=None,
+             softplus=False):
+    u, delta, A, B, C = (a.astype(np.float64) for a in (u, delta, A, B, C))
+    bt, di, L = u.shape
+    h = np.zeros((bt, di, A.shape[1])) if h0 is None else h0.astype(np.float64)
+    ys = []
+    for t in range(L):
+        dt = delta[:, :, t] + (0 if bias is None else bias)
+        if softplus:
+            dt = np.log1p(np.exp(dt))
+        h = np.exp(dt[..., None] * A) * h + \
+            dt[..., None] * B[:, None, :, t] * u[:, :, t, None]
+        y = (h * C[:, None, :, t]).sum(-1)
+        if D is not None:
+            y = y + D * u[:, :, t]
+        if z is not None:
+            zt = z[:, :, t]
+            y = y * zt / (1 + np.exp(-zt))
+        ys.append(y)
+    return np.stack(ys, -1).astype(np.float32), h.astype(np.float32)
+
+
+def test_selective_scan(tmp_path):
+    bt, di, n, L = 2, 5, 3, 11
+    u, dl, z = randn(bt, di, L), randn(bt, di, L) * 0.5, randn(bt, di, L)
+    A = -np.abs(randn(di, n))
+    B, C = randn(bt, n, L), randn(bt, n, L)
+    D, bias, h0 = randn(di), randn(di) * 0.1, randn(bt, di, n)
+    y0, s0 = scan_ref(u, dl, A, B, C)
+    y1, s1 = scan_ref(u, dl, A, B, C, D, z, bias, h0, softplus=True)
+    T = ttype
+    sig5 = f"{T(u)}, {T(dl)}, {T(A)}, {T(B)}, {T(C)}"
+    outs = f"({T(y0)}, {T(s0)})"
+    body = (f"  %r0, %r1 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 : ({sig5}) -> {outs}\n"
+            f"  %r2, %r3 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 D(%a5) z(%a6) delta_bias(%a7) state(%a8) {{delta_softplus = true}}"
+            f" : ({sig5}, {T(D)}, {T(z)}, {T(bias)}, {T(h0)}) -> {outs}")
+    check(tmp_path, [u, dl, A, B, C, D, z, bias, h0], [y0, s0, y1, s1], body)
+
+
+def test_causal_conv1d(tmp_path):
+    x, w, b, st = randn(2, 5, 9), randn(5, 4), randn(5), randn(2, 5, 3)
+    xp = np.concatenate([st, x], 2)
+    y = np.stack([(xp[:, :, t:t + 4] * w).sum(-1) for t in range(9)], -1) + b[:, None]
+    y_act = y / (1 + np.exp(-y))
+    x0 = np.concatenate([np.zeros_like(st), x], 2)
+    y0 = np.stack([(x0[:, :, t:t + 4] * w).sum(-1) for t in range(9)], -1)
+    T = ttype
+    body = (f"  %r0, %r1 = kiln.causal_conv1d %a0, %a1 bias(%a2) state(%a3) activation silu : ({T(x)}, {T(w)}, {T(b)}, {T(st)}) -> ({T(x)}, {T(st)})\n"
+            f"  %r2, %r3 = kiln.causal_conv1d %a0, %a1 : ({T(x)}, {T(w)}) -> ({T(x)}, {T(st)})")
+    check(tmp_path, [x, w, b, st],
+          [y_act.astype(np.float32), xp[:, :, -3:], y0.astype(np.float32),
+           x0[:, :, -3:]], body)
+
+
+# --- quantization --------------------------------------------------------------------
+
+
+def test_quantize_dequantize(tmp_path):
+    x = randn(4, 6) * 3
+    s = (np.abs(randn(6)) + 0.05).astype(np.float32)
+    zp = R.integers(100, 150, 6).astype(np.uint8)
+    q8 = np.clip(np.round(x / s), -128, 127).astype(np.int8)
+    qu = np.clip(np.round(x / s) + zp, 0, 255).astype(np.uint8)
+    d8 = (q8.astype(np.float32) * s).astype(np.float32)
+    du = ((qu.astype(np.float32) - zp) * s).astype(np.float32)
+    T = ttype
+    body = (f"  %r0 = kiln.quantize %a0, %a1 {{axis = 1 : i64}} : ({T(x)}, {T(s)}) -> {T(q8)}\n"
+            f"  %r1 = kiln.quantize %a0, %a1 zero_point(%a2) {{axis = 1 : i64}} : ({T(x)}, {T(s)}, {T(zp)}) -> {T(qu)}\n"
+            f"  %r2 = kiln.dequantize %r0, %a1 {{axis = 1 : i64}} : ({T(q8)}, {T(s)}) -> {T(x)}\n"
+            f"  %r3 = kiln.dequantize %r1, %a1 zero_point(%a2) {{axis = 1 : i64}} : ({T(qu)}, {T(s)}, {T(zp)}) -> {T(x)}")
+    check(tmp_path, [x, s, zp], [q8, qu, d8, du], body)
+
+
+def test_dequantize_blocks(tmp_path):
+    q = R.integers(-8, 8, (64, 5)).astype(np.int8)
+    s = (np.abs(randn(2, 5)) + 0.05).astype(np.float32)
+    y = (q.astype(np.float32) * np.repeat(s, 32, 0)).astype(np.float32)
+    check(tmp_path, [q, s], [y],
+          f"  %r0 = kiln.dequantize %a0, %a1 {{axis = 0 : i64, block_size = 32 : i64}} : ({ttype(q)}, {ttype(s)}) -> {ttype(y)}")
