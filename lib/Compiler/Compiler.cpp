@@ -2,6 +2,8 @@
 
 #include "kiln/Compiler/Compiler.h"
 
+#include "kiln/Frontend/ONNX/Importer.h"
+
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
 
@@ -81,9 +83,15 @@ OwningOpRef<ModuleOp> kiln::loadModelFromBuffer(MLIRContext &ctx,
                           llvm::SMLoc());
     return parseSourceFile<ModuleOp>(sm, &ctx);
   }
+  if (ext == ".onnx") {
+    onnx::ImportOptions importOptions;
+    for (const InputShape &s : options.inputShapes)
+      importOptions.inputShapes.push_back({s.name, s.dims});
+    return onnx::importModel(ctx, bytes, name, importOptions);
+  }
   emitError(FileLineColLoc::get(&ctx, name, 0, 0))
       << "unknown model format '" << ext
-      << "': kiln reads .mlir files (kiln or linalg on tensors)";
+      << "': kiln reads .onnx and .mlir files";
   return nullptr;
 }
 

@@ -19,8 +19,7 @@ using namespace mlir::kiln;
 
 namespace {
 
-LogicalResult copyWithLinalg(OpBuilder &b, Location loc, Value from,
-                             Value to) {
+LogicalResult copyWithLinalg(OpBuilder &b, Location loc, Value from, Value to) {
   linalg::CopyOp::create(b, loc, from, to);
   return success();
 }
@@ -34,8 +33,8 @@ struct BufferizePass : mlir::kiln::impl::BufferizeBase<BufferizePass> {
         bufferization::LayoutMapOption::IdentityLayoutMap);
     options.memCpyFn = copyWithLinalg;
     bufferization::BufferizationState state;
-    if (failed(bufferization::runOneShotModuleBufferize(module, options,
-                                                         state)))
+    if (failed(
+            bufferization::runOneShotModuleBufferize(module, options, state)))
       return signalPassFailure();
     bufferization::removeBufferizationAttributesInModule(module);
 
@@ -43,8 +42,8 @@ struct BufferizePass : mlir::kiln::impl::BufferizeBase<BufferizePass> {
     outParams.hoistStaticAllocs = true;
     outParams.modifyPublicFunctions = true;
     outParams.memCpyFn = copyWithLinalg;
-    if (failed(bufferization::promoteBufferResultsToOutParams(module,
-                                                               outParams)))
+    if (failed(
+            bufferization::promoteBufferResultsToOutParams(module, outParams)))
       return signalPassFailure();
   }
 };

@@ -21,7 +21,14 @@ std::string message(kiln_status *s) {
 
 std::vector<unsigned char> npy(const std::string &header,
                                const std::vector<unsigned char> &data) {
-  std::vector<unsigned char> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  std::vector<unsigned char> b = {0x93,
+                                  'N',
+                                  'U',
+                                  'M',
+                                  'P',
+                                  'Y',
+                                  1,
+                                  0,
                                   (unsigned char)(header.size() & 0xff),
                                   (unsigned char)(header.size() >> 8)};
   b.insert(b.end(), header.begin(), header.end());
@@ -52,8 +59,8 @@ TEST(Runtime, StatusOfSuccess) {
 TEST(Npy, ParsesVersion1) {
   float v[] = {1.5f, -2.0f, 3.25f};
   std::vector<unsigned char> data((unsigned char *)v, (unsigned char *)v + 12);
-  auto b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n",
-               data);
+  auto b =
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", data);
   kiln_tensor t;
   ASSERT_EQ(message(kiln_npy_parse(b.data(), b.size(), &t)), "");
   EXPECT_EQ(t.dtype, KILN_F32);
@@ -151,7 +158,8 @@ TEST(Model, RejectsBadMetadata) {
   kiln_model *m = nullptr;
   std::vector<std::pair<const char *, std::string>> cases = {
       {"", "artifact metadata is truncated"},
-      {"kiln-artifact 9\nend\n", "artifact format version 9; this runtime reads 1"},
+      {"kiln-artifact 9\nend\n",
+       "artifact format version 9; this runtime reads 1"},
       {"kiln-artifact 1\nend\n", "artifact has no entry points"},
       {"kiln-artifact 1\nentry f 0 1 0\nend\n",
        "artifact metadata: entry 'f' lists the wrong number of tensors"},
@@ -162,7 +170,8 @@ TEST(Model, RejectsBadMetadata) {
        "artifact metadata line 3: unknown dtype: 'input x q7 1 3'"},
       {"kiln-artifact 1\nentry f 0 1 0\ninput x f32 1 -3\nend\n",
        "artifact metadata line 3: bad dimension: 'input x f32 1 -3'"},
-      {"kiln-artifact 1\nentry f 0 1 0\ninput x f32 2 4611686018427387904 4\nend\n",
+      {"kiln-artifact 1\nentry f 0 1 0\ninput x f32 2 4611686018427387904 "
+       "4\nend\n",
        "artifact metadata line 3: tensor too large: 'input x f32 2 "
        "4611686018427387904 4'"},
       {"kiln-artifact 1\ninput x f32 1 3\nend\n",
@@ -180,8 +189,8 @@ TEST(Model, RejectsBadMetadata) {
               want);
     EXPECT_EQ(m, nullptr);
   }
-  EXPECT_EQ(message(kiln_model_create(kAddOneMeta, noResolver, nullptr,
-                                      nullptr, 0, nullptr, nullptr, &m)),
+  EXPECT_EQ(message(kiln_model_create(kAddOneMeta, noResolver, nullptr, nullptr,
+                                      0, nullptr, nullptr, &m)),
             "kiln_model_create: no function kiln_entry_f");
 }
 

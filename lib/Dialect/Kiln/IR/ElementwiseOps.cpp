@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/CommonFolders.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -97,27 +98,23 @@ static bool isSplatOf(Attribute attr, double value) {
   return false;
 }
 
-/// Folds `lhs op rhs` when both are constants of the result's type and the
-/// result is small enough to stay an inline constant.
+/// Folds `lhs op rhs` elementwise (with broadcasting) when both are small
+/// constants; `intFn`/`floatFn` may return nullopt to give up.
 template <typename IntFn, typename FloatFn>
 static OpFoldResult foldConstants(Operation *op, ArrayRef<Attribute> operands,
                                   IntFn intFn, FloatFn floatFn) {
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
-  if (!type.hasStaticShape())
-    return {};
-  for (Attribute a : operands) {
-    auto dense = dyn_cast_or_null<DenseElementsAttr>(a);
-    if (!dense || dense.getType() != type)
-      return {};
-  }
-  Attribute folded;
-  if (isa<FloatType>(type.getElementType()))
-    folded = constFoldBinaryOp<FloatAttr, APFloat, void>(operands, floatFn);
-  else if (type.getElementType().isSignlessInteger())
-    folded = constFoldBinaryOp<IntegerAttr, APInt, void>(operands, intFn);
-  if (!isFoldableConstant(folded))
-    return {};
-  return folded;
+  Type et = type.getElementType();
+  return foldBroadcast(operands, type, [&](ArrayRef<Attribute> a) -> Attribute {
+    if (auto fa = dyn_cast<FloatAttr>(a[0])) {
+      std::optional<APFloat> r =
+          floatFn(fa.getValue(), cast<FloatAttr>(a[1]).getValue());
+      return r ? FloatAttr::get(et, *r) : Attribute();
+    }
+    std::optional<APInt> r = intFn(cast<IntegerAttr>(a[0]).getValue(),
+                                   cast<IntegerAttr>(a[1]).getValue());
+    return r ? IntegerAttr::get(et, *r) : Attribute();
+  });
 }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
@@ -125,8 +122,12 @@ OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
     return getLhs();
   return foldConstants(
       *this, adaptor.getOperands(),
-      [](const APInt &a, const APInt &b) { return a + b; },
-      [](const APFloat &a, const APFloat &b) { return a + b; });
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a + b;
+      },
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return a + b;
+      });
 }
 
 OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
@@ -134,8 +135,12 @@ OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
     return getLhs();
   return foldConstants(
       *this, adaptor.getOperands(),
-      [](const APInt &a, const APInt &b) { return a - b; },
-      [](const APFloat &a, const APFloat &b) { return a - b; });
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a - b;
+      },
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return a - b;
+      });
 }
 
 OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
@@ -143,27 +148,29 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
     return getLhs();
   return foldConstants(
       *this, adaptor.getOperands(),
-      [](const APInt &a, const APInt &b) { return a * b; },
-      [](const APFloat &a, const APFloat &b) { return a * b; });
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a * b;
+      },
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return a * b;
+      });
 }
 
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 1) && getLhs().getType() == getType())
     return getLhs();
-  // Integer division by zero is left to run time (where it is defined to
-  // give 0 rather than trap); never fold it.
-  bool divByZero = false;
-  OpFoldResult r = foldConstants(
+  // Integer division by zero (and INT_MIN / -1) is left to run time, where
+  // kiln defines it; never fold it.
+  return foldConstants(
       *this, adaptor.getOperands(),
-      [&](const APInt &a, const APInt &b) {
-        if (b.isZero()) {
-          divByZero = true;
-          return a;
-        }
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (b.isAllOnes() && a.isMinSignedValue()))
+          return std::nullopt;
         return a.sdiv(b);
       },
-      [](const APFloat &a, const APFloat &b) { return a / b; });
-  return divByZero ? OpFoldResult() : r;
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return a / b;
+      });
 }
 
 OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
@@ -175,31 +182,107 @@ OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
-  return {};
+  return foldConstants(
+      *this, adaptor.getOperands(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a.sge(b) ? a : b;
+      },
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return llvm::maximum(a, b);
+      });
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
   if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
-  return {};
+  return foldConstants(
+      *this, adaptor.getOperands(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a.sle(b) ? a : b;
+      },
+      [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+        return llvm::minimum(a, b);
+      });
+}
+
+static std::optional<APFloat> noFloat(const APFloat &, const APFloat &) {
+  return std::nullopt;
 }
 
 OpFoldResult AndOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 1) && getLhs().getType() == getType())
     return getLhs();
-  return {};
+  return foldConstants(
+      *this, adaptor.getOperands(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a & b;
+      },
+      noFloat);
 }
 
 OpFoldResult OrOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 0) && getLhs().getType() == getType())
     return getLhs();
-  return {};
+  return foldConstants(
+      *this, adaptor.getOperands(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a | b;
+      },
+      noFloat);
 }
 
 OpFoldResult XorOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 0) && getLhs().getType() == getType())
     return getLhs();
-  return {};
+  return foldConstants(
+      *this, adaptor.getOperands(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a ^ b;
+      },
+      noFloat);
+}
+
+OpFoldResult CmpOp::fold(FoldAdaptor adaptor) {
+  auto type = cast<RankedTensorType>(getType());
+  CmpPredicate pred = getPredicate();
+  return foldBroadcast(
+      adaptor.getOperands(), type, [&](ArrayRef<Attribute> a) -> Attribute {
+        int c; // -1, 0, 1; 2 for unordered
+        if (auto fa = dyn_cast<FloatAttr>(a[0])) {
+          APFloat::cmpResult r =
+              fa.getValue().compare(cast<FloatAttr>(a[1]).getValue());
+          c = r == APFloat::cmpLessThan      ? -1
+              : r == APFloat::cmpEqual       ? 0
+              : r == APFloat::cmpGreaterThan ? 1
+                                             : 2;
+        } else {
+          const APInt &x = cast<IntegerAttr>(a[0]).getValue();
+          const APInt &y = cast<IntegerAttr>(a[1]).getValue();
+          c = x.slt(y) ? -1 : x == y ? 0 : 1;
+        }
+        bool v = false;
+        switch (pred) {
+        case CmpPredicate::eq:
+          v = c == 0;
+          break;
+        case CmpPredicate::ne:
+          v = c != 0;
+          break;
+        case CmpPredicate::lt:
+          v = c == -1;
+          break;
+        case CmpPredicate::le:
+          v = c == -1 || c == 0;
+          break;
+        case CmpPredicate::gt:
+          v = c == 1;
+          break;
+        case CmpPredicate::ge:
+          v = c == 1 || c == 0;
+          break;
+        }
+        return IntegerAttr::get(type.getElementType(), v);
+      });
 }
 
 OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
@@ -212,7 +295,12 @@ OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   if (getTrueValue() == getFalseValue() &&
       getTrueValue().getType() == getType())
     return getTrueValue();
-  return {};
+  return foldBroadcast(adaptor.getOperands(), cast<RankedTensorType>(getType()),
+                       [](ArrayRef<Attribute> a) -> Attribute {
+                         return cast<IntegerAttr>(a[0]).getValue().isZero()
+                                    ? a[2]
+                                    : a[1];
+                       });
 }
 
 //===----------------------------------------------------------------------===//
@@ -244,15 +332,40 @@ LogicalResult CastOp::verify() {
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
-  // Integer to integer casts of small constants (shape computations).
-  auto dense = dyn_cast_or_null<DenseIntElementsAttr>(adaptor.getInput());
-  auto outType = cast<RankedTensorType>(getType());
-  auto outInt = dyn_cast<IntegerType>(outType.getElementType());
-  if (dense && outInt && outInt.getWidth() > 1 && outType.hasStaticShape() &&
-      !dense.getElementType().isInteger(1) && isFoldableConstant(dense)) {
-    unsigned width = outInt.getWidth();
-    return dense.mapValues(
-        outInt, [&](const APInt &v) { return v.sextOrTrunc(width); });
-  }
-  return {};
+  // Small constants (shape computations).
+  auto type = cast<RankedTensorType>(getType());
+  Type to = type.getElementType();
+  return foldBroadcast(
+      adaptor.getInput(), type, [&](ArrayRef<Attribute> a) -> Attribute {
+        auto toInt = dyn_cast<IntegerType>(to);
+        if (auto ia = dyn_cast<IntegerAttr>(a[0])) {
+          APInt v = ia.getValue();
+          bool isBool = ia.getType().isInteger(1);
+          if (toInt)
+            return IntegerAttr::get(
+                to, toInt.getWidth() == 1 ? APInt(1, !v.isZero())
+                    : isBool              ? v.zext(toInt.getWidth())
+                                          : v.sextOrTrunc(toInt.getWidth()));
+          APFloat f(cast<FloatType>(to).getFloatSemantics());
+          f.convertFromAPInt(v, /*isSigned=*/!isBool,
+                             APFloat::rmNearestTiesToEven);
+          return FloatAttr::get(to, f);
+        }
+        APFloat f = cast<FloatAttr>(a[0]).getValue();
+        if (toInt) {
+          if (toInt.getWidth() == 1)
+            return IntegerAttr::get(to, !f.isZero());
+          APSInt r(toInt.getWidth(), /*isUnsigned=*/false);
+          bool exact;
+          // Truncation toward zero is the cast; NaN or overflow: give up.
+          if (f.convertToInteger(r, APFloat::rmTowardZero, &exact) ==
+              APFloat::opInvalidOp)
+            return {};
+          return IntegerAttr::get(to, r);
+        }
+        bool loses;
+        f.convert(cast<FloatType>(to).getFloatSemantics(),
+                  APFloat::rmNearestTiesToEven, &loses);
+        return FloatAttr::get(to, f);
+      });
 }

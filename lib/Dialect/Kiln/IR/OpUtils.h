@@ -24,6 +24,24 @@ inline bool dimsCompatible(int64_t a, int64_t b) {
 /// True when the attribute is small enough to become an inline constant.
 bool isFoldableConstant(Attribute attr);
 
+/// A small constant (inline dense, at most the inline limit), or null.
+DenseElementsAttr smallConstant(Attribute attr);
+
+/// Computes a constant of `type` (static, within the inline limit) whose
+/// element at each index is `fn` of the elements of `operands` at the
+/// broadcast (numpy) index. Null when any operand is not a small constant or
+/// `fn` returns null.
+DenseElementsAttr
+foldBroadcast(ArrayRef<Attribute> operands, RankedTensorType type,
+              function_ref<Attribute(ArrayRef<Attribute>)> fn);
+
+/// Computes a constant of `type` whose element at each index is the element
+/// of `input` at `source(index)` (a multi-index into input). Null when
+/// `input` is not a small constant or the result is too big.
+DenseElementsAttr
+foldGather(Attribute input, RankedTensorType type,
+           function_ref<SmallVector<int64_t>(ArrayRef<int64_t>)> source);
+
 } // namespace mlir::kiln::detail
 
 #endif // KILN_LIB_DIALECT_KILN_IR_OPUTILS_H

@@ -6,6 +6,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::detail;
@@ -95,11 +97,18 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult TransposeOp::fold(FoldAdaptor) {
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   if (llvm::equal(getPermutation(),
                   llvm::seq<int64_t>(0, getPermutation().size())))
     return getInput();
-  return {};
+  ArrayRef<int64_t> perm = getPermutation();
+  return foldGather(adaptor.getInput(), cast<RankedTensorType>(getType()),
+                    [&](ArrayRef<int64_t> idx) {
+                      SmallVector<int64_t> src(idx.size());
+                      for (auto [i, p] : llvm::enumerate(perm))
+                        src[p] = idx[i];
+                      return src;
+                    });
 }
 
 namespace {
@@ -162,12 +171,19 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult SliceOp::fold(FoldAdaptor) {
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType() &&
       llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
       llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
     return getInput();
-  return {};
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  return foldGather(adaptor.getInput(), cast<RankedTensorType>(getType()),
+                    [&](ArrayRef<int64_t> idx) {
+                      SmallVector<int64_t> src(idx.size());
+                      for (size_t d = 0; d < idx.size(); ++d)
+                        src[d] = starts[d] + idx[d] * steps[d];
+                      return src;
+                    });
 }
 
 //===----------------------------------------------------------------------===//
@@ -213,10 +229,75 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult ConcatOp::fold(FoldAdaptor) {
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   if (getInputs().size() == 1 && getInputs().front().getType() == getType())
     return getInputs().front();
-  return {};
+  // Small constants: the element at index i comes from the operand whose
+  // range along the axis holds i[axis].
+  auto type = cast<RankedTensorType>(getType());
+  if (!type.hasStaticShape() ||
+      type.getNumElements() > ConstantOp::kMaxInlineElements)
+    return {};
+  int64_t axis = getAxis();
+  SmallVector<SmallVector<Attribute>> values;
+  SmallVector<DenseElementsAttr> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    DenseElementsAttr d = smallConstant(a);
+    if (!d)
+      return {};
+    parts.push_back(d);
+    values.push_back(llvm::to_vector(d.getValues<Attribute>()));
+  }
+  SmallVector<Attribute> result;
+  SmallVector<int64_t> idx(type.getRank());
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    int64_t rest = i;
+    for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+      idx[d] = rest % type.getDimSize(d);
+      rest /= type.getDimSize(d);
+    }
+    int64_t along = idx[axis];
+    for (auto [k, part] : llvm::enumerate(parts)) {
+      ArrayRef<int64_t> shape = part.getType().getShape();
+      if (along >= shape[axis]) {
+        along -= shape[axis];
+        continue;
+      }
+      int64_t flat = 0;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        flat = flat * shape[d] + (d == axis ? along : idx[d]);
+      result.push_back(values[k][flat]);
+      break;
+    }
+  }
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr indices = smallConstant(adaptor.getIndices());
+  if (!indices)
+    return {};
+  SmallVector<int64_t> idxValues;
+  for (const APInt &v : indices.getValues<APInt>())
+    idxValues.push_back(v.getSExtValue());
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  int64_t axis = getAxis(), dim = inType.getDimSize(axis);
+  ArrayRef<int64_t> idxShape = indices.getType().getShape();
+  return foldGather(adaptor.getInput(), cast<RankedTensorType>(getType()),
+                    [&](ArrayRef<int64_t> idx) {
+                      // result index = [outer..., indices..., inner...]
+                      int64_t flat = 0;
+                      for (size_t k = 0; k < idxShape.size(); ++k)
+                        flat = flat * idxShape[k] + idx[axis + k];
+                      int64_t v = idxValues[flat];
+                      v = v < 0 ? v + dim : v;
+                      v = std::clamp<int64_t>(v, 0, dim - 1);
+                      SmallVector<int64_t> src(idx.take_front(axis));
+                      src.push_back(v);
+                      llvm::append_range(
+                          src, idx.drop_front(axis + idxShape.size()));
+                      return src;
+                    });
 }
 
 //===----------------------------------------------------------------------===//
@@ -264,7 +345,8 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
   auto type = cast<RankedTensorType>(getType());
   if (splat && type.hasStaticShape())
     return SplatElementsAttr::get(type, splat.getSplatValue<Attribute>());
-  return {};
+  return foldBroadcast(adaptor.getInput(), type,
+                       [](ArrayRef<Attribute> a) { return a[0]; });
 }
 
 //===----------------------------------------------------------------------===//

@@ -181,6 +181,7 @@ def Kiln_CmpOp : Kiln_BroadcastOp<"cmp", [AllElementTypesMatch<["lhs", "rhs"]>]>
   let results = (outs Kiln_BoolTensor:$result);
   let assemblyFormat = "$predicate `,` $lhs `,` $rhs attr-dict `:` "
                        "functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def Kiln_SelectOp : Kiln_BroadcastOp<"select",

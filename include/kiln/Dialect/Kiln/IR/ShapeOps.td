@@ -125,6 +125,7 @@ def Kiln_GatherOp : Kiln_Op<"gather", [Pure, Kiln_DiagnoseInference, InferTypeOp
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $indices attr-dict `:` "
                        "functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def Kiln_ExpandOp : Kiln_Op<"expand", [Pure,
