@@ -443,6 +443,7 @@ OwningOpRef<ModuleOp> Importer::run(StringRef bytes) {
   registerReductionOps(converters);
   registerShapeOps(converters);
   registerKilnDomainOps(converters);
+  registerEinsumOp(converters);
 
   module = ModuleOp::create(fileLoc());
   func::FuncOp fn;
@@ -468,6 +469,7 @@ std::vector<std::string> mlir::kiln::onnx::supportedOps() {
   registerReductionOps(map);
   registerShapeOps(map);
   registerKilnDomainOps(map);
+  registerEinsumOp(map);
   std::vector<std::string> names;
   for (auto &e : map)
     names.push_back(e.first().str());

@@ -37,6 +37,7 @@ void registerNNOps(ConverterMap &map);
 void registerReductionOps(ConverterMap &map);
 void registerShapeOps(ConverterMap &map);
 void registerKilnDomainOps(ConverterMap &map);
+void registerEinsumOp(ConverterMap &map);
 
 /// The element type of an ONNX TensorProto data type, or null.
 Type elementTypeOf(MLIRContext *ctx, int32_t onnxType);

@@ -2,6 +2,8 @@
 
 #include "ImporterImpl.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::onnx;
@@ -352,9 +354,10 @@ LogicalResult batchNorm(NodeContext &n, Results &r) {
 }
 
 LogicalResult resize(NodeContext &n, Results &r) {
-  if (failed(n.checkAttrs(
-          {"mode", "nearest_mode", "coordinate_transformation_mode",
-           "cubic_coeff_alpha", "exclude_outside", "extrapolation_value"})))
+  if (failed(n.checkAttrs({"mode", "nearest_mode",
+                           "coordinate_transformation_mode", "cubic_coeff_a",
+                           "exclude_outside", "extrapolation_value",
+                           "antialias", "axes", "keep_aspect_ratio_policy"})))
     return failure();
   // Integer-factor nearest upsampling (UNet decoders): every element is
   // repeated; done as reshape, expand, reshape.
@@ -382,12 +385,46 @@ LogicalResult resize(NodeContext &n, Results &r) {
   }
   if (out.size() != in.size())
     return n.error("sizes or scales do not match the input rank");
+  // Check, under the node's coordinate and rounding modes, that every
+  // output index reads input index i / factor: plain replication.
+  std::string coord =
+      n.attrString("coordinate_transformation_mode", "half_pixel");
+  std::string rounding = n.attrString("nearest_mode", "round_prefer_floor");
   SmallVector<int64_t> split, expanded;
   for (auto [i, o] : llvm::enumerate(out)) {
     if (in[i] == 0 || o % in[i] != 0)
       return n.error("only integer upsampling factors are supported");
+    int64_t f = o / in[i];
+    for (int64_t y = 0; y < o; ++y) {
+      double scale = (double)o / in[i], x;
+      if (coord == "asymmetric")
+        x = y / scale;
+      else if (coord == "half_pixel" || coord == "pytorch_half_pixel")
+        x = (y + 0.5) / scale - 0.5;
+      else if (coord == "align_corners")
+        x = o > 1 ? y * double(in[i] - 1) / (o - 1) : 0;
+      else
+        return n.error("coordinate_transformation_mode '" + coord +
+                       "' is not supported");
+      double src;
+      if (rounding == "floor")
+        src = std::floor(x);
+      else if (rounding == "ceil")
+        src = std::ceil(x);
+      else if (rounding == "round_prefer_floor")
+        src = std::ceil(x - 0.5);
+      else if (rounding == "round_prefer_ceil")
+        src = std::floor(x + 0.5);
+      else
+        return n.error("nearest_mode '" + rounding + "' is not supported");
+      src = std::clamp<double>(src, 0, in[i] - 1);
+      if ((int64_t)src != y / f)
+        return n.error("this combination of coordinate_transformation_mode "
+                       "and nearest_mode does not replicate pixels; only "
+                       "plain nearest upsampling is supported");
+    }
     split.append({in[i], 1});
-    expanded.append({in[i], o / in[i]});
+    expanded.append({in[i], f});
   }
   FailureOr<Value> v = n.reshape(*x, split);
   if (failed(v))
