@@ -7,6 +7,8 @@
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
 
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -72,6 +74,73 @@ std::unique_ptr<MLIRContext> kiln::createContext() {
   return ctx;
 }
 
+/// A .npy file as a constant attribute (inline when small, else a blob).
+static FailureOr<Attribute> loadNpyAttr(MLIRContext &ctx, StringRef path) {
+  kiln_tensor t;
+  std::string p = path.str();
+  if (kiln_status *s = kiln_npy_read(p.c_str(), &t)) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
+        << "--bind: " << kiln_status_get_message(s);
+    kiln_status_free(s);
+    return failure();
+  }
+  Builder b(&ctx);
+  Type et;
+  switch (t.dtype) {
+  case KILN_F32:
+    et = b.getF32Type();
+    break;
+  case KILN_F16:
+    et = b.getF16Type();
+    break;
+  case KILN_F64:
+    et = b.getF64Type();
+    break;
+  case KILN_I64:
+    et = b.getI64Type();
+    break;
+  case KILN_I32:
+    et = b.getI32Type();
+    break;
+  case KILN_I16:
+    et = b.getI16Type();
+    break;
+  case KILN_I8:
+    et = b.getI8Type();
+    break;
+  case KILN_U8:
+    et = IntegerType::get(&ctx, 8, IntegerType::Unsigned);
+    break;
+  case KILN_BOOL:
+    et = b.getI1Type();
+    break;
+  default:
+    break;
+  }
+  if (!et) {
+    kiln_free(t.data);
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
+        << "--bind: unsupported dtype " << kiln_dtype_name(t.dtype);
+    return failure();
+  }
+  auto type = RankedTensorType::get(ArrayRef<int64_t>(t.shape, t.rank), et);
+  ArrayRef<char> raw(static_cast<char *>(t.data), t.size_bytes);
+  Attribute attr;
+  if (type.getNumElements() <= 256 && !et.isInteger(1)) {
+    attr = DenseElementsAttr::getFromRawBuffer(type, raw);
+  } else if (type.getNumElements() <= 256) {
+    SmallVector<bool> bits;
+    for (char c : raw)
+      bits.push_back(c != 0);
+    attr = DenseElementsAttr::get(type, bits);
+  } else {
+    attr = DenseResourceElementsAttr::get(
+        type, "bound", HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, 64));
+  }
+  kiln_free(t.data);
+  return attr;
+}
+
 OwningOpRef<ModuleOp> kiln::loadModelFromBuffer(MLIRContext &ctx,
                                                 llvm::StringRef bytes,
                                                 llvm::StringRef name,
@@ -87,6 +156,12 @@ OwningOpRef<ModuleOp> kiln::loadModelFromBuffer(MLIRContext &ctx,
     onnx::ImportOptions importOptions;
     for (const InputShape &s : options.inputShapes)
       importOptions.inputShapes.push_back({s.name, s.dims});
+    for (const auto &[input, path] : options.boundInputs) {
+      FailureOr<Attribute> value = loadNpyAttr(ctx, path);
+      if (failed(value))
+        return nullptr;
+      importOptions.boundInputs.push_back({input, *value});
+    }
     return onnx::importModel(ctx, bytes, name, importOptions);
   }
   emitError(FileLineColLoc::get(&ctx, name, 0, 0))

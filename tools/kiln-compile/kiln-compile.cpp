@@ -56,6 +56,11 @@ static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Fix the shape of a model input: NAME=1x128x768"),
                 cl::value_desc("name=dims"));
+static cl::list<std::string> bindInputs(
+    "bind",
+    cl::desc("Specialize the model on an input's value: NAME=FILE.npy (the "
+             "input becomes a constant and leaves the signature)"),
+    cl::value_desc("name=file.npy"));
 static cl::opt<bool> lowerFusedOps(
     "lower-fused-ops",
     cl::desc("Lower attention and the Mamba ops with their reference "
@@ -96,6 +101,15 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.inputShapes.push_back(shape);
+  }
+  for (const std::string &b : bindInputs) {
+    size_t eq = b.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == b.size()) {
+      llvm::errs() << "kiln-compile: --bind expects NAME=FILE.npy, got '" << b
+                   << "'\n";
+      return 2;
+    }
+    options.boundInputs.push_back({b.substr(0, eq), b.substr(eq + 1)});
   }
   options.configurePassManager = [](PassManager &pm) {
     if (failed(applyPassManagerCLOptions(pm)))

@@ -37,7 +37,7 @@ namespace {
 /// these names (--threads) with its own command-line parser.
 struct Options {
   std::string modelPath;
-  std::vector<std::string> inputFiles, expectFiles, inputShapes;
+  std::vector<std::string> inputFiles, expectFiles, inputShapes, binds;
   bool randomInputs = false;
   unsigned seed = 0;
   std::string outputDir, entryName, cpuName = "host";
@@ -60,6 +60,8 @@ MODEL is an artifact (.so) or a model to JIT-compile (.mlir, .onnx).
   --entry NAME            entry point to run (default: the first)
   --cpu NAME              JIT: CPU to generate code for (default: host)
   --input-shape NAME=DIMS JIT: fix a dynamic input's shape (repeatable)
+  --bind NAME=FILE.npy    JIT: specialize on an input's value; the input
+                          leaves the signature (repeatable)
 )";
 
 [[noreturn]] void usage(const std::string &msg) {
@@ -123,6 +125,8 @@ void parseArgs(int argc, char **argv) {
       opts.entryName = next();
     else if (a == "--cpu")
       opts.cpuName = next();
+    else if (a == "--bind")
+      opts.binds.push_back(next());
     else if (a == "--input-shape")
       opts.inputShapes.push_back(next());
     else if (a.rfind("-", 0) == 0)
@@ -281,6 +285,9 @@ int main(int argc, char **argv) {
   kiln_model *model = nullptr;
   std::shared_ptr<MLIRContext> ctx;
   if (llvm::sys::path::extension(modelPath) == ".so") {
+    if (!opts.binds.empty() || !opts.inputShapes.empty())
+      usage("--bind and --input-shape apply when compiling; an artifact "
+            "has them built in");
     check(kiln_model_load(modelPath.c_str(), &model), "");
   } else {
     ctx = kiln::createContext();
@@ -294,6 +301,12 @@ int main(int argc, char **argv) {
       if (!kiln::parseInputShape(s, shape, error))
         fail("--input-shape: " + error, 2);
       options.inputShapes.push_back(shape);
+    }
+    for (const std::string &b : opts.binds) {
+      size_t eq = b.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == b.size())
+        usage("--bind expects NAME=FILE.npy, got '" + b + "'");
+      options.boundInputs.push_back({b.substr(0, eq), b.substr(eq + 1)});
     }
     OwningOpRef<ModuleOp> module = kiln::loadModel(*ctx, modelPath, options);
     if (!module)

@@ -63,6 +63,9 @@ struct CompileOptions {
   int64_t minTaskElements = 16384;
   /// Shapes for the frontends' dynamic dimensions.
   std::vector<InputShape> inputShapes;
+  /// Inputs to specialize the model on: NAME and a .npy file with the value
+  /// (shape tensors, axes, flags that only change at recompile time).
+  std::vector<std::pair<std::string, std::string>> boundInputs;
   /// Applied to every pass manager (the tools hook MLIR's debugging
   /// options, such as --mlir-print-ir-after-all, in here).
   std::function<LogicalResult(PassManager &)> configurePassManager;

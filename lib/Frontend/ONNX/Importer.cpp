@@ -333,9 +333,26 @@ LogicalResult Importer::importGraph(const ::onnx::ModelProto &model,
     initNames.insert(init.name());
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<std::pair<std::string, Attribute>> bound;
+  llvm::StringSet<llvm::MallocAllocator> inputNames;
   for (const auto &in : graph.input()) {
     if (initNames.contains(in.name()))
       continue;
+    inputNames.insert(in.name());
+    auto b = llvm::find_if(options.boundInputs,
+                           [&](auto &p) { return p.first == in.name(); });
+    if (b != options.boundInputs.end()) {
+      // Specialized: the value must have the input's element type.
+      Type et = elementTypeOf(&ctx, in.type().tensor_type().elem_type());
+      auto value = cast<ElementsAttr>(b->second);
+      if (!et || value.getElementType() != et)
+        return error() << "--bind: input '" << in.name() << "' has element "
+                       << "type "
+                       << onnxTypeName(in.type().tensor_type().elem_type())
+                       << ", the bound value " << value.getElementType();
+      bound.push_back(*b);
+      continue;
+    }
     FailureOr<RankedTensorType> t = typeOf(in);
     if (failed(t))
       return failure();
@@ -343,8 +360,12 @@ LogicalResult Importer::importGraph(const ::onnx::ModelProto &model,
     argNames.push_back(in.name());
   }
   for (const auto &[name, dims] : options.inputShapes)
-    if (!llvm::is_contained(argNames, name))
+    if (!inputNames.contains(name))
       return error() << "--input-shape names '" << name
+                     << "', which is not an input of the model";
+  for (const auto &[name, value] : options.boundInputs)
+    if (!inputNames.contains(name))
+      return error() << "--bind names '" << name
                      << "', which is not an input of the model";
 
   builder.setInsertionPointToEnd(module->getBody());
@@ -356,6 +377,10 @@ LogicalResult Importer::importGraph(const ::onnx::ModelProto &model,
     values[name] = entry->getArgument(i);
   }
   builder.setInsertionPointToStart(entry);
+  for (const auto &[name, value] : bound)
+    values[name] = ConstantOp::create(
+        builder, NameLoc::get(builder.getStringAttr(name), fileLoc()),
+        cast<TypedAttr>(value).getType(), cast<ElementsAttr>(value));
 
   for (const auto &init : graph.initializer()) {
     FailureOr<Attribute> attr =

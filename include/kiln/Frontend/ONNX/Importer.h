@@ -3,6 +3,7 @@
 #ifndef KILN_FRONTEND_ONNX_IMPORTER_H
 #define KILN_FRONTEND_ONNX_IMPORTER_H
 
+#include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -15,6 +16,9 @@ struct ImportOptions {
   /// Static shapes for inputs whose dimensions the model leaves symbolic
   /// (or overrides of fixed ones).
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+  /// Inputs to specialize on: each becomes a constant with this value (an
+  /// ElementsAttr of the input's type) and leaves the signature.
+  std::vector<std::pair<std::string, mlir::Attribute>> boundInputs;
   /// Initializers with more elements than this become dense_resource blobs;
   /// smaller ones stay inline (shape tensors, scalars).
   int64_t maxInlineElements = 256;
