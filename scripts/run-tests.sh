@@ -36,6 +36,7 @@ run_suite format ./scripts/suite.sh format ./scripts/format.sh check
 run_suite lit ./scripts/suite.sh lit "$BUILD"
 run_suite unit ./scripts/suite.sh gtest "$BUILD/bin/kiln-unit-tests"
 run_suite e2e ./scripts/suite.sh pytest test/e2e
+run_suite onnx-node /usr/bin/python3 test/onnx/run_node_tests.py "$BUILD/bin/kiln-run"
 
 echo
 if [ ${#FAILED_SUITES[@]} -ne 0 ]; then echo "failing suites: ${FAILED_SUITES[*]}"; fi

@@ -105,7 +105,10 @@ def run_test(kiln_run, test_dir):
                 npy = pathlib.Path(tmp) / (pb.stem + ".npy")
                 to_npy(pb, npy)
                 value = np.load(npy)
-                if value.dtype.kind in "iu" or value.ndim == 0:
+                # shape-like parameters: integers, scalars, short vectors
+                # (Resize scales and roi)
+                if value.dtype.kind in "iu" or value.ndim == 0 or (
+                        value.ndim == 1 and value.size <= 16):
                     bindable.add(name)
                 inputs.append((name, npy))
             for pb in sorted(sets[0].glob("output_*.pb"),

@@ -79,6 +79,9 @@ struct OutlineParallelPass
       Block *exit = new Block();
       taskBody.push_back(header);
       Block *bodyEntry = &op.getBody().front();
+      // The body's exits, found before empty blocks join the region.
+      SmallVector<rt::YieldOp> yields;
+      op.getBody().walk([&](rt::YieldOp y) { yields.push_back(y); });
       taskBody.getBlocks().splice(taskBody.end(), op.getBody().getBlocks());
       taskBody.push_back(latch);
       taskBody.push_back(exit);
@@ -101,10 +104,6 @@ struct OutlineParallelPass
       LLVM::CondBrOp::create(b, loc, more, bodyEntry, ValueRange{iv}, exit,
                              ValueRange{});
 
-      SmallVector<rt::YieldOp> yields;
-      for (Block &blk : taskBody)
-        if (auto y = dyn_cast<rt::YieldOp>(blk.getTerminator()))
-          yields.push_back(y);
       for (rt::YieldOp y : yields) {
         b.setInsertionPoint(y);
         LLVM::BrOp::create(b, y.getLoc(), ValueRange{}, latch);

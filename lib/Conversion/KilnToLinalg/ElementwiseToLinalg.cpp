@@ -151,6 +151,9 @@ Value signFn(OpBuilder &b, Location loc, Value x) {
   return arith::SelectOp::create(
       b, loc, gt, one, arith::SelectOp::create(b, loc, lt, minus, rest));
 }
+Value atanFn(OpBuilder &b, Location loc, Value x) {
+  return math::AtanOp::create(b, loc, x);
+}
 Value notFn(OpBuilder &b, Location loc, Value x) {
   return arith::XOrIOp::create(b, loc, x, cst(b, loc, x, 1));
 }
@@ -278,11 +281,19 @@ struct CastPattern : OpConversionPattern<CastOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (failed(requireStaticShapes(op, rewriter)))
       return failure();
-    auto type = cast<RankedTensorType>(op.getType());
+    // Unsigned types arrive as signless values; the op's types say how to
+    // read and write their bits.
+    auto origType = cast<RankedTensorType>(op.getType());
+    auto type = signlessType(origType);
+    bool fromUnsigned = cast<RankedTensorType>(op.getInput().getType())
+                            .getElementType()
+                            .isUnsignedInteger();
+    bool toUnsigned = origType.getElementType().isUnsignedInteger();
     Value r = elementwise(rewriter, op.getLoc(), type, {adaptor.getInput()},
                           [&](OpBuilder &b, Location loc, ValueRange args) {
                             return convertScalar(b, loc, args[0],
-                                                 type.getElementType());
+                                                 type.getElementType(),
+                                                 fromUnsigned, toUnsigned);
                           });
     rewriter.replaceOp(op, r);
     return success();
@@ -504,6 +515,7 @@ void lowering::populateElementwiseToLinalgPatterns(
   patterns.add<UnaryPattern<RoundOp>>(ctx, roundFn);
   patterns.add<UnaryPattern<SignOp>>(ctx, signFn);
   patterns.add<UnaryPattern<NotOp>>(ctx, notFn);
+  patterns.add<UnaryPattern<AtanOp>>(ctx, atanFn);
   patterns.add<GeluPattern, ClampPattern, LeakyReluPattern, CastPattern,
                CmpPattern, SelectPattern>(ctx);
   patterns.add<

@@ -131,6 +131,7 @@ struct ConvertKilnToLinalgPass
     populateShapeToLinalgPatterns(patterns);
     populateQuantToLinalgPatterns(patterns);
     populateRotaryToLinalgPatterns(patterns);
+    populateIndexingToLinalgPatterns(patterns);
     if (lowerFusedOps) {
       populateAttentionToLinalgPatterns(patterns);
       populateSSMToLinalgPatterns(patterns);

@@ -64,8 +64,29 @@ Type lowering::computeType(Type t) {
   return isNarrowFloat(t) ? Float32Type::get(t.getContext()) : t;
 }
 
+RankedTensorType lowering::signlessType(RankedTensorType t) {
+  auto it = dyn_cast<IntegerType>(t.getElementType());
+  if (!it || it.isSignless())
+    return t;
+  return RankedTensorType::get(t.getShape(),
+                               IntegerType::get(t.getContext(), it.getWidth()));
+}
+
+Value lowering::clampIndex(OpBuilder &b, Location loc, Value v, int64_t dim) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value n = arith::ConstantIndexOp::create(b, loc, dim);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, i, n),
+                              i);
+  i = arith::MaxSIOp::create(b, loc, i, zero);
+  return arith::MinSIOp::create(
+      b, loc, i,
+      arith::ConstantIndexOp::create(b, loc, std::max<int64_t>(dim - 1, 0)));
+}
+
 Value lowering::convertScalar(OpBuilder &b, Location loc, Value v, Type to,
-                              bool isUnsigned) {
+                              bool isUnsigned, bool toUnsigned) {
   Type from = v.getType();
   if (from == to)
     return v;
@@ -87,6 +108,8 @@ Value lowering::convertScalar(OpBuilder &b, Location loc, Value v, Type to,
       Value zero = scalarConstant(b, loc, from, 0.0);
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v, zero);
     }
+    if (toUnsigned)
+      return arith::FPToUIOp::create(b, loc, to, v);
     return arith::FPToSIOp::create(b, loc, to, v);
   }
   if (fromI && toI) {

@@ -33,9 +33,18 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
                   ValueRange operands, ScalarFn body);
 
 /// Converts a scalar between numeric types (float, signless int, i1).
-/// `isUnsigned` interprets integer sources as unsigned.
+/// `isUnsigned` interprets integer sources as unsigned; `toUnsigned` makes a
+/// float-to-integer conversion produce an unsigned value.
 Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
-                    bool isUnsigned = false);
+                    bool isUnsigned = false, bool toUnsigned = false);
+
+/// `t` with an unsigned element type replaced by its signless twin (the
+/// lowering's representation of quantized data).
+RankedTensorType signlessType(RankedTensorType t);
+
+/// Index `v` (any integer) normalized for a dimension of size `dim`:
+/// negative values count from the end, then clamped into [0, dim).
+Value clampIndex(OpBuilder &b, Location loc, Value v, int64_t dim);
 
 /// A scalar constant of `type` (float or integer) with `value`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
@@ -83,6 +92,7 @@ void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 void populateRotaryToLinalgPatterns(RewritePatternSet &patterns);
 void populateSSMToLinalgPatterns(RewritePatternSet &patterns);
+void populateIndexingToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::kiln::lowering

@@ -381,9 +381,112 @@ LogicalResult gelu(NodeContext &n, Results &r) {
               r);
 }
 
+/// Functions built from exp, log, sqrt and atan.
+enum class Fn { Sinh, Cosh, Asinh, Acosh, Atanh, Asin, Acos, Atan };
+
+template <Fn fn> LogicalResult composite(NodeContext &n, Results &r) {
+  FailureOr<Value> xv = n.input(0);
+  if (failed(xv) || failed(n.checkAttrs({})))
+    return failure();
+  Value x = *xv;
+  Type t = x.getType(), et = NodeContext::typeOf(x).getElementType();
+  auto c = [&](double v) { return n.scalar(et, v); };
+  auto add = [&](Value a, Value b) { return *n.create<AddOp>(a, b); };
+  auto sub = [&](Value a, Value b) { return *n.create<SubOp>(a, b); };
+  auto mul = [&](Value a, Value b) { return *n.create<MulOp>(a, b); };
+  auto div = [&](Value a, Value b) { return *n.create<DivOp>(a, b); };
+  auto exp = [&](Value a) { return *n.createTyped<ExpOp>(t, a); };
+  auto log = [&](Value a) { return *n.createTyped<LogOp>(t, a); };
+  auto sqrt = [&](Value a) { return *n.createTyped<SqrtOp>(t, a); };
+  auto atan = [&](Value a) { return *n.createTyped<AtanOp>(t, a); };
+  Value neg = *n.createTyped<NegOp>(t, x);
+  Value y;
+  switch (fn) {
+  case Fn::Sinh:
+    y = mul(sub(exp(x), exp(neg)), c(0.5));
+    break;
+  case Fn::Cosh:
+    y = mul(add(exp(x), exp(neg)), c(0.5));
+    break;
+  case Fn::Asinh:
+    y = log(add(x, sqrt(add(mul(x, x), c(1)))));
+    break;
+  case Fn::Acosh:
+    y = log(add(x, sqrt(sub(mul(x, x), c(1)))));
+    break;
+  case Fn::Atanh:
+    y = mul(log(div(add(c(1), x), sub(c(1), x))), c(0.5));
+    break;
+  case Fn::Asin:
+    y = atan(div(x, sqrt(sub(c(1), mul(x, x)))));
+    break;
+  case Fn::Acos:
+    y = sub(c(M_PI / 2), atan(div(x, sqrt(sub(c(1), mul(x, x))))));
+    break;
+  case Fn::Atan:
+    y = atan(x);
+    break;
+  }
+  r.push_back(y);
+  return success();
+}
+
+LogicalResult thresholdedRelu(NodeContext &n, Results &r) {
+  FailureOr<Value> x = n.input(0);
+  if (failed(x) || failed(n.checkAttrs({"alpha"})))
+    return failure();
+  Type et = NodeContext::typeOf(*x).getElementType();
+  Value keep = *n.create<CmpOp>(CmpPredicate::gt, *x,
+                                n.scalar(et, n.attrFloat("alpha", 1.0)));
+  return push(n.create<SelectOp>(keep, *x, n.scalar(et, 0)), r);
+}
+
+LogicalResult shrink(NodeContext &n, Results &r) {
+  FailureOr<Value> x = n.input(0);
+  if (failed(x) || failed(n.checkAttrs({"bias", "lambd"})))
+    return failure();
+  Type et = NodeContext::typeOf(*x).getElementType();
+  double bias = n.attrFloat("bias", 0), lambd = n.attrFloat("lambd", 0.5);
+  // x < -lambd: x + bias; x > lambd: x - bias; else 0
+  Value lo = *n.create<CmpOp>(CmpPredicate::lt, *x, n.scalar(et, -lambd));
+  Value hi = *n.create<CmpOp>(CmpPredicate::gt, *x, n.scalar(et, lambd));
+  Value zero = n.scalar(et, 0);
+  Value up =
+      *n.create<SelectOp>(hi, *n.create<SubOp>(*x, n.scalar(et, bias)), zero);
+  return push(
+      n.create<SelectOp>(lo, *n.create<AddOp>(*x, n.scalar(et, bias)), up), r);
+}
+
+LogicalResult celu(NodeContext &n, Results &r) {
+  // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+  FailureOr<Value> x = n.input(0);
+  if (failed(x) || failed(n.checkAttrs({"alpha"})))
+    return failure();
+  Type et = NodeContext::typeOf(*x).getElementType();
+  double alpha = n.attrFloat("alpha", 1.0);
+  Value zero = n.scalar(et, 0);
+  Value e = *n.createTyped<ExpOp>(x->getType(),
+                                  *n.create<DivOp>(*x, n.scalar(et, alpha)));
+  Value negPart = *n.create<MinOp>(
+      zero, *n.create<MulOp>(*n.create<SubOp>(e, n.scalar(et, 1)),
+                             n.scalar(et, alpha)));
+  return push(n.create<AddOp>(*n.create<MaxOp>(zero, *x), negPart), r);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerElementwiseOps(ConverterMap &map) {
+  map["Sinh"] = composite<Fn::Sinh>;
+  map["Cosh"] = composite<Fn::Cosh>;
+  map["Asinh"] = composite<Fn::Asinh>;
+  map["Acosh"] = composite<Fn::Acosh>;
+  map["Atanh"] = composite<Fn::Atanh>;
+  map["Asin"] = composite<Fn::Asin>;
+  map["Acos"] = composite<Fn::Acos>;
+  map["Atan"] = composite<Fn::Atan>;
+  map["ThresholdedRelu"] = thresholdedRelu;
+  map["Shrink"] = shrink;
+  map["Celu"] = celu;
   map["Neg"] = unary<NegOp>;
   map["Abs"] = unary<AbsOp>;
   map["Exp"] = unary<ExpOp>;

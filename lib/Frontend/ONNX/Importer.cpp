@@ -320,9 +320,6 @@ LogicalResult Importer::importGraph(const ::onnx::ModelProto &model,
   int64_t opset = defaultOpset(model);
   if (opset < 0)
     return error() << "the model imports no ai.onnx opset";
-  if (opset < 7)
-    return error() << "opset " << opset
-                   << " is too old (kiln reads opsets 7 and newer)";
   llvm::StringMap<int64_t> domains;
   for (const auto &o : model.opset_import())
     domains[o.domain()] = o.version();
@@ -469,6 +466,9 @@ OwningOpRef<ModuleOp> Importer::run(StringRef bytes) {
   registerShapeOps(converters);
   registerKilnDomainOps(converters);
   registerEinsumOp(converters);
+  registerConvTransposeOp(converters);
+  registerResizeOp(converters);
+  registerIndexOps(converters);
 
   module = ModuleOp::create(fileLoc());
   func::FuncOp fn;
@@ -495,6 +495,9 @@ std::vector<std::string> mlir::kiln::onnx::supportedOps() {
   registerShapeOps(map);
   registerKilnDomainOps(map);
   registerEinsumOp(map);
+  registerConvTransposeOp(map);
+  registerResizeOp(map);
+  registerIndexOps(map);
   std::vector<std::string> names;
   for (auto &e : map)
     names.push_back(e.first().str());
@@ -600,7 +603,8 @@ NodeContext::attrInts(llvm::StringRef name) const {
 
 LogicalResult NodeContext::checkAttrs(ArrayRef<llvm::StringRef> known) {
   for (const auto &a : node.attribute())
-    if (!llvm::is_contained(known, a.name()))
+    // consumed_inputs (opsets 1-5) was a memory hint with no effect.
+    if (!llvm::is_contained(known, a.name()) && a.name() != "consumed_inputs")
       return error("unsupported attribute '" + a.name() + "'");
   return success();
 }

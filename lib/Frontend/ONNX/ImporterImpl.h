@@ -38,6 +38,9 @@ void registerReductionOps(ConverterMap &map);
 void registerShapeOps(ConverterMap &map);
 void registerKilnDomainOps(ConverterMap &map);
 void registerEinsumOp(ConverterMap &map);
+void registerConvTransposeOp(ConverterMap &map);
+void registerResizeOp(ConverterMap &map);
+void registerIndexOps(ConverterMap &map);
 
 /// The element type of an ONNX TensorProto data type, or null.
 Type elementTypeOf(MLIRContext *ctx, int32_t onnxType);

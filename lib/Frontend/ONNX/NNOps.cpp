@@ -103,12 +103,6 @@ LogicalResult matmulInteger(NodeContext &n, Results &r) {
       z = n.reshape(*z, {T(*z).getDimSize(0), 1});
     return n.create<SubOp>(*xi, *z);
   };
-  if (T(*a).getElementType().isUnsignedInteger() ||
-      T(*b).getElementType().isUnsignedInteger()) {
-    // Unsigned 8-bit values do not fit kiln's signed cast; reinterpretation
-    // needs the quantization support of the frontend.
-    return n.error("uint8 operands are not supported yet (int8 are)");
-  }
   FailureOr<Value> x = shift(*a, *za, true), y = shift(*b, *zb, false);
   if (failed(x) || failed(y))
     return failure();
@@ -275,9 +269,6 @@ LogicalResult layerNorm(NodeContext &n, Results &r) {
   FailureOr<Value> x = n.input(0), g = n.input(1), b = n.optionalInput(2);
   if (failed(x) || failed(g) || failed(b))
     return failure();
-  for (int i = 1; i < n.node.output_size(); ++i)
-    if (!n.node.output(i).empty())
-      return n.error("the Mean and InvStdDev outputs are not supported");
   int64_t rank = T(*x).getRank();
   FailureOr<int64_t> axis = n.axis(n.attrInt("axis", -1), rank, "axis");
   if (failed(axis))
@@ -294,10 +285,298 @@ LogicalResult layerNorm(NodeContext &n, Results &r) {
   if (failed(scale) || failed(bias))
     return failure();
   Builder bld(n.context());
-  return push(n.createTyped<LayerNormOp>(
-                  x->getType(), *x, *scale, *bias, bld.getI64IntegerAttr(*axis),
-                  bld.getF64FloatAttr(n.attrFloat("epsilon", 1e-5))),
-              r);
+  double eps = n.attrFloat("epsilon", 1e-5);
+  if (failed(push(n.createTyped<LayerNormOp>(x->getType(), *x, *scale, *bias,
+                                             bld.getI64IntegerAttr(*axis),
+                                             bld.getF64FloatAttr(eps)),
+                  r)))
+    return failure();
+  // The optional Mean and InvStdDev outputs (training's saved statistics),
+  // in fp32 with the normalized dimensions kept as 1.
+  bool wantStats = false;
+  for (int i = 1; i < n.node.output_size(); ++i)
+    wantStats |= !n.node.output(i).empty();
+  if (!wantStats)
+    return success();
+  Type f32 = n.builder().getF32Type();
+  FailureOr<Value> xf = n.castTo(*x, f32);
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(*axis, rank));
+  FailureOr<Value> mean = n.create<ReduceOp>(ReduceKind::mean, *xf, axes, true);
+  if (failed(mean))
+    return failure();
+  Value d = *n.create<SubOp>(*xf, *mean);
+  Value var =
+      *n.create<ReduceOp>(ReduceKind::mean, *n.create<MulOp>(d, d), axes, true);
+  Value inv = *n.createTyped<RsqrtOp>(
+      var.getType(), *n.create<AddOp>(var, n.scalar(f32, eps)));
+  r.push_back(*mean);
+  r.push_back(inv);
+  return success();
+}
+
+LogicalResult lrn(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({"alpha", "beta", "bias", "size"})))
+    return failure();
+  FailureOr<Value> x = n.input(0);
+  if (failed(x))
+    return failure();
+  auto t = T(*x);
+  int64_t size = n.attrInt("size", 0);
+  if (t.getRank() < 3 || size < 1)
+    return n.error("needs an [N, C, ...] input and a positive size");
+  double alpha = n.attrFloat("alpha", 1e-4), beta = n.attrFloat("beta", 0.75),
+         bias = n.attrFloat("bias", 1.0);
+  int64_t N = t.getDimSize(0), C = t.getDimSize(1),
+          S = t.getNumElements() / std::max<int64_t>(N * C, 1);
+  Type et = t.getElementType();
+  // Sum of squares over a window of channels: pool [N*S, 1, C].
+  Value sq = *n.create<MulOp>(*x, *x);
+  Value v = *n.reshape(sq, {N, C, S});
+  v = *n.create<TransposeOp>(v, ArrayRef<int64_t>{0, 2, 1});
+  v = *n.reshape(v, {N * S, 1, C});
+  Builder b(n.context());
+  int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+  FailureOr<Value> sum = n.create<PoolOp>(
+      PoolKindAttr::get(n.context(), PoolKind::avg), v,
+      b.getDenseI64ArrayAttr({size}), b.getDenseI64ArrayAttr({1}),
+      b.getDenseI64ArrayAttr({lo, hi}), b.getBoolAttr(true));
+  if (failed(sum))
+    return n.error("size must be smaller than twice the channel count");
+  // avg * size = sum; scale = bias + alpha / size * sum
+  v = *n.create<MulOp>(*sum, n.scalar(et, alpha));
+  v = *n.reshape(v, {N, S, C});
+  v = *n.create<TransposeOp>(v, ArrayRef<int64_t>{0, 2, 1});
+  v = *n.reshape(v, t.getShape());
+  Value denom = *n.create<PowOp>(*n.create<AddOp>(v, n.scalar(et, bias)),
+                                 n.scalar(et, beta));
+  return push(n.create<DivOp>(*x, denom), r);
+}
+
+LogicalResult mvn(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({"axes"})))
+    return failure();
+  FailureOr<Value> x = n.input(0);
+  if (failed(x))
+    return failure();
+  int64_t rank = T(*x).getRank();
+  SmallVector<int64_t> axes =
+      n.attrInts("axes").value_or(SmallVector<int64_t>{0, 2, 3});
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> na = n.axis(a, rank, "axis");
+    if (failed(na))
+      return failure();
+    a = *na;
+  }
+  llvm::sort(axes);
+  Type et = T(*x).getElementType();
+  FailureOr<Value> mean = n.create<ReduceOp>(ReduceKind::mean, *x, axes, true);
+  if (failed(mean))
+    return failure();
+  Value d = *n.create<SubOp>(*x, *mean);
+  Value var =
+      *n.create<ReduceOp>(ReduceKind::mean, *n.create<MulOp>(d, d), axes, true);
+  Value sd = *n.createTyped<SqrtOp>(var.getType(), var);
+  return push(n.create<DivOp>(d, *n.create<AddOp>(sd, n.scalar(et, 1e-9))), r);
+}
+
+LogicalResult hardmax(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({"axis"})))
+    return failure();
+  FailureOr<Value> x = n.input(0);
+  if (failed(x))
+    return failure();
+  auto t = T(*x);
+  int64_t rank = t.getRank();
+  FailureOr<int64_t> axis =
+      n.axis(n.attrInt("axis", n.opset >= 13 ? -1 : 1), rank, "axis");
+  if (failed(axis))
+    return failure();
+  Value v = *x;
+  SmallVector<int64_t> shape(t.getShape());
+  if (n.opset < 13) { // over the flattened [axis, rank) dimensions
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i)
+      (i < *axis ? outer : inner) *= shape[i];
+    v = *n.reshape(v, {outer, inner});
+    *axis = 1;
+  }
+  auto vt = T(v);
+  Value idx = *n.create<ArgReduceOp>(ArgKind::argmax, v, *axis, true, false);
+  SmallVector<double> iota;
+  for (int64_t i = 0; i < vt.getDimSize(*axis); ++i)
+    iota.push_back(i);
+  SmallVector<int64_t> iotaShape(vt.getRank() - *axis, 1);
+  iotaShape[0] = vt.getDimSize(*axis);
+  Value pos = n.constantOf(
+      RankedTensorType::get(iotaShape, n.builder().getI64Type()), iota);
+  Value hit = *n.create<CmpOp>(CmpPredicate::eq, idx, pos);
+  FailureOr<Value> y = n.castTo(hit, vt.getElementType());
+  if (succeeded(y))
+    y = n.reshape(*y, shape);
+  return push(y, r);
+}
+
+/// (x - zero_point) as int32; zero points per tensor or per axis `axis`.
+FailureOr<Value> centered(NodeContext &n, Value x, Value zp, int64_t axis) {
+  Type i32 = n.builder().getI32Type();
+  FailureOr<Value> xi = n.castTo(x, i32);
+  if (!zp || failed(xi))
+    return xi;
+  FailureOr<Value> z = n.castTo(zp, i32);
+  int64_t rank = T(x).getRank();
+  if (T(*z).getRank() == 1 && T(*z).getDimSize(0) != 1) {
+    SmallVector<int64_t> shape(rank - axis, 1);
+    shape[0] = T(*z).getDimSize(0);
+    z = n.reshape(*z, shape);
+  }
+  if (failed(z))
+    return failure();
+  return n.create<SubOp>(*xi, *z);
+}
+
+LogicalResult dynamicQuantizeLinear(NodeContext &n, Results &r) {
+  FailureOr<Value> x = n.input(0);
+  if (failed(x) || failed(n.checkAttrs({})))
+    return failure();
+  auto t = T(*x);
+  Type f32 = t.getElementType();
+  SmallVector<int64_t> all =
+      llvm::to_vector(llvm::seq<int64_t>(0, t.getRank()));
+  Value zero = n.scalar(f32, 0);
+  Value lo = *n.create<MinOp>(
+      *n.create<ReduceOp>(ReduceKind::min, *x, all, false), zero);
+  Value hi = *n.create<MaxOp>(
+      *n.create<ReduceOp>(ReduceKind::max, *x, all, false), zero);
+  Value scale = *n.create<DivOp>(*n.create<SubOp>(hi, lo), n.scalar(f32, 255));
+  Builder b(n.context());
+  Value zpf = *n.createTyped<ClampOp>(
+      scale.getType(),
+      *n.createTyped<RoundOp>(
+          scale.getType(), *n.create<SubOp>(zero, *n.create<DivOp>(lo, scale))),
+      b.getF64FloatAttr(0), b.getF64FloatAttr(255));
+  Type u8 = IntegerType::get(n.context(), 8, IntegerType::Unsigned);
+  Value zp = *n.castTo(zpf, u8);
+  FailureOr<Value> y =
+      n.createTyped<QuantizeOp>(RankedTensorType::get(t.getShape(), u8), *x,
+                                scale, zp, b.getI64IntegerAttr(0));
+  if (failed(y))
+    return failure();
+  r.append({*y, scale, zp});
+  return success();
+}
+
+/// Requantizes an exact int32 accumulator: round(acc * factor) + zp,
+/// saturated to zp's type.
+FailureOr<Value> requantize(NodeContext &n, Value acc, Value factor, Value zp,
+                            int64_t axis) {
+  Type f32 = n.builder().getF32Type();
+  FailureOr<Value> accf = n.castTo(acc, f32);
+  if (failed(accf))
+    return failure();
+  FailureOr<Value> scaled = n.create<MulOp>(*accf, factor);
+  if (failed(scaled))
+    return failure();
+  Builder b(n.context());
+  if (T(zp).getNumElements() == 1 && T(zp).getRank() > 0)
+    zp = *n.reshape(zp, {});
+  auto qt = RankedTensorType::get(T(acc).getShape(), T(zp).getElementType());
+  return n.createTyped<QuantizeOp>(qt, *scaled, n.scalar(f32, 1.0), zp,
+                                   b.getI64IntegerAttr(axis));
+}
+
+LogicalResult qlinearMatMul(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({})))
+    return failure();
+  SmallVector<Value> in;
+  for (int i = 0; i < 8; ++i) {
+    FailureOr<Value> v = n.input(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  FailureOr<Value> a = centered(n, in[0], in[2], T(in[0]).getRank() - 2);
+  FailureOr<Value> bm = centered(n, in[3], in[5], T(in[3]).getRank() - 1);
+  if (failed(a) || failed(bm))
+    return failure();
+  FailureOr<Value> acc = matmul(n, *a, *bm);
+  if (failed(acc))
+    return failure();
+  Value factor = *n.create<DivOp>(*n.create<MulOp>(in[1], in[4]), in[6]);
+  return push(requantize(n, *acc, factor, in[7], 0), r);
+}
+
+/// Integer convolution, exact in fp32 for 8-bit operands.
+FailureOr<Value> intConv(NodeContext &n, Value x, Value w, Value b = {}) {
+  Type f32 = n.builder().getF32Type();
+  FailureOr<Value> xf = n.castTo(x, f32), wf = n.castTo(w, f32);
+  if (failed(xf) || failed(wf))
+    return failure();
+  auto kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(T(w).getShape().drop_front(2)));
+  FailureOr<Window> win = window(n, T(x).getShape().drop_front(2), kernel);
+  if (failed(win))
+    return failure();
+  Builder bld(n.context());
+  FailureOr<Value> y =
+      n.create<ConvOp>(*xf, *wf, b, bld.getDenseI64ArrayAttr(win->strides),
+                       bld.getDenseI64ArrayAttr(win->pads),
+                       bld.getDenseI64ArrayAttr(win->dilations),
+                       bld.getI64IntegerAttr(n.attrInt("group", 1)));
+  if (failed(y))
+    return failure();
+  return n.castTo(*y, n.builder().getI32Type());
+}
+
+LogicalResult convInteger(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({"auto_pad", "dilations", "group", "kernel_shape",
+                           "pads", "strides"})))
+    return failure();
+  FailureOr<Value> x = n.input(0), w = n.input(1), xz = n.optionalInput(2),
+                   wz = n.optionalInput(3);
+  if (failed(x) || failed(w) || failed(xz) || failed(wz))
+    return failure();
+  FailureOr<Value> xc = centered(n, *x, *xz, 1), wc = centered(n, *w, *wz, 0);
+  if (failed(xc) || failed(wc))
+    return failure();
+  return push(intConv(n, *xc, *wc), r);
+}
+
+LogicalResult qlinearConv(NodeContext &n, Results &r) {
+  if (failed(n.checkAttrs({"auto_pad", "dilations", "group", "kernel_shape",
+                           "pads", "strides"})))
+    return failure();
+  SmallVector<Value> in;
+  for (int i = 0; i < 9; ++i) {
+    FailureOr<Value> v = i < 8 ? n.input(i) : n.optionalInput(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  FailureOr<Value> xc = centered(n, in[0], in[2], 1),
+                   wc = centered(n, in[3], in[5], 0);
+  if (failed(xc) || failed(wc))
+    return failure();
+  FailureOr<Value> acc = intConv(n, *xc, *wc);
+  if (failed(acc))
+    return failure();
+  if (in[8]) {
+    SmallVector<int64_t> shape{T(in[8]).getDimSize(0)};
+    shape.append(T(*acc).getRank() - 2, 1);
+    acc = n.create<AddOp>(
+        *acc, *n.reshape(*n.castTo(in[8], n.builder().getI32Type()), shape));
+    if (failed(acc))
+      return failure();
+  }
+  // factor = x_scale * w_scale / y_scale, per output channel when w_scale is.
+  Value ws = in[4];
+  if (T(ws).getRank() == 1 && T(ws).getDimSize(0) != 1) {
+    SmallVector<int64_t> shape{T(ws).getDimSize(0)};
+    shape.append(T(*acc).getRank() - 2, 1);
+    ws = *n.reshape(ws, shape);
+  }
+  Value factor = *n.create<DivOp>(*n.create<MulOp>(in[1], ws), in[6]);
+  return push(requantize(n, *acc, factor, in[7], 0), r);
 }
 
 LogicalResult instanceNorm(NodeContext &n, Results &r) {
@@ -351,89 +630,6 @@ LogicalResult batchNorm(NodeContext &n, Results &r) {
   if (succeeded(y))
     y = n.create<AddOp>(*y, p[1]);
   return push(y, r);
-}
-
-LogicalResult resize(NodeContext &n, Results &r) {
-  if (failed(n.checkAttrs({"mode", "nearest_mode",
-                           "coordinate_transformation_mode", "cubic_coeff_a",
-                           "exclude_outside", "extrapolation_value",
-                           "antialias", "axes", "keep_aspect_ratio_policy"})))
-    return failure();
-  // Integer-factor nearest upsampling (UNet decoders): every element is
-  // repeated; done as reshape, expand, reshape.
-  if (n.attrString("mode", "nearest") != "nearest")
-    return n.error("only mode 'nearest' is supported");
-  FailureOr<Value> x = n.input(0);
-  if (failed(x))
-    return failure();
-  ArrayRef<int64_t> in = T(*x).getShape();
-  SmallVector<int64_t> out;
-  if (n.hasInput(3)) {
-    FailureOr<SmallVector<int64_t>> sizes = n.constInts(3, "sizes");
-    if (failed(sizes))
-      return failure();
-    out = *sizes;
-  } else {
-    // scales (input 2, or 1 before opset 11)
-    int si = n.opset >= 11 ? 2 : 1;
-    FailureOr<Value> s = n.input(si);
-    DenseFPElementsAttr scales;
-    if (failed(s) || !matchPattern(*s, m_Constant(&scales)))
-      return n.error("scales must be constant");
-    for (auto [i, v] : llvm::enumerate(scales.getValues<APFloat>()))
-      out.push_back((int64_t)std::floor(in[i] * v.convertToDouble()));
-  }
-  if (out.size() != in.size())
-    return n.error("sizes or scales do not match the input rank");
-  // Check, under the node's coordinate and rounding modes, that every
-  // output index reads input index i / factor: plain replication.
-  std::string coord =
-      n.attrString("coordinate_transformation_mode", "half_pixel");
-  std::string rounding = n.attrString("nearest_mode", "round_prefer_floor");
-  SmallVector<int64_t> split, expanded;
-  for (auto [i, o] : llvm::enumerate(out)) {
-    if (in[i] == 0 || o % in[i] != 0)
-      return n.error("only integer upsampling factors are supported");
-    int64_t f = o / in[i];
-    for (int64_t y = 0; y < o; ++y) {
-      double scale = (double)o / in[i], x;
-      if (coord == "asymmetric")
-        x = y / scale;
-      else if (coord == "half_pixel" || coord == "pytorch_half_pixel")
-        x = (y + 0.5) / scale - 0.5;
-      else if (coord == "align_corners")
-        x = o > 1 ? y * double(in[i] - 1) / (o - 1) : 0;
-      else
-        return n.error("coordinate_transformation_mode '" + coord +
-                       "' is not supported");
-      double src;
-      if (rounding == "floor")
-        src = std::floor(x);
-      else if (rounding == "ceil")
-        src = std::ceil(x);
-      else if (rounding == "round_prefer_floor")
-        src = std::ceil(x - 0.5);
-      else if (rounding == "round_prefer_ceil")
-        src = std::floor(x + 0.5);
-      else
-        return n.error("nearest_mode '" + rounding + "' is not supported");
-      src = std::clamp<double>(src, 0, in[i] - 1);
-      if ((int64_t)src != y / f)
-        return n.error("this combination of coordinate_transformation_mode "
-                       "and nearest_mode does not replicate pixels; only "
-                       "plain nearest upsampling is supported");
-    }
-    split.append({in[i], 1});
-    expanded.append({in[i], f});
-  }
-  FailureOr<Value> v = n.reshape(*x, split);
-  if (failed(v))
-    return failure();
-  v = n.createTyped<ExpandOp>(
-      RankedTensorType::get(expanded, T(*x).getElementType()), *v);
-  if (failed(v))
-    return failure();
-  return push(n.reshape(*v, out), r);
 }
 
 /// Quantization parameters with ONNX's per-axis or scalar shapes.
@@ -495,8 +691,13 @@ void mlir::kiln::onnx::registerNNOps(ConverterMap &map) {
   map["LayerNormalization"] = layerNorm;
   map["InstanceNormalization"] = instanceNorm;
   map["BatchNormalization"] = batchNorm;
-  map["Resize"] = resize;
-  map["Upsample"] = resize;
   map["QuantizeLinear"] = quantizeLinear;
+  map["DynamicQuantizeLinear"] = dynamicQuantizeLinear;
+  map["QLinearMatMul"] = qlinearMatMul;
+  map["ConvInteger"] = convInteger;
+  map["QLinearConv"] = qlinearConv;
+  map["LRN"] = lrn;
+  map["MeanVarianceNormalization"] = mvn;
+  map["Hardmax"] = hardmax;
   map["DequantizeLinear"] = dequantizeLinear;
 }

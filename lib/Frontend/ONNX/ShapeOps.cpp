@@ -430,8 +430,9 @@ LogicalResult tile(NodeContext &n, Results &r) {
 LogicalResult pad(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"mode", "pads", "value"})))
     return failure();
-  if (n.attrString("mode", "constant") != "constant")
-    return n.error("only mode 'constant' is supported");
+  std::string mode = n.attrString("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return n.error("mode '" + mode + "' is not supported");
   FailureOr<Value> x = n.input(0);
   if (failed(x))
     return failure();
@@ -469,6 +470,47 @@ LogicalResult pad(NodeContext &n, Results &r) {
   }
   if ((int64_t)pads.size() != 2 * rank)
     return n.error("pads must have two entries per dimension");
+  if (mode != "constant") {
+    // reflect and edge: concatenate mirrored or repeated slices, one
+    // dimension at a time.
+    Value v = *x;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t lo = pads[d], hi = pads[rank + d], dim = T(v).getDimSize(d);
+      if (lo < 0 || hi < 0)
+        return n.error("negative pads are supported in constant mode only");
+      if (!lo && !hi)
+        continue;
+      if (mode == "reflect" && (lo >= dim || hi >= dim))
+        return n.error("reflect pads must be smaller than the dimension");
+      if (dim == 0)
+        return n.error("cannot pad an empty dimension by reflection or edge");
+      auto piece = [&](int64_t start, int64_t size, int64_t step) {
+        SmallVector<int64_t> st(rank, 0), sz(T(v).getShape()), sp(rank, 1);
+        st[d] = start;
+        sz[d] = size;
+        sp[d] = step;
+        return *n.create<SliceOp>(v, st, sz, sp);
+      };
+      SmallVector<Value> parts;
+      if (lo) {
+        if (mode == "reflect")
+          parts.push_back(piece(lo, lo, -1));
+        else
+          for (int64_t i = 0; i < lo; ++i)
+            parts.push_back(piece(0, 1, 1));
+      }
+      parts.push_back(v);
+      if (hi) {
+        if (mode == "reflect")
+          parts.push_back(piece(dim - 2, hi, -1));
+        else
+          for (int64_t i = 0; i < hi; ++i)
+            parts.push_back(piece(dim - 1, 1, 1));
+      }
+      v = *n.create<ConcatOp>(parts, d);
+    }
+    return push(v, r);
+  }
   // Negative pads crop: pad with the positive parts, then slice.
   SmallVector<int64_t> positive, start(rank, 0), size, step(rank, 1);
   bool crop = false;

@@ -862,3 +862,75 @@ func.func @case107(%q: tensor<64x8xi8>, %s: tensor<8xf32>, %z: tensor<i8>) {
   %0 = kiln.dequantize %q, %s zero_point(%z) {axis = 1 : i64} : (tensor<64x8xi8>, tensor<8xf32>, tensor<i8>) -> tensor<64x8xf32>
   return
 }
+
+// -----
+
+func.func @case108(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = kiln.gather_elements %x, %i {axis = 2 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @case109(%x: tensor<3x4xf32>, %i: tensor<3xi64>) {
+  // expected-error @+1 {{indices must have the input's rank 2, got 1}}
+  %0 = kiln.gather_elements %x, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3xi64>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @case110(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>) {
+  // expected-error @+1 {{result shape 2x3 must be the indices' 3x2}}
+  %0 = kiln.gather_elements %x, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @case111(%x: tensor<3x4xf32>, %i: tensor<5x3xi64>) {
+  // expected-error @+1 {{batch_dims 0 plus index depth 3 exceed the input's rank 2}}
+  %0 = kiln.gather_nd %x, %i : (tensor<3x4xf32>, tensor<5x3xi64>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @case112(%x: tensor<3x4xf32>, %i: tensor<5x1xi64>) {
+  // expected-error @+1 {{result type 'tensor<5x3xf32>' should be 'tensor<5x4xf32>'}}
+  %0 = kiln.gather_nd %x, %i : (tensor<3x4xf32>, tensor<5x1xi64>) -> tensor<5x3xf32>
+  return
+}
+
+// -----
+
+func.func @case113(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x3xf32>) {
+  // expected-error @+1 {{updates must have shape 3x2, got 3x3}}
+  %0 = kiln.scatter_elements %x, %i, %u {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x3xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @case114(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf16>) {
+  // expected-error @+1 {{updates element type 'f16' differs from the input's 'f32'}}
+  %0 = kiln.scatter_elements %x, %i, %u {axis = 0 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf16>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @case115(%x: tensor<3x4xf32>, %i: tensor<2x3xi64>, %u: tensor<2xf32>) {
+  // expected-error @+1 {{index depth 3 exceeds the input's rank 2}}
+  %0 = kiln.scatter_nd %x, %i, %u : (tensor<3x4xf32>, tensor<2x3xi64>, tensor<2xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @case116(%x: tensor<3x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) {
+  // expected-error @+1 {{updates must have shape 2x4, got 2x3}}
+  %0 = kiln.scatter_nd %x, %i, %u : (tensor<3x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<3x4xf32>
+  return
+}

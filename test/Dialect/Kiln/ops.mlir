@@ -183,6 +183,24 @@ func.func @shapes(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>, %t: tensor<10x8x
   return
 }
 
+// CHECK-LABEL: func @indexing
+func.func @indexing(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>,
+                    %n: tensor<5x1xi64>, %v: tensor<5x4xf32>, %q: tensor<4xui8>) {
+  // CHECK: kiln.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  %0 = kiln.gather_elements %x, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  // CHECK: kiln.gather_nd %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<5x1xi64>) -> tensor<5x4xf32>
+  %1 = kiln.gather_nd %x, %n : (tensor<3x4xf32>, tensor<5x1xi64>) -> tensor<5x4xf32>
+  // CHECK: kiln.scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, reduction = 1 : i32}
+  %2 = kiln.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = 1 : i32} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  // CHECK: kiln.scatter_nd %{{.*}}, %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<5x1xi64>, tensor<5x4xf32>) -> tensor<3x4xf32>
+  %3 = kiln.scatter_nd %x, %n, %v : (tensor<3x4xf32>, tensor<5x1xi64>, tensor<5x4xf32>) -> tensor<3x4xf32>
+  // CHECK: kiln.atan %{{.*}} : tensor<3x4xf32>
+  %4 = kiln.atan %x : tensor<3x4xf32>
+  // CHECK: kiln.cast %{{.*}} : tensor<4xui8> to tensor<4xi32>
+  %5 = kiln.cast %q : tensor<4xui8> to tensor<4xi32>
+  return
+}
+
 // CHECK-LABEL: func @attention
 func.func @attention(%q: tensor<1x8x16x32xf32>, %k: tensor<1x2x20x32xf32>, %v: tensor<1x2x20x24xf32>,
                      %m: tensor<16x20xi1>, %fm: tensor<1x1x16x20xf32>, %x: tensor<1x8x16x32xf32>,

@@ -556,3 +556,39 @@ def test_dequantize_blocks(tmp_path):
     y = (q.astype(np.float32) * np.repeat(s, 32, 0)).astype(np.float32)
     check(tmp_path, [q, s], [y],
           f"  %r0 = kiln.dequantize %a0, %a1 {{axis = 0 : i64, block_size = 32 : i64}} : ({ttype(q)}, {ttype(s)}) -> {ttype(y)}")
+
+
+# --- indexing ----------------------------------------------------------------------
+
+
+def test_gathers_and_scatters(tmp_path):
+    x = randn(3, 5)
+    ie = np.array([[0, 4], [2, -1], [1, 1]], np.int64)
+    nd = np.array([[2], [0], [-1]], np.int64)
+    upd = randn(3, 2)
+    rows = randn(3, 5)
+    T = ttype
+    ge = np.take_along_axis(x, np.where(ie < 0, ie + 5, ie), 1)
+    gn = x[np.where(nd < 0, nd + 3, nd)[:, 0]]
+    se = x.copy()
+    for r in range(3):  # add-reduction, in order (duplicates accumulate)
+        for c in range(2):
+            se[r, ie[r, c] % 5] += upd[r, c]
+    sn = x.copy()
+    for r in range(3):
+        sn[nd[r, 0] % 3] = rows[r]
+    body = (f"  %r0 = kiln.gather_elements %a0, %a1 {{axis = 1 : i64}} : ({T(x)}, {T(ie)}) -> {T(ge)}\n"
+            f"  %r1 = kiln.gather_nd %a0, %a2 : ({T(x)}, {T(nd)}) -> {T(gn)}\n"
+            f"  %r2 = kiln.scatter_elements %a0, %a1, %a3 {{axis = 1 : i64, reduction = 1 : i32}} : ({T(x)}, {T(ie)}, {T(upd)}) -> {T(x)}\n"
+            f"  %r3 = kiln.scatter_nd %a0, %a2, %a4 : ({T(x)}, {T(nd)}, {T(rows)}) -> {T(x)}\n"
+            f"  %r4 = kiln.atan %a0 : {T(x)}")
+    check(tmp_path, [x, ie, nd, upd, rows], [ge, gn, se, sn, np.arctan(x)], body)
+
+
+def test_unsigned_cast(tmp_path):
+    q = np.array([0, 7, 128, 255], np.uint8)
+    f = np.array([0.4, 200.6, 255.0, 3.0], np.float32)
+    T = ttype
+    body = (f"  %r0 = kiln.cast %a0 : {T(q)} to {T(q.astype(np.int32))}\n"
+            f"  %r1 = kiln.cast %a1 : {T(f)} to {T(q)}")
+    check(tmp_path, [q, f], [q.astype(np.int32), f.astype(np.uint8)], body)

@@ -285,6 +285,16 @@ OpFoldResult CmpOp::fold(FoldAdaptor adaptor) {
       });
 }
 
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcast(adaptor.getInput(), cast<RankedTensorType>(getType()),
+                       [](ArrayRef<Attribute> a) -> Attribute {
+                         if (auto f = dyn_cast<FloatAttr>(a[0]))
+                           return FloatAttr::get(f.getType(), -f.getValue());
+                         auto i = cast<IntegerAttr>(a[0]);
+                         return IntegerAttr::get(i.getType(), -i.getValue());
+                       });
+}
+
 OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getCondition(), 1) &&
       getTrueValue().getType() == getType())

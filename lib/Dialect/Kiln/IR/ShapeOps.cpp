@@ -384,3 +384,98 @@ OpFoldResult PadOp::fold(FoldAdaptor) {
     return getInput();
   return {};
 }
+
+//===----------------------------------------------------------------------===//
+// Gather and scatter by element and by N-d index
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherElementsOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto idx = cast<RankedTensorType>(getIndices().getType());
+  auto out = cast<RankedTensorType>(getType());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ")
+           << axis << " is out of range for rank " << in.getRank();
+  if (idx.getRank() != in.getRank())
+    return emitOpError("indices must have the input's rank ")
+           << in.getRank() << ", got " << idx.getRank();
+  if (out.getShape() != idx.getShape())
+    return emitOpError("result shape ")
+           << shapeStr(out.getShape()) << " must be the indices' "
+           << shapeStr(idx.getShape());
+  if (in.getDimSize(axis) == 0 && idx.getNumElements() != 0)
+    return emitOpError("cannot gather from an empty dimension");
+  return success();
+}
+
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  RankedTensorType in = rankedType(adaptor.getInput());
+  RankedTensorType idx = rankedType(adaptor.getIndices());
+  if (!in || !idx)
+    return emitOptionalError(loc, "expected ranked tensor operands");
+  int64_t b = adaptor.getBatchDims();
+  if (idx.getRank() < 1)
+    return emitOptionalError(loc, "indices must have rank 1 or more");
+  int64_t q = idx.getShape().back();
+  if (b < 0 || b >= idx.getRank() || ShapedType::isDynamic(q) ||
+      b + q > in.getRank())
+    return emitOptionalError(loc, "batch_dims ", b, " plus index depth ", q,
+                             " exceed the input's rank ", in.getRank());
+  for (int64_t i = 0; i < b; ++i)
+    if (!dimsCompatible(in.getDimSize(i), idx.getDimSize(i)))
+      return emitOptionalError(loc, "batch dimension ", i,
+                               " differs between input and indices");
+  SmallVector<int64_t> shape(idx.getShape().drop_back());
+  llvm::append_range(shape, in.getShape().drop_front(b + q));
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+static LogicalResult verifyUpdatesType(Operation *op, Value updates,
+                                       ArrayRef<int64_t> expected,
+                                       Type elementType) {
+  auto u = cast<RankedTensorType>(updates.getType());
+  if (u.getElementType() != elementType)
+    return op->emitOpError("updates element type ")
+           << u.getElementType() << " differs from the input's " << elementType;
+  if (u.getShape() != expected)
+    return op->emitOpError("updates must have shape ")
+           << shapeStr(expected) << ", got " << shapeStr(u.getShape());
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto idx = cast<RankedTensorType>(getIndices().getType());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ")
+           << axis << " is out of range for rank " << in.getRank();
+  if (idx.getRank() != in.getRank())
+    return emitOpError("indices must have the input's rank ") << in.getRank();
+  if (in.getDimSize(axis) == 0 && idx.getNumElements() != 0)
+    return emitOpError("cannot scatter into an empty dimension");
+  return verifyUpdatesType(*this, getUpdates(), idx.getShape(),
+                           in.getElementType());
+}
+
+LogicalResult ScatterNDOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto idx = cast<RankedTensorType>(getIndices().getType());
+  if (idx.getRank() < 1)
+    return emitOpError("indices must have rank 1 or more");
+  int64_t q = idx.getShape().back();
+  if (q > in.getRank())
+    return emitOpError("index depth ")
+           << q << " exceeds the input's rank " << in.getRank();
+  for (int64_t i = 0; i < q; ++i)
+    if (in.getDimSize(i) == 0 && idx.getNumElements() != 0)
+      return emitOpError("cannot scatter into an empty dimension");
+  SmallVector<int64_t> expected(idx.getShape().drop_back());
+  llvm::append_range(expected, in.getShape().drop_front(q));
+  return verifyUpdatesType(*this, getUpdates(), expected, in.getElementType());
+}

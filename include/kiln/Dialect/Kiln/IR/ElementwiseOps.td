@@ -31,7 +31,9 @@ class Kiln_UnaryOp<string mnemonic, string formula, Type tensorType = Kiln_Float
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Kiln_NegOp : Kiln_UnaryOp<"neg", "-x", Kiln_NumericTensor>;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "-x", Kiln_NumericTensor> {
+  let hasFolder = 1;
+}
 def Kiln_AbsOp : Kiln_UnaryOp<"abs", "|x|", Kiln_NumericTensor>;
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", "exp(x)">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "log(x)">;
@@ -51,6 +53,7 @@ def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceil(x)">;
 def Kiln_RoundOp : Kiln_UnaryOp<"round", "round half to even(x)">;
 def Kiln_SignOp : Kiln_UnaryOp<"sign", "sign(x)", Kiln_NumericTensor>;
 def Kiln_NotOp : Kiln_UnaryOp<"not", "logical not x", Kiln_BoolTensor>;
+def Kiln_AtanOp : Kiln_UnaryOp<"atan", "atan(x)">;
 
 def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
@@ -112,13 +115,14 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
     Converts every element to the result's element type, keeping the shape.
     Float to integer truncates toward zero; integer to float rounds to
     nearest; anything to `i1` tests for non-zero; `i1` to a number gives 0 or 1.
+    Unsigned integers (`ui8`, quantized data) convert by value.
 
     ```mlir
     %y = kiln.cast %x : tensor<4xf32> to tensor<4xbf16>
     ```
   }];
-  let arguments = (ins Kiln_NumericTensor:$input);
-  let results = (outs Kiln_NumericTensor:$result);
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -42,4 +42,12 @@ def Kiln_Activation : I32EnumAttr<"Activation", "fused activation", [
   let cppNamespace = "::mlir::kiln";
 }
 
+def Kiln_ScatterReduction : I32EnumAttr<"ScatterReduction",
+    "how scattered updates combine with the data", [
+      I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"add", 1>,
+      I32EnumAttrCase<"mul", 2>, I32EnumAttrCase<"max", 3>,
+      I32EnumAttrCase<"min", 4>]> {
+  let cppNamespace = "::mlir::kiln";
+}
+
 #endif // KILN_DIALECT_KILN_IR_KILNENUMS_TD

@@ -128,6 +128,96 @@ def Kiln_GatherOp : Kiln_Op<"gather", [Pure, Kiln_DiagnoseInference, InferTypeOp
   let hasFolder = 1;
 }
 
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure,
+    AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "gather along an axis, element by element (ONNX GatherElements)";
+  let description = [{
+    `indices` has the input's rank; the result has the indices' shape and
+    reads `input` at each index with the `axis` coordinate replaced by the
+    index there. Negative indices count from the end; out-of-range ones are
+    clamped.
+
+    ```mlir
+    %y = kiln.gather_elements %x, %i {axis = 1 : i64}
+        : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure, Kiln_DiagnoseInference,
+    InferTypeOpAdaptor, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "gather slices by multi-dimensional indices (ONNX GatherND)";
+  let description = [{
+    The last dimension of `indices` (size `q`) holds coordinates into the
+    input's dimensions `[batch_dims, batch_dims + q)`; the leading
+    `batch_dims` dimensions are shared by input and indices. The result is
+    `indices.shape[:-1] + input.shape[batch_dims + q:]`. Coordinates clamp
+    into range.
+
+    ```mlir
+    %y = kiln.gather_nd %x, %i : (tensor<2x3x4xf32>, tensor<5x2xi64>) -> tensor<5x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "scatter updates along an axis (ONNX ScatterElements)";
+  let description = [{
+    The result is `input` with, for every index position `p` of `indices`,
+    the element at `p` (its `axis` coordinate replaced by `indices[p]`)
+    combined with `updates[p]` by `reduction` (`none` replaces). Updates
+    apply in row-major order of `p`. Out-of-range indices are clamped.
+
+    ```mlir
+    %y = kiln.scatter_elements %x, %i, %u {axis = 0 : i64}
+        : (tensor<3x3xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<3x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_IndexTensor:$indices,
+                   Kiln_Tensor:$updates, I64Attr:$axis,
+                   DefaultValuedAttr<Kiln_ScatterReduction,
+                     "::mlir::kiln::ScatterReduction::none">:$reduction);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "scatter slices by multi-dimensional indices (ONNX ScatterND)";
+  let description = [{
+    Each row of `indices` (last dimension `q`) addresses a slice
+    `input[i0, ..., iq-1, :, ...]`, which is combined with the matching slice
+    of `updates` (`indices.shape[:-1] + input.shape[q:]`) by `reduction`.
+    Rows apply in order; coordinates clamp into range.
+
+    ```mlir
+    %y = kiln.scatter_nd %x, %i, %u : (tensor<4x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_IndexTensor:$indices,
+                   Kiln_Tensor:$updates,
+                   DefaultValuedAttr<Kiln_ScatterReduction,
+                     "::mlir::kiln::ScatterReduction::none">:$reduction);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ExpandOp : Kiln_Op<"expand", [Pure,
     AllElementTypesMatch<["input", "result"]>]> {
   let summary = "broadcast to a larger shape";
