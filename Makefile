@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 PYTHON := /usr/bin/python3
 
 .PHONY: all deps configure build test demo bench format format-check docs \
-        sanitize clean install
+        sanitize sanitize-configure fuzz-build fuzz clean install
 
 all: build
 
@@ -23,7 +23,7 @@ configure: $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build fuzz-build
 	@./scripts/run-tests.sh $(BUILD_DIR)
 
 demo: build
@@ -41,11 +41,29 @@ format-check:
 docs: build
 	cmake --build $(BUILD_DIR) --target kiln-docs
 
-sanitize:
+# The sanitizer build (ASan + UBSan, with libFuzzer coverage) in
+# build-sanitize: `make sanitize` runs the test suites on it; the fuzz
+# targets are built there too.
+SANITIZE_DIR := build-sanitize
+sanitize-configure:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD_DIR=build-sanitize \
-	  CMAKE_FLAGS="-DKILN_SANITIZE=ON" build
-	@KILN_SANITIZE=1 ./scripts/run-tests.sh build-sanitize
+	@test -f $(SANITIZE_DIR)/build.ninja || \
+	  CC=clang-22 CXX=clang++-22 cmake -S . -B $(SANITIZE_DIR) -G Ninja \
+	    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+	    -DKILN_SANITIZE=ON -DKILN_FUZZ=ON
+
+sanitize: sanitize-configure
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	@KILN_SANITIZE=1 ./scripts/run-tests.sh $(SANITIZE_DIR)
+
+fuzz-build: sanitize-configure
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target kiln-fuzz-onnx \
+	  kiln-fuzz-npy kiln-fuzz-artifact
+
+# Longer fuzzing sessions: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@./scripts/fuzz-smoke.sh $(SANITIZE_DIR) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD_DIR) build-sanitize

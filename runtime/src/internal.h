@@ -35,6 +35,11 @@ void *alignedAlloc(size_t bytes);
 kiln_context *currentContext();
 void setCurrentContext(kiln_context *context);
 
+/// Parses artifact metadata and checks the weights appended to the file at
+/// `path` against it, as kiln_model_load does after dlopen (for fuzzing the
+/// loader without running foreign code).
+kiln_status *checkArtifactParts(const char *metadata, const char *path);
+
 } // namespace kiln::rt
 
 #endif // KILN_RUNTIME_INTERNAL_H

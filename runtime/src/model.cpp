@@ -528,3 +528,13 @@ extern "C" kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
     kiln_free(workspace);
   return nullptr;
 }
+
+kiln_status *kiln::rt::checkArtifactParts(const char *metadata,
+                                          const char *path) {
+  std::unique_ptr<kiln_model> model(new (std::nothrow) kiln_model());
+  if (!model)
+    return error(KILN_OUT_OF_MEMORY, "out of memory");
+  if (kiln_status *s = parseMetadata(metadata, model->md))
+    return s;
+  return mapWeights(path, *model);
+}

@@ -253,7 +253,7 @@ LogicalResult leakyRelu(NodeContext &n, Results &r) {
 
 LogicalResult eluLike(NodeContext &n, Results &r, double alpha, double gamma) {
   // gamma * (x > 0 ? x : alpha * (exp(x) - 1))
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   Type et = NodeContext::typeOf(*x).getElementType();
@@ -283,7 +283,7 @@ LogicalResult selu(NodeContext &n, Results &r) {
 
 LogicalResult hardSigmoidLike(NodeContext &n, Results &r, double alpha,
                               double beta, bool timesX) {
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   Type et = NodeContext::typeOf(*x).getElementType();
@@ -324,7 +324,7 @@ LogicalResult prelu(NodeContext &n, Results &r) {
 }
 
 LogicalResult softsign(NodeContext &n, Results &r) {
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x) || failed(n.checkAttrs({})))
     return failure();
   Type et = NodeContext::typeOf(*x).getElementType();
@@ -334,7 +334,7 @@ LogicalResult softsign(NodeContext &n, Results &r) {
 }
 
 LogicalResult tan(NodeContext &n, Results &r) {
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x) || failed(n.checkAttrs({})))
     return failure();
   return push(n.create<DivOp>(*n.createTyped<SinOp>(x->getType(), *x),
@@ -354,6 +354,12 @@ LogicalResult isInf(NodeContext &n, Results &r) {
   if (failed(x) || failed(n.checkAttrs({"detect_positive", "detect_negative"})))
     return failure();
   Type et = NodeContext::typeOf(*x).getElementType();
+  if (!isa<FloatType>(et)) { // integers are never infinite
+    auto t = NodeContext::typeOf(*x);
+    r.push_back(n.constant(DenseElementsAttr::get(
+        RankedTensorType::get(t.getShape(), n.builder().getI1Type()), false)));
+    return success();
+  }
   double inf = std::numeric_limits<double>::infinity();
   bool pos = n.attrInt("detect_positive", 1),
        neg = n.attrInt("detect_negative", 1);
@@ -459,7 +465,7 @@ LogicalResult shrink(NodeContext &n, Results &r) {
 
 LogicalResult celu(NodeContext &n, Results &r) {
   // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x) || failed(n.checkAttrs({"alpha"})))
     return failure();
   Type et = NodeContext::typeOf(*x).getElementType();

@@ -21,6 +21,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <cmath>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -389,27 +391,27 @@ LogicalResult Importer::importGraph(const ::onnx::ModelProto &model,
         cast<TypedAttr>(*attr).getType(), cast<ElementsAttr>(*attr));
   }
 
-  for (const auto &node : graph.node()) {
-    std::string name = node.name().empty() ? node.op_type() : node.name();
+  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+    std::string name =
+        node.name().empty() ? "#" + std::to_string(index) : node.name();
     Location loc = NameLoc::get(
         builder.getStringAttr(name + " (" + node.op_type() + ")"), fileLoc());
     const std::string &domain = node.domain();
     int64_t nodeOpset = opset;
     std::string key = node.op_type();
-    if (domain == "kiln") {
+    if (!domain.empty() && domain != "ai.onnx")
+      nodeOpset = domains.lookup(domain);
+    if (domain == "kiln")
       key = "kiln." + key;
-      nodeOpset = domains.lookup("kiln");
-    } else if (!domain.empty() && domain != "ai.onnx") {
-      return emitError(loc) << "node '" << name << "' (" << node.op_type()
-                            << ") is in domain '" << domain
-                            << "', which kiln does not support";
-    }
-    NodeContext nc(*this, node, nodeOpset, loc);
+    NodeContext nc(*this, node, index, nodeOpset, loc);
+    if (!domain.empty() && domain != "ai.onnx" && domain != "kiln")
+      return nc.error("is in domain '" + domain +
+                      "', which kiln does not support");
     auto it = converters.find(key);
     if (it == converters.end())
       return nc.error("unsupported op");
     SmallVector<Value> results;
-    if (failed(it->second(nc, results)))
+    if (failed(it->second(nc, results)) || nc.failedBuild)
       return failure();
     if ((int)results.size() < node.output_size())
       return nc.error("produces fewer outputs than the model uses");
@@ -513,8 +515,9 @@ OpBuilder &NodeContext::builder() { return importer.builder; }
 MLIRContext *NodeContext::context() { return &importer.ctx; }
 
 InFlightDiagnostic NodeContext::error() {
-  std::string name = node.name().empty() ? "<unnamed>" : node.name();
-  return emitError(loc) << "node '" << name << "' (" << node.op_type()
+  std::string name = node.name().empty() ? "#" + std::to_string(index)
+                                         : "'" + node.name() + "'";
+  return emitError(loc) << "node " << name << " (" << node.op_type()
                         << ", opset " << opset << "): ";
 }
 
@@ -609,6 +612,14 @@ LogicalResult NodeContext::checkAttrs(ArrayRef<llvm::StringRef> known) {
   return success();
 }
 
+FailureOr<int64_t> NodeContext::checkedInt(double v, llvm::StringRef what,
+                                           int64_t lo, int64_t hi) {
+  if (!std::isfinite(v) || v < (double)lo || v > (double)hi)
+    return error(what.str() + " must be in [" + std::to_string(lo) + ", " +
+                 std::to_string(hi) + "]");
+  return static_cast<int64_t>(v);
+}
+
 FailureOr<int64_t> NodeContext::axis(int64_t a, int64_t rank,
                                      llvm::StringRef what) {
   if (a < -rank || a >= std::max<int64_t>(rank, 1))
@@ -639,6 +650,7 @@ NodeContext::reportAtNode(llvm::function_ref<LogicalResult()> fn) {
 FailureOr<SmallVector<Value>> NodeContext::finish(Operation *op) {
   if (failed(reportAtNode([&] { return mlir::verify(op); }))) {
     op->erase();
+    failedBuild = true;
     return failure();
   }
   // tryFold leaves `results` empty when it folded in place (commutative ops
@@ -651,7 +663,9 @@ FailureOr<SmallVector<Value>> NodeContext::finish(Operation *op) {
   return SmallVector<Value>(op->getResults());
 }
 
-FailureOr<Value> NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
+NodeValue NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
+  if (failedBuild)
+    return failure();
   auto t = typeOf(v);
   if (t.getShape() == shape)
     return v;
@@ -659,12 +673,28 @@ FailureOr<Value> NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
       RankedTensorType::get(shape, t.getElementType()), v);
 }
 
-FailureOr<Value> NodeContext::castTo(Value v, Type elementType) {
+NodeValue NodeContext::castTo(Value v, Type elementType) {
+  if (failedBuild)
+    return failure();
   auto t = typeOf(v);
   if (t.getElementType() == elementType)
     return v;
   return createTyped<CastOp>(RankedTensorType::get(t.getShape(), elementType),
                              v);
+}
+
+FailureOr<Value> NodeContext::floatInput(int i) {
+  FailureOr<Value> v = input(i);
+  if (failed(v))
+    return failure();
+  Type et = typeOf(*v).getElementType();
+  if (isa<FloatType>(et))
+    return v;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << et;
+  return error("input " + std::to_string(i) +
+               " must have float elements, not " + s);
 }
 
 Value NodeContext::constant(Attribute value) {
@@ -683,6 +713,18 @@ NodeContext::tensorConstant(const ::onnx::TensorProto &tensor) {
   return constant(*attr);
 }
 
+/// `v` as an int64, saturating (NaN is 0): model attributes may hold any
+/// double, and a C++ cast of an out-of-range one is undefined.
+static int64_t saturatingInt(double v) {
+  if (std::isnan(v))
+    return 0;
+  if (v >= 9.2233720368547758e18)
+    return INT64_MAX;
+  if (v <= -9.2233720368547758e18)
+    return INT64_MIN;
+  return static_cast<int64_t>(v);
+}
+
 Value NodeContext::constantOf(RankedTensorType type, ArrayRef<double> values) {
   Type et = type.getElementType();
   if ((int64_t)values.size() <= ConstantOp::kMaxInlineElements) {
@@ -690,7 +732,7 @@ Value NodeContext::constantOf(RankedTensorType type, ArrayRef<double> values) {
     for (double v : values)
       attrs.push_back(isa<FloatType>(et)
                           ? Attribute(FloatAttr::get(et, v))
-                          : Attribute(IntegerAttr::get(et, (int64_t)v)));
+                          : Attribute(IntegerAttr::get(et, saturatingInt(v))));
     return constant(DenseElementsAttr::get(type, attrs));
   }
   // Large: a resource blob with the raw bytes.
@@ -704,7 +746,8 @@ Value NodeContext::constantOf(RankedTensorType type, ArrayRef<double> values) {
     } else if (et.isF64()) {
       memcpy(p, &values[i], 8);
     } else if (auto it = dyn_cast<IntegerType>(et)) {
-      int64_t v = it.getWidth() == 1 ? values[i] != 0 : (int64_t)values[i];
+      int64_t v =
+          it.getWidth() == 1 ? values[i] != 0 : saturatingInt(values[i]);
       memcpy(p, &v, width); // little-endian: the low bytes
     } else {
       APFloat f(values[i]);
@@ -728,8 +771,9 @@ Value NodeContext::constantI64(ArrayRef<int64_t> values,
 
 Value NodeContext::scalar(Type et, double value) {
   auto type = RankedTensorType::get({}, et);
-  Attribute v = isa<FloatType>(et)
-                    ? Attribute(builder().getFloatAttr(et, value))
-                    : Attribute(builder().getIntegerAttr(et, (int64_t)value));
+  Attribute v =
+      isa<FloatType>(et)
+          ? Attribute(builder().getFloatAttr(et, value))
+          : Attribute(builder().getIntegerAttr(et, saturatingInt(value)));
   return constant(DenseElementsAttr::get(type, v));
 }

@@ -42,17 +42,33 @@ void registerConvTransposeOp(ConverterMap &map);
 void registerResizeOp(ConverterMap &map);
 void registerIndexOps(ConverterMap &map);
 
+/// The result of building one op in a converter. Composite converters chain
+/// many builds; once one fails (its diagnostic already reported at the node)
+/// dereferencing gives a null value, every later build in the node fails
+/// without building anything and the node fails as a whole
+/// (NodeContext::failedBuild), so a converter never has to check each
+/// intermediate step to stay memory safe.
+class NodeValue : public FailureOr<Value> {
+public:
+  using FailureOr<Value>::FailureOr;
+  NodeValue(FailureOr<Value> v) : FailureOr<Value>(std::move(v)) {}
+  Value operator*() const {
+    return succeeded(*this) ? FailureOr<Value>::operator*() : Value();
+  }
+};
+
 /// The element type of an ONNX TensorProto data type, or null.
 Type elementTypeOf(MLIRContext *ctx, int32_t onnxType);
 
 class NodeContext {
 public:
-  NodeContext(Importer &importer, const ::onnx::NodeProto &node, int64_t opset,
-              Location loc)
-      : importer(importer), node(node), opset(opset), loc(loc) {}
+  NodeContext(Importer &importer, const ::onnx::NodeProto &node, int index,
+              int64_t opset, Location loc)
+      : importer(importer), node(node), index(index), opset(opset), loc(loc) {}
 
   Importer &importer;
   const ::onnx::NodeProto &node;
+  int index; ///< The node's position in the graph (names unnamed nodes).
   int64_t opset;
   Location loc;
 
@@ -70,6 +86,9 @@ public:
   }
   /// Input `i`'s value; fails with a message when it is missing.
   FailureOr<Value> input(int i);
+  /// Input `i`'s value; fails with a message unless its elements are
+  /// floats (for converters whose math only makes sense on floats).
+  FailureOr<Value> floatInput(int i);
   /// Input `i`'s value, or null when the optional input is absent.
   FailureOr<Value> optionalInput(int i);
   /// The integers of a constant input (shapes, axes); fails with a message
@@ -88,6 +107,11 @@ public:
   /// silently ignored).
   LogicalResult checkAttrs(ArrayRef<llvm::StringRef> known);
 
+  /// `v` as an integer in [lo, hi]; fails (naming `what`) on NaN, infinity
+  /// or a value out of range, before anything is sized by it.
+  FailureOr<int64_t> checkedInt(double v, llvm::StringRef what, int64_t lo,
+                                int64_t hi);
+
   /// Normalizes an axis into [0, rank); fails with a message if out of range.
   FailureOr<int64_t> axis(int64_t a, int64_t rank, llvm::StringRef what);
 
@@ -97,6 +121,8 @@ public:
   template <typename OpTy, typename... Args>
   FailureOr<SmallVector<Value>> createMulti(unsigned numResults,
                                             Args &&...args) {
+    if (failedBuild)
+      return failure();
     SmallVector<Type> placeholder(numResults, NoneType::get(context()));
     auto op = OpTy::create(builder(), loc, TypeRange(placeholder),
                            std::forward<Args>(args)...);
@@ -106,14 +132,14 @@ public:
         [&] { return OpTy::inferReturnTypes(context(), loc, adaptor, types); });
     if (failed(inferred)) {
       op->erase();
+      failedBuild = true;
       return failure();
     }
     for (auto [r, t] : llvm::zip(op->getResults(), types))
       r.setType(t);
     return finish(op);
   }
-  template <typename OpTy, typename... Args>
-  FailureOr<Value> create(Args &&...args) {
+  template <typename OpTy, typename... Args> NodeValue create(Args &&...args) {
     FailureOr<SmallVector<Value>> r =
         createMulti<OpTy>(1, std::forward<Args>(args)...);
     if (failed(r))
@@ -123,7 +149,9 @@ public:
   /// Builds `OpTy` with explicit result types (ops without inference),
   /// verifies and folds it.
   template <typename OpTy, typename... Args>
-  FailureOr<Value> createTyped(Type type, Args &&...args) {
+  NodeValue createTyped(Type type, Args &&...args) {
+    if (failedBuild)
+      return failure();
     auto op = OpTy::create(builder(), loc, type, std::forward<Args>(args)...);
     FailureOr<SmallVector<Value>> r = finish(op);
     if (failed(r))
@@ -135,8 +163,14 @@ public:
   static RankedTensorType typeOf(Value v) {
     return cast<RankedTensorType>(v.getType());
   }
-  FailureOr<Value> reshape(Value v, ArrayRef<int64_t> shape);
-  FailureOr<Value> castTo(Value v, Type elementType);
+  NodeValue reshape(Value v, ArrayRef<int64_t> shape);
+  NodeValue castTo(Value v, Type elementType);
+
+  /// Set when any build in this node failed (its error reported): later
+  /// builds fail at once (their operands may be the null results of the
+  /// failed one) and the importer fails the node even if the converter
+  /// carried on.
+  bool failedBuild = false;
   Value constant(Attribute value);
   /// A constant from an ONNX tensor (Constant nodes' values).
   FailureOr<Value> tensorConstant(const ::onnx::TensorProto &tensor);

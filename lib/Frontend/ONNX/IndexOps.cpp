@@ -80,9 +80,10 @@ LogicalResult oneHot(NodeContext &n, Results &r) {
   FailureOr<double> depthF = n.constFloat(1, "depth");
   if (failed(idx) || failed(values) || failed(depthF))
     return failure();
-  int64_t depth = (int64_t)*depthF;
-  if (depth < 1)
-    return n.error("depth must be positive");
+  FailureOr<int64_t> depthI = n.checkedInt(*depthF, "depth", 1, 1 << 24);
+  if (failed(depthI))
+    return failure();
+  int64_t depth = *depthI;
   auto it = T(*idx);
   int64_t rank = it.getRank() + 1;
   FailureOr<int64_t> axis = n.axis(n.attrInt("axis", -1), rank, "axis");
@@ -144,9 +145,10 @@ template <int kind> LogicalResult window(NodeContext &n, Results &r) {
   FailureOr<double> sizeF = n.constFloat(0, "size");
   if (failed(sizeF))
     return failure();
-  int64_t size = (int64_t)*sizeF;
-  if (size < 0 || size > (int64_t(1) << 24))
-    return n.error("size is out of range");
+  FailureOr<int64_t> sizeI = n.checkedInt(*sizeF, "size", 0, 1 << 24);
+  if (failed(sizeI))
+    return failure();
+  int64_t size = *sizeI;
   Type et = elementTypeOf(n.context(), n.attrInt("output_datatype", 1));
   if (!et)
     return n.error("unsupported output_datatype");

@@ -241,7 +241,7 @@ LogicalResult globalPool(NodeContext &n, Results &r) {
 }
 
 template <typename OpTy> LogicalResult softmax(NodeContext &n, Results &r) {
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x) || failed(n.checkAttrs({"axis"})))
     return failure();
   int64_t rank = T(*x).getRank();
@@ -266,7 +266,7 @@ template <typename OpTy> LogicalResult softmax(NodeContext &n, Results &r) {
 LogicalResult layerNorm(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"axis", "epsilon", "stash_type"})))
     return failure();
-  FailureOr<Value> x = n.input(0), g = n.input(1), b = n.optionalInput(2);
+  FailureOr<Value> x = n.floatInput(0), g = n.input(1), b = n.optionalInput(2);
   if (failed(x) || failed(g) || failed(b))
     return failure();
   int64_t rank = T(*x).getRank();
@@ -317,7 +317,7 @@ LogicalResult layerNorm(NodeContext &n, Results &r) {
 LogicalResult lrn(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"alpha", "beta", "bias", "size"})))
     return failure();
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   auto t = T(*x);
@@ -355,7 +355,7 @@ LogicalResult lrn(NodeContext &n, Results &r) {
 LogicalResult mvn(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"axes"})))
     return failure();
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   int64_t rank = T(*x).getRank();
@@ -382,7 +382,7 @@ LogicalResult mvn(NodeContext &n, Results &r) {
 LogicalResult hardmax(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"axis"})))
     return failure();
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   auto t = T(*x);
@@ -435,7 +435,7 @@ FailureOr<Value> centered(NodeContext &n, Value x, Value zp, int64_t axis) {
 }
 
 LogicalResult dynamicQuantizeLinear(NodeContext &n, Results &r) {
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x) || failed(n.checkAttrs({})))
     return failure();
   auto t = T(*x);
@@ -582,7 +582,7 @@ LogicalResult qlinearConv(NodeContext &n, Results &r) {
 LogicalResult instanceNorm(NodeContext &n, Results &r) {
   if (failed(n.checkAttrs({"epsilon"})))
     return failure();
-  FailureOr<Value> x = n.input(0), g = n.input(1), b = n.input(2);
+  FailureOr<Value> x = n.floatInput(0), g = n.input(1), b = n.input(2);
   if (failed(x) || failed(g) || failed(b))
     return failure();
   if (T(*x).getRank() < 3)
@@ -600,7 +600,7 @@ LogicalResult batchNorm(NodeContext &n, Results &r) {
     return failure();
   if (n.attrInt("training_mode", 0))
     return n.error("training_mode is not supported (inference only)");
-  FailureOr<Value> x = n.input(0);
+  FailureOr<Value> x = n.floatInput(0);
   if (failed(x))
     return failure();
   int64_t rank = T(*x).getRank();
@@ -612,6 +612,11 @@ LogicalResult batchNorm(NodeContext &n, Results &r) {
     FailureOr<Value> v = n.input(i);
     if (failed(v))
       return failure();
+    if (T(*v).getNumElements() != T(*x).getDimSize(1))
+      return n.error("input " + std::to_string(i) +
+                     " must hold one value "
+                     "per channel (" +
+                     std::to_string(T(*x).getDimSize(1)) + ")");
     SmallVector<int64_t> shape{T(*v).getNumElements()};
     shape.append(rank - 2, 1);
     FailureOr<Value> pv = n.reshape(*v, shape);

@@ -119,11 +119,18 @@ LogicalResult resize(NodeContext &n, SmallVectorImpl<Value> &r) {
     if ((int64_t)scales.size() != rank)
       return n.error("scales must have one entry per dimension");
     for (int64_t i = 0; i < rank; ++i) {
-      if (!(scales[i] > 0))
-        return n.error("scales must be positive");
-      out.push_back((int64_t)std::floor(in[i] * scales[i]));
+      if (!(scales[i] > 0) || !std::isfinite(scales[i]))
+        return n.error("scales must be positive and finite");
+      FailureOr<int64_t> o = n.checkedInt(std::floor(in[i] * scales[i]),
+                                          "an output size", 0, 1 << 24);
+      if (failed(o))
+        return failure();
+      out.push_back(*o);
     }
   }
+  for (int64_t o : out)
+    if (o < 0 || o > (1 << 24))
+      return n.error("output sizes must be in [0, 16777216]");
 
   Value v = x;
   Type et = T(x).getElementType();

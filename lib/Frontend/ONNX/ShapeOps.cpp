@@ -567,10 +567,12 @@ LogicalResult range(NodeContext &n, Results &r) {
     return failure();
   if (*delta == 0)
     return n.error("delta is zero");
-  int64_t count =
-      std::max<int64_t>(0, (int64_t)std::ceil((*limit - *start) / *delta));
-  if (count > (int64_t(1) << 28))
-    return n.error("the range is too long");
+  FailureOr<int64_t> countI =
+      n.checkedInt(std::max(0.0, std::ceil((*limit - *start) / *delta)),
+                   "the range's length", 0, int64_t(1) << 28);
+  if (failed(countI))
+    return failure();
+  int64_t count = *countI;
   SmallVector<double> v;
   for (int64_t i = 0; i < count; ++i)
     v.push_back(*start + i * *delta);
