@@ -5,6 +5,7 @@
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/IR/KilnDialect.h"
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Dialect/KilnRT/IR/KilnRT.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Transforms/Passes.h"
@@ -23,6 +24,7 @@ void mlir::kiln::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void mlir::kiln::registerAllPasses() {
   mlir::registerAllPasses();
+  mlir::kiln::registerKilnGraphPasses();
   mlir::kiln::registerKilnConversionPasses();
   mlir::kiln::registerKilnTransformsPasses();
   mlir::kiln::registerKilnCPUPasses();

@@ -12,6 +12,9 @@ PKGS=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libgtest-dev
   python3 python3-numpy python3-torch python3-onnx python3-pytest
+  # benchmarks: OpenBLAS for numpy/PyTorch (the OpenMP build shares PyTorch's
+  # thread pool; the pthread build oversubscribes the cores)
+  libopenblas0-openmp
   clang-format-14
   # runtime checks
   valgrind binutils time

@@ -4,8 +4,11 @@
 
 #include "kiln/Frontend/ONNX/Importer.h"
 
+#include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Transforms/KernelStats.h"
+#include "kiln/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -186,11 +189,27 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   if (options.target != "cpu")
     return emitError(module.getLoc())
            << "unknown target '" << options.target << "' (supported: cpu)";
+  PassManager graph(module.getContext());
+  if (options.configurePassManager &&
+      failed(options.configurePassManager(graph)))
+    return failure();
+  buildGraphPipeline(graph);
+  bool lowering = emit >= EmitKind::Linalg;
+  if ((lowering || options.report) && options.ukernels)
+    graph.addNestedPass<func::FuncOp>(createUseUkernels());
+  if (options.report)
+    graph.addNestedPass<func::FuncOp>(createFormKernels());
+  if (failed(graph.run(module)))
+    return failure();
+  if (options.report)
+    printKernelReport(module, *options.report);
+  if (!lowering)
+    return success();
+
   PassManager pm(module.getContext());
   if (options.configurePassManager && failed(options.configurePassManager(pm)))
     return failure();
-  buildGraphPipeline(pm);
-  if (emit >= EmitKind::Linalg) {
+  {
     LowerOptions lower;
     lower.lowerFusedOps = options.lowerFusedOps;
     buildLowerPipeline(pm, lower);

@@ -4,6 +4,7 @@
 
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Conversion/Passes.h"
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -22,10 +23,19 @@ using namespace mlir::kiln;
 void kiln::buildGraphPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Activations and norms first: rotary and attention matching then sees
+  // their named results.
+  pm.addNestedPass<func::FuncOp>(createRecognizeActivations());
+  pm.addNestedPass<func::FuncOp>(createRecognizeNorms());
+  pm.addNestedPass<func::FuncOp>(createRecognizeRotary());
+  pm.addNestedPass<func::FuncOp>(createRecognizeAttention());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 }
 
 void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
   pm.addPass(createRecordEntryPoints());
+  pm.addNestedPass<func::FuncOp>(createFormKernels());
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.lowerFusedOps = options.lowerFusedOps;
   pm.addPass(createConvertKilnToLinalg(toLinalg));
@@ -34,7 +44,7 @@ void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
 }
 
 void kiln::buildKernelsPipeline(OpPassManager &pm) {
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseKernels());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -51,6 +61,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
 
 void kiln::buildBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createBufferize());
+  // CSE first: identical subviews of an output let the canonicalizer drop
+  // the self-copies bufferization leaves in parallel loops.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createExternalizeWeights());
   pm.addNestedPass<func::FuncOp>(createPlanMemory());
@@ -74,6 +87,10 @@ void kiln::buildCPUToLLVMPipeline(OpPassManager &pm) {
 
 namespace {
 struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> ukernels{*this, "ukernels",
+                        llvm::cl::desc("Call the runtime's micro-kernels for "
+                                       "matmuls and attention"),
+                        llvm::cl::init(true)};
   Option<bool> lowerFusedOps{*this, "lower-fused-ops",
                              llvm::cl::desc("See kiln-lower-pipeline"),
                              llvm::cl::init(true)};
@@ -111,6 +128,8 @@ void kiln::registerPipelines() {
       "Every kiln stage from kiln ops to the llvm dialect (CPU)",
       [](OpPassManager &pm, const CPUPipelineOptions &o) {
         buildGraphPipeline(pm);
+        if (o.ukernels)
+          pm.addNestedPass<func::FuncOp>(createUseUkernels());
         LowerOptions lower;
         lower.lowerFusedOps = o.lowerFusedOps;
         buildLowerPipeline(pm, lower);

@@ -24,6 +24,26 @@ LogicalResult copyWithLinalg(OpBuilder &b, Location loc, Value from, Value to) {
   return success();
 }
 
+/// A buffer returned more than once gets a copy for each repeat, so every
+/// result has a buffer of its own to become an output parameter.
+void copyRepeatedResults(ModuleOp module) {
+  module.walk([](func::ReturnOp ret) {
+    DenseSet<Value> seen;
+    OpBuilder b(ret);
+    for (OpOperand &operand : ret->getOpOperands()) {
+      Value v = operand.get();
+      auto type = dyn_cast<MemRefType>(v.getType());
+      if (seen.insert(v).second || !type || !type.hasStaticShape())
+        continue;
+      Value copy = memref::AllocOp::create(
+          b, ret.getLoc(),
+          MemRefType::get(type.getShape(), type.getElementType()));
+      linalg::CopyOp::create(b, ret.getLoc(), v, copy);
+      operand.set(copy);
+    }
+  });
+}
+
 struct BufferizePass : mlir::kiln::impl::BufferizeBase<BufferizePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -37,6 +57,7 @@ struct BufferizePass : mlir::kiln::impl::BufferizeBase<BufferizePass> {
             bufferization::runOneShotModuleBufferize(module, options, state)))
       return signalPassFailure();
     bufferization::removeBufferizationAttributesInModule(module);
+    copyRepeatedResults(module);
 
     bufferization::BufferResultsToOutParamsOpts outParams;
     outParams.hoistStaticAllocs = true;

@@ -37,6 +37,12 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    if (alignment <= 0 || !llvm::isPowerOf2_64(alignment)) {
+      func.emitError("kiln-plan-memory: alignment must be a positive power "
+                     "of two, got ")
+          << static_cast<int64_t>(alignment);
+      return signalPassFailure();
+    }
     if (func.isExternal())
       return;
     Block &body = func.getBody().front();
@@ -68,7 +74,7 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
         if (byteSize(t) > maxStackBytes) {
           alloc.emitError("allocation of ")
               << byteSize(t) << " bytes inside a parallel loop exceeds the "
-              << maxStackBytes << "-byte stack limit";
+              << static_cast<int64_t>(maxStackBytes) << "-byte stack limit";
           return signalPassFailure();
         }
         OpBuilder b(alloc);

@@ -31,9 +31,10 @@ inline bool mulOverflow(int64_t a, int64_t b, int64_t *out) {
 void *alignedAlloc(size_t bytes);
 
 /// The pool the calling thread runs generated code on (set by
-/// kiln_model_run), or null.
-kiln_context *currentContext();
-void setCurrentContext(kiln_context *context);
+/// kiln_model_run), or null. Exported (though not in runtime.h) so that the
+/// unit tests can run micro-kernels on a pool.
+KILN_API kiln_context *currentContext();
+KILN_API void setCurrentContext(kiln_context *context);
 
 /// Parses artifact metadata and checks the weights appended to the file at
 /// `path` against it, as kiln_model_load does after dlopen (for fuzzing the

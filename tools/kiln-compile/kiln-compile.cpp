@@ -67,6 +67,16 @@ static cl::opt<bool> lowerFusedOps(
              "decompositions instead of kernels"),
     cl::init(true));
 
+static cl::opt<bool>
+    ukernels("ukernels",
+             cl::desc("Call the runtime's micro-kernels for matmuls and "
+                      "attention (off: generated loops for every op)"),
+             cl::init(true));
+static cl::opt<bool>
+    report("report",
+           cl::desc("Print the kernels (ops, FLOPs, bytes moved) to stderr"),
+           cl::init(false));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Pass names must be known before the pass-manager options that take them
@@ -93,6 +103,9 @@ int main(int argc, char **argv) {
   options.cpu.features = cpuFeatures;
   options.cpu.optLevel = optLevel;
   options.lowerFusedOps = lowerFusedOps;
+  options.ukernels = ukernels;
+  if (report)
+    options.report = &llvm::errs();
   for (const std::string &s : inputShapes) {
     InputShape shape;
     std::string error;

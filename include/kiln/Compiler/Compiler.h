@@ -59,6 +59,11 @@ struct CompileOptions {
   cpu::TargetOptions cpu;
   /// Decompose attention and the Mamba ops (reference lowering).
   bool lowerFusedOps = true;
+  /// Call the runtime's micro-kernels for matmuls and attention.
+  bool ukernels = true;
+  /// When set, the kernel report (kiln.kernel regions with their ops,
+  /// FLOPs and bytes moved) is printed here once the kernels are formed.
+  llvm::raw_ostream *report = nullptr;
   int64_t tasksPerOp = 32;
   int64_t minTaskElements = 16384;
   /// Shapes for the frontends' dynamic dimensions.

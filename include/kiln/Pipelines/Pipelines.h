@@ -39,9 +39,10 @@ struct CPUCodegenOptions : PassPipelineOptions<CPUCodegenOptions> {
 
 /// graph: cleanups and (as they land) recognition passes on kiln ops.
 void buildGraphPipeline(OpPassManager &pm);
-/// lower: kiln ops to linalg on tensors.
+/// lower: kernel regions formed on kiln ops, then kiln ops to linalg on
+/// tensors.
 void buildLowerPipeline(OpPassManager &pm, const LowerOptions &options);
-/// kernels: fusion of elementwise producers into their consumers.
+/// kernels: fusion inside each kernel region, then the regions inlined.
 void buildKernelsPipeline(OpPassManager &pm);
 /// codegen (CPU): tiling into thread-pool tasks.
 void buildCPUCodegenPipeline(OpPassManager &pm,

@@ -70,4 +70,41 @@ def PlanMemory : Pass<"kiln-plan-memory", "func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def FormKernels : Pass<"kiln-form-kernels", "func::FuncOp"> {
+  let summary = "Group kiln ops into kernel regions";
+  let description = [{
+    The kernels stage's decision of what becomes one kernel, made on kiln
+    ops, where it is easy to read and to report: every op that computes
+    (not the views: reshapes, constants) ends up in exactly one
+    `kiln.kernel` region. A compute op (matmul, conv, norm, softmax,
+    reduction, attention, data movement, micro-kernel call) starts a
+    kernel; an elementwise op joins the kernel of an operand when that
+    operand is the kernel's last result and has no other use, so chains of
+    elementwise ops, a conv's bias and activation, and a norm's consumers
+    (DiT's modulation, a residual add) fuse into their producer. Everything
+    else starts an elementwise kernel of its own.
+
+    `kiln-fuse-kernels` then fuses each region's ops after lowering, and
+    `kiln-compile --report` prints the kernels with their FLOPs and bytes.
+  }];
+  let options = [
+    Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
+           "Let elementwise ops join their producer's kernel (off: one "
+           "kernel per op)">,
+  ];
+}
+
+def FuseKernels : Pass<"kiln-fuse-kernels", "func::FuncOp"> {
+  let summary = "Fuse each kernel region's linalg ops, then inline it";
+  let description = [{
+    After lowering, fuses the elementwise `linalg.generic` ops of every
+    `kiln.kernel` region into their producers inside the same region
+    (upstream's elementwise fusion, restricted to the region), then
+    replaces the region by its ops. Functions without kernel regions (linalg
+    input) get upstream's elementwise fusion over the whole function.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // KILN_TRANSFORMS_PASSES_TD

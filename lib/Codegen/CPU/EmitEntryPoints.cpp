@@ -77,7 +77,8 @@ struct EmitEntryPointsPass
     auto weights = module->getAttrOfType<ArrayAttr>(attrs::kWeights);
     os << "kiln-artifact 1\nweights " << (weights ? weights.size() : 0) << '\n';
     // Each weight's size, which the runtime checks against the data it maps.
-    for (auto [i, w] : llvm::enumerate(weights ? weights : ArrayAttr())) {
+    for (auto [i, w] : llvm::enumerate(weights ? weights.getValue()
+                                               : ArrayRef<Attribute>())) {
       auto res = dyn_cast<DenseResourceElementsAttr>(w);
       AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
       if (!blob) {

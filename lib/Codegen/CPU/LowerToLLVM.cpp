@@ -144,6 +144,13 @@ void passEmptyBuffersOpaquely(func::FuncOp func) {
 }
 
 struct LowerToLLVMPass : mlir::kiln::impl::LowerToLLVMBase<LowerToLLVMPass> {
+  // passEmptyBuffersOpaquely creates memref.alloca, even in a module that
+  // has no memref op yet.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registry.insert<memref::MemRefDialect>();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();

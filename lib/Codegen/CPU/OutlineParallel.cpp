@@ -82,6 +82,11 @@ struct OutlineParallelPass
       // The body's exits, found before empty blocks join the region.
       SmallVector<rt::YieldOp> yields;
       op.getBody().walk([&](rt::YieldOp y) { yields.push_back(y); });
+      // Stack buffers of the body (kiln-plan-memory's allocas) are freed at
+      // the end of each iteration; otherwise a task's stack would grow with
+      // its iteration count.
+      bool hasAlloca = false;
+      op.getBody().walk([&](LLVM::AllocaOp) { hasAlloca = true; });
       taskBody.getBlocks().splice(taskBody.end(), op.getBody().getBlocks());
       taskBody.push_back(latch);
       taskBody.push_back(exit);
@@ -99,6 +104,9 @@ struct OutlineParallelPass
 
       b.setInsertionPointToStart(header);
       Value iv = header->getArgument(0);
+      Value stack = hasAlloca
+                        ? LLVM::StackSaveOp::create(b, loc, ptrType).getResult()
+                        : Value();
       Value more = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, iv,
                                         entry->getArgument(2));
       LLVM::CondBrOp::create(b, loc, more, bodyEntry, ValueRange{iv}, exit,
@@ -111,6 +119,8 @@ struct OutlineParallelPass
       }
 
       b.setInsertionPointToStart(latch);
+      if (stack)
+        LLVM::StackRestoreOp::create(b, loc, stack);
       Value one = LLVM::ConstantOp::create(b, loc, i64, 1);
       Value next = LLVM::AddOp::create(b, loc, iv, one);
       LLVM::BrOp::create(b, loc, ValueRange{next}, header);

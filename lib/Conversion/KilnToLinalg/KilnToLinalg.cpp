@@ -92,6 +92,35 @@ struct SignlessShapePattern : OpConversionPattern<OpTy> {
   }
 };
 
+/// Kernel regions stay (the kernels stage fuses and inlines them); their
+/// results and yields take the converted (signless) types.
+struct KernelTypePattern : OpConversionPattern<KernelOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KernelOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertTypes(op.getResultTypes(), types)))
+      return failure();
+    auto kernel =
+        KernelOp::create(rewriter, op.getLoc(), types, op.getKindAttr());
+    rewriter.inlineRegionBefore(op.getBody(), kernel.getBody(),
+                                kernel.getBody().end());
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+struct YieldTypePattern : OpConversionPattern<YieldOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(YieldOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<YieldOp>(op, adaptor.getValues());
+    return success();
+  }
+};
+
 struct ConvertKilnToLinalgPass
     : mlir::kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
   using Base::Base;
@@ -116,6 +145,8 @@ struct ConvertKilnToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     target.addIllegalDialect<KilnDialect>();
+    target.addDynamicallyLegalOp<KernelOp, YieldOp>(
+        [&](Operation *op) { return converter.isLegal(op); });
     if (!lowerFusedOps)
       target.addLegalOp<AttentionOp, SelectiveScanOp, CausalConv1dOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
@@ -137,6 +168,7 @@ struct ConvertKilnToLinalgPass
       populateSSMToLinalgPatterns(patterns);
     }
     patterns.add<UnsignedConstantPattern>(converter, ctx, /*benefit=*/2);
+    patterns.add<KernelTypePattern, YieldTypePattern>(converter, ctx);
     patterns
         .add<SignlessShapePattern<ReshapeOp>, SignlessShapePattern<TransposeOp>,
              SignlessShapePattern<SliceOp>, SignlessShapePattern<ConcatOp>,

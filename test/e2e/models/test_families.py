@@ -6,6 +6,21 @@ import pytest
 from conftest import run, tool
 from families import FAMILIES, export
 
+# What the graph stage must recognize in each family's export (per model:
+# each has 2 layers, the UNet and DiT blocks 1): exactly one kiln.attention
+# per attention layer, and no softmax, erf, tanh, pow, sigmoid or mean
+# left over from the decomposed spellings.
+RECOGNIZED = {
+    "gpt2": {"attention": 2, "layer_norm": 5, "gelu": 2},
+    "llama": {"attention": 2, "rms_norm": 5, "rotary": 4, "silu": 2},
+    "vit": {"attention": 2, "layer_norm": 5, "gelu": 2},
+    "unet": {"attention": 1, "group_norm": 3, "silu": 3},
+    "dit": {"attention": 1, "layer_norm": 2, "gelu": 1, "silu": 1},
+    "mamba": {"silu": 2},
+    "mamba_lm": {"rms_norm": 3, "silu": 4},
+}
+LEFTOVERS = ["softmax", "erf", "tanh", "pow", "sigmoid", "sqrt"]
+
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family(tmp_path, family):
@@ -18,6 +33,11 @@ def test_family(tmp_path, family):
     np.save(tmp_path / "want.npy", outputs[0])
     args += ["--expect", str(tmp_path / "want.npy"), "--atol", "1e-4",
              "--rtol", "1e-3"]
+    kiln_ir = run([tool("kiln-compile"), str(onnx_path), "--emit=kiln"]).stdout
+    for op, count in RECOGNIZED[family].items():
+        assert kiln_ir.count(f"kiln.{op} ") == count, (op, kiln_ir)
+    for op in LEFTOVERS:
+        assert f"kiln.{op} " not in kiln_ir, (op, kiln_ir)
     jit = run([tool("kiln-run"), str(onnx_path), *args])
     assert " ok" in jit.stdout
     so = tmp_path / f"{family}.so"

@@ -5,6 +5,39 @@
 
 include "mlir/Pass/PassBase.td"
 
+def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
+  let summary = "Call the runtime's micro-kernels for matmuls and attention";
+  let description = [{
+    Rewrites kiln ops that the runtime has hand-tuned micro-kernels for
+    (runtime/ukernels/ukernels.h) into `kiln_rt.ukernel` calls on tensors:
+
+    - `kiln.matmul` on f32 (or bf16 operands with an f32 result) whose batch
+      dimensions collapse to one (each operand's batch is the result's or
+      all ones), together with its epilogue when `epilogues` is set: a bias
+      add of a per-column vector, then a relu, gelu or silu, then a residual
+      add (`C = act(A B + bias) + residual`), each intermediate used once;
+    - f32 `kiln.attention`, with or without a float or boolean mask, which
+      becomes the flash-attention kernel.
+
+    Upstream MLIR has no CPU flash-attention lowering and its generated
+    matmuls reach a fraction of the FP32 peak here; the micro-kernels are
+    written once in the runtime (as IREE's ukernels are) and are measured
+    against OpenBLAS and PyTorch in `make bench`. Ops left alone keep their
+    linalg lowering.
+  }];
+  let options = [
+    Option<"matmul", "matmul", "bool", /*default=*/"true",
+           "Use the matmul micro-kernels">,
+    Option<"attention", "attention", "bool", /*default=*/"true",
+           "Use the flash-attention micro-kernels">,
+    Option<"epilogues", "epilogues", "bool", /*default=*/"true",
+           "Fold bias, activation and residual adds into matmul calls">,
+  ];
+  let dependentDialects = ["::mlir::kiln::rt::KilnRTDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TileParallel : Pass<"kiln-tile-parallel", "func::FuncOp"> {
   let summary = "Tile linalg ops into scf.forall tasks for the thread pool";
   let description = [{

@@ -350,14 +350,18 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
         auto toInt = dyn_cast<IntegerType>(to);
         if (auto ia = dyn_cast<IntegerAttr>(a[0])) {
           APInt v = ia.getValue();
-          bool isBool = ia.getType().isInteger(1);
-          if (toInt)
-            return IntegerAttr::get(
-                to, toInt.getWidth() == 1 ? APInt(1, !v.isZero())
-                    : isBool              ? v.zext(toInt.getWidth())
-                                          : v.sextOrTrunc(toInt.getWidth()));
+          // i1 and unsigned sources (ui8, ui4) widen with zeros.
+          bool zeroExtend =
+              ia.getType().isInteger(1) || ia.getType().isUnsignedInteger();
+          if (toInt) {
+            unsigned width = toInt.getWidth();
+            APInt r = width == 1   ? APInt(1, !v.isZero())
+                      : zeroExtend ? v.zextOrTrunc(width)
+                                   : v.sextOrTrunc(width);
+            return IntegerAttr::get(to, r);
+          }
           APFloat f(cast<FloatType>(to).getFloatSemantics());
-          f.convertFromAPInt(v, /*isSigned=*/!isBool,
+          f.convertFromAPInt(v, /*isSigned=*/!zeroExtend,
                              APFloat::rmNearestTiesToEven);
           return FloatAttr::get(to, f);
         }
@@ -365,7 +369,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
         if (toInt) {
           if (toInt.getWidth() == 1)
             return IntegerAttr::get(to, !f.isZero());
-          APSInt r(toInt.getWidth(), /*isUnsigned=*/false);
+          APSInt r(toInt.getWidth(), toInt.isUnsigned());
           bool exact;
           // Truncation toward zero is the cast; NaN or overflow: give up.
           if (f.convertToInteger(r, APFloat::rmTowardZero, &exact) ==

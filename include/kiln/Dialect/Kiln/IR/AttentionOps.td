@@ -39,7 +39,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, Kiln_DiagnoseInference, Infer
   let hasVerifier = 1;
 }
 
-def Kiln_RotaryOp : Kiln_Op<"rotary", [Pure, AllTypesMatch<["input", "result"]>]> {
+def Kiln_RotaryOp : Kiln_Op<"rotary", [Pure, Kiln_Elementwise,
+    AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
     Rotates pairs of features of `input` (`[..., S, D]`, `D` even) by the

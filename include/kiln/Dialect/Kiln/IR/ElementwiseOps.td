@@ -15,7 +15,7 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 
 class Kiln_UnaryOp<string mnemonic, string formula, Type tensorType = Kiln_FloatTensor,
                    list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_Elementwise, SameOperandsAndResultType], traits)> {
   let summary = "elementwise " # formula;
   let description = !strconcat("Computes `", formula, [{` elementwise. The
     result has the type of the operand.
@@ -55,7 +55,7 @@ def Kiln_SignOp : Kiln_UnaryOp<"sign", "sign(x)", Kiln_NumericTensor>;
 def Kiln_NotOp : Kiln_UnaryOp<"not", "logical not x", Kiln_BoolTensor>;
 def Kiln_AtanOp : Kiln_UnaryOp<"atan", "atan(x)">;
 
-def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, Kiln_Elementwise, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     `approximate = none` computes the exact `0.5 * x * (1 + erf(x / sqrt(2)))`;
@@ -76,7 +76,7 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
       "$input (`approximate` $approximate^)? attr-dict `:` type($result)";
 }
 
-def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, Kiln_Elementwise, SameOperandsAndResultType]> {
   let summary = "clamp to [min, max]";
   let description = [{
     Computes `min(max(x, min), max)` elementwise. Either bound may be absent.
@@ -94,7 +94,7 @@ def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
+def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, Kiln_Elementwise, SameOperandsAndResultType]> {
   let summary = "leaky rectified linear unit";
   let description = [{
     Computes `x >= 0 ? x : alpha * x` elementwise.
@@ -109,7 +109,7 @@ def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> 
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, Kiln_Elementwise]> {
   let summary = "element type conversion";
   let description = [{
     Converts every element to the result's element type, keeping the shape.
@@ -133,7 +133,7 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_BroadcastOp<string mnemonic, list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_DiagnoseInference, InferTypeOpAdaptor], traits)>;
+    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_Elementwise, Kiln_DiagnoseInference, InferTypeOpAdaptor], traits)>;
 
 class Kiln_BinaryOp<string mnemonic, string formula,
                     Type tensorType = Kiln_NumericTensor, list<Trait> traits = []>

@@ -31,6 +31,12 @@ def Kiln_Dialect : Dialect {
 }
 
 // See KilnTraits.h: reports an inference failure once, with its own message.
+// Marks ops computed independently per output element (numpy broadcasting
+// allowed): the kernels stage fuses chains of them with their producers.
+def Kiln_Elementwise : NativeOpTrait<"Elementwise"> {
+  let cppNamespace = "::mlir::OpTrait::kiln";
+}
+
 def Kiln_DiagnoseInference : NativeOpTrait<"DiagnoseInference"> {
   let cppNamespace = "::mlir::OpTrait::kiln";
 }

@@ -15,5 +15,6 @@ include "kiln/Dialect/Kiln/IR/ShapeOps.td"
 include "kiln/Dialect/Kiln/IR/AttentionOps.td"
 include "kiln/Dialect/Kiln/IR/SSMOps.td"
 include "kiln/Dialect/Kiln/IR/QuantOps.td"
+include "kiln/Dialect/Kiln/IR/StructureOps.td"
 
 #endif // KILN_DIALECT_KILN_IR_KILNOPS_TD

@@ -33,6 +33,12 @@ public:
   }
 };
 
+/// Marks ops computed independently per output element, operands broadcast
+/// with numpy's rules (the kernels stage fuses chains of them). A marker:
+/// nothing to verify.
+template <typename ConcreteType>
+class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
+
 } // namespace mlir::OpTrait::kiln
 
 #endif // KILN_DIALECT_KILN_IR_KILNTRAITS_H

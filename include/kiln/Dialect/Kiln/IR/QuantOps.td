@@ -7,7 +7,7 @@ include "kiln/Dialect/Kiln/IR/KilnDialect.td"
 include "kiln/Dialect/Kiln/IR/KilnTypes.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
-def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure]> {
+def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure, Kiln_Elementwise]> {
   let summary = "affine quantization to 8 or 4 bits (ONNX QuantizeLinear)";
   let description = [{
     `q = saturate(round_half_even(x / scale) + zero_point)` into the range of
@@ -28,7 +28,7 @@ def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
+def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure, Kiln_Elementwise]> {
   let summary = "affine dequantization, per tensor, per axis or per block";
   let description = [{
     `x = (q - zero_point) * scale`. `scale` and the optional `zero_point` are

@@ -1,0 +1,126 @@
+//===- Passes.td - kiln graph-stage passes -----------------*- tablegen -*-===//
+//
+// The graph stage sees through the way exporters spell common layers and
+// rewrites those spellings into kiln's named ops, which later stages lower
+// to dedicated kernels (flash attention, one-pass norms).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD
+#define KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def RecognizeActivations : Pass<"kiln-recognize-activations", "func::FuncOp"> {
+  let summary = "Rewrite decomposed GELU and SiLU into kiln.gelu and kiln.silu";
+  let description = [{
+    Recognizes, in any association and operand order of the products and
+    sums:
+
+    - erf-GELU, `x * 0.5 * (1 + erf(x / sqrt(2)))` (division by `sqrt(2)`
+      or multiplication by `1 / sqrt(2)`): `kiln.gelu %x`;
+    - tanh-GELU, `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))`
+      with the cube as `pow(x, 3)` or `x * x * x`:
+      `kiln.gelu %x {approximation = tanh}`;
+    - SiLU, `x * sigmoid(x)`: `kiln.silu %x`.
+
+    Constants must match to a relative `tolerance`; products whose factors
+    are used elsewhere stay as they are (they are computed anyway).
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"gelu", "gelu", "bool", /*default=*/"true",
+           "Recognize the erf and tanh spellings of GELU">,
+    Option<"silu", "silu", "bool", /*default=*/"true",
+           "Recognize x * sigmoid(x)">,
+    Option<"tolerance", "tolerance", "double", /*default=*/"1e-5",
+           "Relative tolerance when matching constants (0.5, sqrt(2), ...)">,
+  ];
+}
+
+def RecognizeNorms : Pass<"kiln-recognize-norms", "func::FuncOp"> {
+  let summary = "Rewrite decomposed RMS, layer and group norms into kiln ops";
+  let description = [{
+    Recognizes
+
+    - RMSNorm, `x * rsqrt(mean(x^2) + eps) [* w]`, with the reciprocal
+      square root spelled `rsqrt`, `1 / sqrt` or `reciprocal(sqrt)`, or the
+      whole as `x / sqrt(mean(x^2) + eps)`, the square as `pow(x, 2)` or
+      `x * x`: `kiln.rms_norm`;
+    - LayerNorm, `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)
+      [* g] [+ b]`: `kiln.layer_norm`;
+    - GroupNorm as exported by PyTorch: a reshape to `[N, G, -1]`, an
+      instance norm with unit scale and zero bias, a reshape back and a
+      per-channel affine `* g + b`: `kiln.group_norm` with `G` groups.
+
+    The mean must run over the trailing dimensions `[axis, rank)` with
+    `keepdims`; the weights must have the shape of the normalized
+    dimensions (after dropping leading ones) or be per-channel for group
+    norm. Anything else stays as it is.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"rmsNorm", "rms-norm", "bool", /*default=*/"true",
+           "Recognize RMSNorm">,
+    Option<"layerNorm", "layer-norm", "bool", /*default=*/"true",
+           "Recognize decomposed LayerNorm">,
+    Option<"groupNorm", "group-norm", "bool", /*default=*/"true",
+           "Recognize reshape + instance-norm GroupNorm">,
+    Option<"maxEpsilon", "max-epsilon", "double", /*default=*/"1e-2",
+           "Largest epsilon accepted (a larger added constant is not a "
+           "norm's epsilon)">,
+  ];
+}
+
+def RecognizeRotary : Pass<"kiln-recognize-rotary", "func::FuncOp"> {
+  let summary = "Rewrite rotate-half rotary embeddings into kiln.rotary";
+  let description = [{
+    Recognizes GPT-NeoX/Llama rotary embeddings,
+    `x * cos + rotate_half(x) * sin` with
+    `rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2])`, where both
+    halves of `cos` and `sin` along the last dimension are provably equal
+    (they are `cos`/`sin` of `concat(f, f)`, constants with equal halves, or
+    slices, gathers and reshapes of such along other dimensions). The
+    result is `kiln.rotary %x, cos[..., :D/2], sin[..., :D/2]`.
+    GPT-J's interleaved spelling is not recognized.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def RecognizeAttention : Pass<"kiln-recognize-attention", "func::FuncOp"> {
+  let summary = "Rewrite matmul/softmax/matmul attention into kiln.attention";
+  let description = [{
+    Recognizes `softmax(scale * Q K^T [+ mask]) V`, as exporters spell it:
+
+    - `K^T` is a transpose of the last two dimensions of `K` (absorbed), or
+      any other value (then a transpose is inserted);
+    - the scale is a multiplication or division of the scores by a scalar
+      constant, of `Q`, or of both `Q` and `K`;
+    - the mask is an added float tensor or a `select(cond, scores, fill)`
+      with `fill = -inf`; a constant mask that hides exactly the keys
+      `j > i + Skv - Sq` becomes `causal = true` (`detect-causal`), also
+      with a finite fill at most `mask-threshold` (no row is fully masked
+      then, so the result is the same);
+    - grouped-query attention's KV repetition,
+      `reshape(expand(reshape(kv)))` from `[B, Hkv, S, D]` to
+      `[B, Hkv * rep, S, D]`, is looked through (`absorb-grouped-kv`), so
+      that each KV head is read once per group.
+
+    Rank-3 `[N, S, D]` attention is rewritten on `[N, 1, S, D]` views. The
+    probabilities must have no other use (a model returning its attention
+    weights keeps them), the softmax must run over the keys, and the
+    element type must be a float.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"detectCausal", "detect-causal", "bool", /*default=*/"true",
+           "Turn constant causal masks into causal = true">,
+    Option<"absorbGroupedKV", "absorb-grouped-kv", "bool", /*default=*/"true",
+           "Look through the repetition of KV heads (grouped-query "
+           "attention)">,
+    Option<"maskThreshold", "mask-threshold", "double", /*default=*/"-1e30",
+           "Mask values at most this are treated as hiding the key">,
+  ];
+}
+
+#endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD

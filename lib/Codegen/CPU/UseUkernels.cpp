@@ -1,0 +1,207 @@
+//===- UseUkernels.cpp - call the runtime's micro-kernels -----------------===//
+//
+// Matmuls and attention are where models spend their time. The runtime has
+// hand-tuned AVX-512 kernels for both (runtime/ukernels/); this pass routes
+// the kiln ops they cover to them, folding a matmul's epilogue (bias,
+// activation, residual) into the call so the result is written once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "ukernels.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_USEUKERNELS
+#include "kiln/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+/// The batch count an operand with batch dimensions `batch` contributes to
+/// a result with batch dimensions `outBatch`: the result's own (when the
+/// dimensions agree, aligned at the right) or 1 (all ones); -1 otherwise.
+int64_t operandBatch(ArrayRef<int64_t> batch, ArrayRef<int64_t> outBatch) {
+  if (llvm::all_of(batch, [](int64_t d) { return d == 1; }))
+    return 1;
+  SmallVector<int64_t> padded(outBatch.size() - batch.size(), 1);
+  llvm::append_range(padded, batch);
+  return ArrayRef<int64_t>(padded) == outBatch ? product(outBatch) : -1;
+}
+
+Value reshapeTo(PatternRewriter &rewriter, Location loc, Value v,
+                ArrayRef<int64_t> shape) {
+  auto t = typeOf(v);
+  if (t.getShape() == shape)
+    return v;
+  return ReshapeOp::create(rewriter, loc,
+                           RankedTensorType::get(shape, t.getElementType()), v);
+}
+
+Value i64Constant(PatternRewriter &rewriter, Location loc, int64_t x) {
+  return arith::ConstantOp::create(rewriter, loc,
+                                   rewriter.getI64IntegerAttr(x));
+}
+
+/// The single user of `v` when it is an `OpTy`, else null.
+template <typename OpTy> OpTy soleUser(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  return dyn_cast<OpTy>(*v.getUsers().begin());
+}
+
+/// matmul [+ bias] [-> act] [+ residual] -> kiln_uk_matmul_*.
+struct MatmulPattern : OpRewritePattern<MatmulOp> {
+  MatmulPattern(MLIRContext *ctx, bool epilogues)
+      : OpRewritePattern(ctx), epilogues(epilogues) {}
+  bool epilogues;
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto a = typeOf(op.getLhs()), b = typeOf(op.getRhs()), c = typeOf(op);
+    Type f32 = rewriter.getF32Type();
+    bool bf16 = a.getElementType().isBF16() && b.getElementType().isBF16();
+    if (c.getElementType() != f32 || (!bf16 && a.getElementType() != f32))
+      return rewriter.notifyMatchFailure(op, "not an f32 or bf16 matmul");
+    if (!a.hasStaticShape() || !b.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    int64_t rank = c.getRank();
+    int64_t m = c.getDimSize(rank - 2), n = c.getDimSize(rank - 1);
+    int64_t k = a.getShape().back();
+    ArrayRef<int64_t> outBatch = c.getShape().drop_back(2);
+    int64_t batch = product(outBatch);
+    int64_t batchA = operandBatch(a.getShape().drop_back(2), outBatch);
+    int64_t batchB = operandBatch(b.getShape().drop_back(2), outBatch);
+    if (batchA < 0 || batchB < 0)
+      return rewriter.notifyMatchFailure(op, "mixed batch broadcasting");
+
+    // The epilogue, each step the sole user of the previous one.
+    Operation *last = op;
+    Value bias, residual;
+    int64_t act = KILN_UK_ACT_NONE;
+    if (epilogues) {
+      auto sameType = [&](Operation *o) {
+        return o && o->getResult(0).getType() == c;
+      };
+      if (auto add = soleUser<AddOp>(last->getResult(0)); sameType(add)) {
+        Value other =
+            add.getLhs() == last->getResult(0) ? add.getRhs() : add.getLhs();
+        ArrayRef<int64_t> s = typeOf(other).getShape();
+        while (!s.empty() && s.front() == 1 && s.size() > 1)
+          s = s.drop_front();
+        if (!bf16 && s.size() == 1 && s[0] == n) {
+          bias = other;
+          last = add;
+        }
+      }
+      Value cur = last->getResult(0);
+      if (auto relu = soleUser<ReluOp>(cur); sameType(relu)) {
+        act = KILN_UK_ACT_RELU;
+        last = relu;
+      } else if (auto silu = soleUser<SiluOp>(cur); sameType(silu)) {
+        act = KILN_UK_ACT_SILU;
+        last = silu;
+      } else if (auto gelu = soleUser<GeluOp>(cur); sameType(gelu)) {
+        act = gelu.getApproximate() == GeluApproximation::tanh
+                  ? KILN_UK_ACT_GELU_TANH
+                  : KILN_UK_ACT_GELU_ERF;
+        last = gelu;
+      }
+      cur = last->getResult(0);
+      if (auto add = soleUser<AddOp>(cur); sameType(add)) {
+        Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+        if (other.getType() == c) {
+          residual = other;
+          last = add;
+        }
+      }
+    }
+
+    // At the last epilogue op: the bias and the residual may be computed
+    // after the product.
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(last);
+    Value a3 = reshapeTo(rewriter, loc, op.getLhs(), {batchA, m, k});
+    Value b3 = reshapeTo(rewriter, loc, op.getRhs(), {batchB, k, n});
+    SmallVector<int64_t> cShape{batch, m, n};
+    Value init =
+        residual
+            ? reshapeTo(rewriter, loc, residual, cShape)
+            : tensor::EmptyOp::create(rewriter, loc, cShape, f32).getResult();
+    int64_t flags =
+        (residual ? KILN_UK_ACCUMULATE : 0) | (act << KILN_UK_ACT_SHIFT);
+    SmallVector<Value> ins{a3, b3};
+    StringRef name = bf16 ? "kiln_uk_matmul_bf16" : "kiln_uk_matmul_f32";
+    if (bias) {
+      ins.push_back(reshapeTo(rewriter, loc, bias, {n}));
+      name = "kiln_uk_matmul_bias_f32";
+    }
+    ins.push_back(i64Constant(rewriter, loc, flags));
+    auto call = rt::UkernelOp::create(rewriter, loc, TypeRange{init.getType()},
+                                      name, ins, ValueRange{init});
+    rewriter.replaceOp(
+        last, reshapeTo(rewriter, loc, call.getResult(0), c.getShape()));
+    return success();
+  }
+};
+
+/// f32 attention -> kiln_uk_attention_*.
+struct AttentionPattern : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = typeOf(op);
+    if (!out.getElementType().isF32() || !out.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "not a static f32 attention");
+    Location loc = op.getLoc();
+    SmallVector<Value> ins{op.getQuery(), op.getKey(), op.getValue()};
+    StringRef name = "kiln_uk_attention_f32";
+    if (Value mask = op.getMask()) {
+      auto mt = typeOf(mask);
+      SmallVector<int64_t> shape(4 - mt.getRank(), 1);
+      llvm::append_range(shape, mt.getShape());
+      ins.push_back(reshapeTo(rewriter, loc, mask, shape));
+      name = mt.getElementType().isInteger(1) ? "kiln_uk_attention_boolmask_f32"
+                                              : "kiln_uk_attention_mask_f32";
+    }
+    ins.push_back(arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()));
+    ins.push_back(
+        i64Constant(rewriter, loc, op.getCausal() ? KILN_UK_CAUSAL : 0));
+    Value init = tensor::EmptyOp::create(rewriter, loc, out.getShape(),
+                                         out.getElementType());
+    rewriter.replaceOpWithNewOp<rt::UkernelOp>(op, TypeRange{out}, name, ins,
+                                               ValueRange{init});
+    return success();
+  }
+};
+
+struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
+  using UseUkernelsBase::UseUkernelsBase;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    if (matmul)
+      patterns.add<MatmulPattern>(&getContext(), epilogues);
+    if (attention)
+      patterns.add<AttentionPattern>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,153 @@
+//===- ukernels.h - the runtime's micro-kernels, as generated code calls them
+//-===//
+//
+// kiln_rt.ukernel "NAME" becomes a call of NAME (kiln-lower-to-llvm): every
+// buffer operand passes as its base pointer (offset applied), then its sizes,
+// then its strides in elements, each an int64_t; scalar operands pass by
+// value; `ins` come first, then `outs`; nothing is returned. The signatures
+// below are that flattening written out. Sizes and strides are in elements;
+// strides may be anything (0 for a broadcast dimension), kernels must not
+// assume a dense layout even if they have a fast path for one.
+//
+// Kernels run on the calling thread and spread their work on the runtime's
+// thread pool (kiln_rt_parallel_for); they may allocate their own scratch
+// (packing buffers) and must be safe to call from several models at once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_UKERNELS_H
+#define KILN_RUNTIME_UKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_UK_API __attribute__((visibility("default")))
+
+/// Flags of the matmul kernels.
+enum {
+  /// C = act(A B + bias) + C: the old contents of C are added after the
+  /// activation (a residual connection); without it, C is overwritten.
+  KILN_UK_ACCUMULATE = 1,
+};
+/// Activation of the matmul kernels, in bits 8-15 of `flags`.
+enum {
+  KILN_UK_ACT_NONE = 0,
+  KILN_UK_ACT_RELU = 1,
+  KILN_UK_ACT_GELU_ERF = 2,
+  KILN_UK_ACT_GELU_TANH = 3,
+  KILN_UK_ACT_SILU = 4,
+};
+#define KILN_UK_ACT_SHIFT 8
+#define KILN_UK_ACT_MASK 0xff00
+
+/// Batched matrix product C[b] = act(A[b] B[b] + bias) (+ C[b]), with
+/// A: [batchA, M, K], B: [batchB, K, N], C: [batch, M, N]. batchA and batchB
+/// are 1 or batch (a size-1 batch is broadcast, e.g. weights shared by all
+/// batches). fp32 accumulation.
+KILN_UK_API void kiln_uk_matmul_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const float *b, int64_t bBatch,
+    int64_t bK, int64_t bN, int64_t bStrideB, int64_t bStrideK,
+    int64_t bStrideN, int64_t flags, float *c, int64_t cBatch, int64_t cM,
+    int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+/// The same with a bias vector of N values added to every row before the
+/// activation.
+KILN_UK_API void kiln_uk_matmul_bias_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const float *b, int64_t bBatch,
+    int64_t bK, int64_t bN, int64_t bStrideB, int64_t bStrideK,
+    int64_t bStrideN, const float *bias, int64_t biasN, int64_t biasStride,
+    int64_t flags, float *c, int64_t cBatch, int64_t cM, int64_t cN,
+    int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+/// bf16 operands (raw bfloat16 bits), fp32 accumulation and result.
+KILN_UK_API void kiln_uk_matmul_bf16(
+    const uint16_t *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const uint16_t *b, int64_t bBatch,
+    int64_t bK, int64_t bN, int64_t bStrideB, int64_t bStrideK,
+    int64_t bStrideN, int64_t flags, float *c, int64_t cBatch, int64_t cM,
+    int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+/// Flags of the attention kernels.
+enum {
+  /// Key j is hidden from query i when j > i + Skv - Sq.
+  KILN_UK_CAUSAL = 1,
+};
+
+/// Scaled dot-product attention, O = softmax(scale Q K^T [+ mask]) V, with
+/// Q: [B, Hq, Sq, D], K: [B, Hkv, Skv, D], V: [B, Hkv, Skv, Dv],
+/// O: [B, Hq, Sq, Dv]; query head h reads KV head h / (Hq / Hkv). A row whose
+/// keys are all masked yields zeros. Flash-style: extra memory is
+/// O(block * (D + Dv)) per thread, never O(Sq * Skv).
+KILN_UK_API void kiln_uk_attention_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
+/// The same with an additive float mask [mB, mH, Sq, Skv] where each of mB,
+/// mH may be 1 (broadcast) and Sq, Skv may be 1 too (a size-1 dimension
+/// broadcasts); -inf hides a key.
+KILN_UK_API void kiln_uk_attention_mask_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    const float *mask, int64_t mB, int64_t mH, int64_t mS, int64_t mT,
+    int64_t mStrideB, int64_t mStrideH, int64_t mStrideS, int64_t mStrideT,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
+/// The same with a boolean mask (one byte per element, nonzero keeps the
+/// key), broadcast like the float mask.
+KILN_UK_API void kiln_uk_attention_boolmask_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    const uint8_t *mask, int64_t mB, int64_t mH, int64_t mS, int64_t mT,
+    int64_t mStrideB, int64_t mStrideH, int64_t mStrideS, int64_t mStrideT,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
+/// kiln_uk_matmul_f32 with B given packed (the layout of matmul_pack.h, e.g.
+/// constant weights packed at compile time): `b` is a 1-D buffer of
+/// kiln_uk_matmul_packed_size(k, n) floats (bSize of them, unit stride), then
+/// B's logical sizes k and n (k = aK, n = cN). B is shared by all batches.
+/// Decode-sized products (small M) stream it without any repacking.
+KILN_UK_API void
+kiln_uk_matmul_packed_f32(const float *a, int64_t aBatch, int64_t aM,
+                          int64_t aK, int64_t aStrideB, int64_t aStrideM,
+                          int64_t aStrideK, const float *b, int64_t bSize,
+                          int64_t bStride, int64_t k, int64_t n, int64_t flags,
+                          float *c, int64_t cBatch, int64_t cM, int64_t cN,
+                          int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+/// The same with a bias vector of N values (as kiln_uk_matmul_bias_f32).
+KILN_UK_API void kiln_uk_matmul_packed_bias_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const float *b, int64_t bSize,
+    int64_t bStride, int64_t k, int64_t n, const float *bias, int64_t biasN,
+    int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
+    int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // KILN_RUNTIME_UKERNELS_H

@@ -1,0 +1,134 @@
+// RUN: kiln-opt %s -kiln-tile-parallel -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -kiln-tile-parallel=tasks-per-op=2 -split-input-file | FileCheck %s --check-prefix=TWO
+// RUN: kiln-opt %s -kiln-tile-parallel=min-task-elements=1024 -split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: kiln-opt %s -kiln-tile-parallel=tasks-per-op=1 -split-input-file | FileCheck %s --check-prefix=ONE
+
+#map = affine_map<(d0, d1) -> (d0, d1)>
+
+// 65536 output elements: the default 16384-element minimum allows 4 tiles
+// (of the 32 asked for), split along the outer dimension. tasks-per-op=2
+// gives 2 tiles; min-task-elements=1024 allows the 32; tasks-per-op=1 none.
+// CHECK-LABEL: func @elementwise
+// CHECK-SAME: (%[[X:.*]]: tensor<64x1024xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<64x1024xf32>
+// CHECK: %[[R:.*]] = scf.forall (%[[I:.*]]) = (0) to (64) step (16) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<64x1024xf32>)
+// CHECK: %[[IN:.*]] = tensor.extract_slice %[[X]][%[[I]], 0] [16, 1024] [1, 1]
+// CHECK: %[[INIT:.*]] = tensor.extract_slice %[[OUT]][%[[I]], 0] [16, 1024] [1, 1]
+// CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%[[IN]] : tensor<16x1024xf32>) outs(%[[INIT]] : tensor<16x1024xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %[[T]] into %[[OUT]][%[[I]], 0] [16, 1024] [1, 1]
+// CHECK: return %[[R]]
+// TWO-LABEL: func @elementwise
+// TWO: scf.forall (%{{.*}}) = (0) to (64) step (32)
+// SMALL-LABEL: func @elementwise
+// SMALL: scf.forall (%{{.*}}) = (0) to (64) step (2)
+// ONE-LABEL: func @elementwise
+// ONE-NOT: scf.forall
+// ONE: linalg.generic {{.*}} ins(%{{.*}} : tensor<64x1024xf32>)
+func.func @elementwise(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  %e = tensor.empty() : tensor<64x1024xf32>
+  %0 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x1024xf32>) outs(%e : tensor<64x1024xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.negf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<64x1024xf32>
+  return %0 : tensor<64x1024xf32>
+}
+
+// -----
+
+// Outer dimensions are tiled first; an inner one only when the outer one
+// runs out (4 x 8 tiles for 32 tasks).
+// CHECK-LABEL: func @outer_first
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: linalg.copy ins(%{{.*}} : tensor<1x64x256xf32>)
+// SMALL-LABEL: func @outer_first
+// SMALL: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 64) step (1, 8)
+// SMALL: linalg.copy ins(%{{.*}} : tensor<1x8x256xf32>)
+func.func @outer_first(%x: tensor<4x64x256xf32>) -> tensor<4x64x256xf32> {
+  %e = tensor.empty() : tensor<4x64x256xf32>
+  %0 = linalg.copy ins(%x : tensor<4x64x256xf32>) outs(%e : tensor<4x64x256xf32>) -> tensor<4x64x256xf32>
+  return %0 : tensor<4x64x256xf32>
+}
+
+// -----
+
+// Only parallel dimensions count and get tiled: the matmul's 256x256 output
+// makes 4 tiles of rows; K stays whole.
+// CHECK-LABEL: func @matmul
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (256) step (64)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x256xf32>, tensor<256x256xf32>) outs(%{{.*}} : tensor<64x256xf32>)
+func.func @matmul(%a: tensor<256x256xf32>, %b: tensor<256x256xf32>, %c: tensor<256x256xf32>) -> tensor<256x256xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<256x256xf32>, tensor<256x256xf32>) outs(%c : tensor<256x256xf32>) -> tensor<256x256xf32>
+  return %0 : tensor<256x256xf32>
+}
+
+// -----
+
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// A leading reduction dimension is skipped; the parallel one is tiled.
+// CHECK-LABEL: func @reduction_outer
+// CHECK: scf.forall (%{{.*}}) = (0) to (65536) step (16384)
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%{{.*}} : tensor<8x16384xf32>) outs(%{{.*}} : tensor<16384xf32>)
+func.func @reduction_outer(%x: tensor<8x65536xf32>, %acc: tensor<65536xf32>) -> tensor<65536xf32> {
+  %0 = linalg.generic {indexing_maps = [#map, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]}
+      ins(%x : tensor<8x65536xf32>) outs(%acc : tensor<65536xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<65536xf32>
+  return %0 : tensor<65536xf32>
+}
+
+// -----
+
+// Near-misses: an op under the element threshold, an op on buffers, an op
+// nested in a loop and an op with a dynamic shape all stay untiled (a
+// smaller threshold tiles the small op).
+// CHECK-LABEL: func @small
+// CHECK-NOT: scf.forall
+// CHECK: linalg.copy
+// SMALL-LABEL: func @small
+// SMALL: scf.forall (%{{.*}}) = (0) to (64) step (16)
+func.func @small(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %e = tensor.empty() : tensor<64x64xf32>
+  %0 = linalg.copy ins(%x : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %0 : tensor<64x64xf32>
+}
+
+// CHECK-LABEL: func @buffers
+// CHECK-NOT: scf.forall
+// SMALL-LABEL: func @buffers
+// SMALL-NOT: scf.forall
+func.func @buffers(%x: memref<256x256xf32>, %y: memref<256x256xf32>) {
+  linalg.copy ins(%x : memref<256x256xf32>) outs(%y : memref<256x256xf32>)
+  return
+}
+
+// CHECK-LABEL: func @nested
+// CHECK-NOT: scf.forall
+// SMALL-LABEL: func @nested
+// SMALL-NOT: scf.forall
+func.func @nested(%x: tensor<256x256xf32>) -> tensor<256x256xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %r = scf.for %i = %c0 to %c2 step %c1 iter_args(%acc = %x) -> tensor<256x256xf32> {
+    %e = tensor.empty() : tensor<256x256xf32>
+    %0 = linalg.copy ins(%acc : tensor<256x256xf32>) outs(%e : tensor<256x256xf32>) -> tensor<256x256xf32>
+    scf.yield %0 : tensor<256x256xf32>
+  }
+  return %r : tensor<256x256xf32>
+}
+
+// CHECK-LABEL: func @dynamic
+// CHECK-NOT: scf.forall
+// SMALL-LABEL: func @dynamic
+// SMALL-NOT: scf.forall
+func.func @dynamic(%x: tensor<?x1024xf32>, %y: tensor<?x1024xf32>) -> tensor<?x1024xf32> {
+  %0 = linalg.copy ins(%x : tensor<?x1024xf32>) outs(%y : tensor<?x1024xf32>) -> tensor<?x1024xf32>
+  return %0 : tensor<?x1024xf32>
+}

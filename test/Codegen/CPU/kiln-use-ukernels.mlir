@@ -1,0 +1,104 @@
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="epilogues=false" | FileCheck %s --check-prefix=NOEPI
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false attention=false" | FileCheck %s --check-prefix=OFF
+
+// A linear layer with its bias, GELU and residual: one call.
+// CHECK-LABEL: func @mlp_epilogue
+// CHECK-DAG: %[[A:.*]] = kiln.reshape %arg0 : tensor<16x64xf32> to tensor<1x16x64xf32>
+// CHECK-DAG: %[[B:.*]] = kiln.reshape %arg1 : tensor<64x32xf32> to tensor<1x64x32xf32>
+// CHECK-DAG: %[[R:.*]] = kiln.reshape %arg3 : tensor<16x32xf32> to tensor<1x16x32xf32>
+// CHECK-DAG: %[[F:.*]] = arith.constant 513 : i64
+// CHECK: %[[C:.*]] = kiln_rt.ukernel "kiln_uk_matmul_bias_f32" ins(%[[A]], %[[B]], %arg2, %[[F]] : tensor<1x16x64xf32>, tensor<1x64x32xf32>, tensor<32xf32>, i64) outs(%[[R]] : tensor<1x16x32xf32>)
+// CHECK: %[[O:.*]] = kiln.reshape %[[C]] : tensor<1x16x32xf32> to tensor<16x32xf32>
+// CHECK-NEXT: return %[[O]]
+// NOEPI-LABEL: func @mlp_epilogue
+// NOEPI: kiln_rt.ukernel "kiln_uk_matmul_f32"
+// NOEPI: kiln.add
+// NOEPI: kiln.gelu
+// NOEPI: kiln.add
+// OFF-LABEL: func @mlp_epilogue
+// OFF-NOT: kiln_rt.ukernel
+func.func @mlp_epilogue(%x: tensor<16x64xf32>, %w: tensor<64x32xf32>, %b: tensor<32xf32>, %res: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<16x64xf32>, tensor<64x32xf32>) -> tensor<16x32xf32>
+  %1 = kiln.add %0, %b : (tensor<16x32xf32>, tensor<32xf32>) -> tensor<16x32xf32>
+  %2 = kiln.gelu %1 : tensor<16x32xf32>
+  %3 = kiln.add %res, %2 : (tensor<16x32xf32>, tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %3 : tensor<16x32xf32>
+}
+
+// -----
+
+// Batched matmul with a shared weight: batch 2*3 for A and C, 1 for B;
+// SiLU without bias; the product is used twice so nothing is folded after.
+// CHECK-LABEL: func @batched
+// CHECK-DAG: kiln.reshape %arg0 : tensor<2x3x4x8xf32> to tensor<6x4x8xf32>
+// CHECK-DAG: kiln.reshape %arg1 : tensor<8x5xf32> to tensor<1x8x5xf32>
+// CHECK-DAG: %[[E:.*]] = tensor.empty() : tensor<6x4x5xf32>
+// CHECK-DAG: %[[F:.*]] = arith.constant 0 : i64
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32" ins({{.*}}, %[[F]] : tensor<6x4x8xf32>, tensor<1x8x5xf32>, i64) outs(%[[E]] : tensor<6x4x5xf32>)
+// CHECK: kiln.silu
+func.func @batched(%x: tensor<2x3x4x8xf32>, %w: tensor<8x5xf32>) -> (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) {
+  %0 = kiln.matmul %x, %w : (tensor<2x3x4x8xf32>, tensor<8x5xf32>) -> tensor<2x3x4x5xf32>
+  %1 = kiln.silu %0 : tensor<2x3x4x5xf32>
+  return %0, %1 : tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>
+}
+
+// -----
+
+// bf16 operands with an f32 result; the bias stays an add (no bf16 bias
+// kernel).
+// CHECK-LABEL: func @bf16
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_bf16"
+// CHECK: kiln.add
+func.func @bf16(%x: tensor<4x8xbf16>, %w: tensor<8x16xbf16>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<4x8xbf16>, tensor<8x16xbf16>) -> tensor<4x16xf32>
+  %1 = kiln.add %0, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %1 : tensor<4x16xf32>
+}
+
+// -----
+
+// Near-misses: integer matmuls, mixed batch broadcasting, and an add that
+// broadcasts the product (not a bias) stay kiln ops.
+// CHECK-LABEL: func @near_misses
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK: return
+func.func @near_misses(%a: tensor<4x8xi8>, %b: tensor<8x4xi8>, %x: tensor<2x1x4x8xf32>, %y: tensor<1x3x8x4xf32>) -> (tensor<4x4xi32>, tensor<2x3x4x4xf32>) {
+  %0 = kiln.matmul %a, %b : (tensor<4x8xi8>, tensor<8x4xi8>) -> tensor<4x4xi32>
+  %1 = kiln.matmul %x, %y : (tensor<2x1x4x8xf32>, tensor<1x3x8x4xf32>) -> tensor<2x3x4x4xf32>
+  return %0, %1 : tensor<4x4xi32>, tensor<2x3x4x4xf32>
+}
+
+// -----
+
+// A bias of the wrong length (a per-row add) is not folded.
+// CHECK-LABEL: func @row_add
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32"
+// CHECK: kiln.add
+func.func @row_add(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = kiln.add %0, %r : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  return %1 : tensor<4x16xf32>
+}
+
+// -----
+
+// Attention: causal without a mask, with a float mask (rank 2, made rank
+// 4), with a boolean mask; f16 attention stays.
+// CHECK-LABEL: func @attention
+// CHECK-DAG: %[[S:.*]] = arith.constant 1.250000e-01 : f64
+// CHECK-DAG: %[[C:.*]] = arith.constant 1 : i64
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_f32" ins(%arg0, %arg1, %arg2, %[[S]], %[[C]] : tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, f64, i64) outs(%{{.*}} : tensor<1x4x16x8xf32>)
+// CHECK: %[[M:.*]] = kiln.reshape %arg3 : tensor<16x16xf32> to tensor<1x1x16x16xf32>
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_mask_f32" ins(%arg0, %arg1, %arg2, %[[M]],
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_boolmask_f32" ins(%arg0, %arg1, %arg2, %arg4,
+// CHECK: kiln.attention {{.*}} -> tensor<1x1x4x8xf16>
+// OFF-LABEL: func @attention
+// OFF-NOT: kiln_rt.ukernel
+func.func @attention(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>, %m: tensor<16x16xf32>, %bm: tensor<1x4x16x16xi1>, %h: tensor<1x1x4x8xf16>) -> (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x1x4x8xf16>) {
+  %0 = kiln.attention %q, %k, %v {scale = 0.125 : f64, causal = true} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %1 = kiln.attention %q, %k, %v mask(%m) {scale = 0.125 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<16x16xf32>) -> tensor<1x4x16x8xf32>
+  %2 = kiln.attention %q, %k, %v mask(%bm) {scale = 0.125 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x16xi1>) -> tensor<1x4x16x8xf32>
+  %3 = kiln.attention %h, %h, %h {scale = 0.5 : f64} : (tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>) -> tensor<1x1x4x8xf16>
+  return %0, %1, %2, %3 : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x1x4x8xf16>
+}

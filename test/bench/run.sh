@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# kiln against its peers, side by side in one run (`make bench`).
+#
+#   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models
+#
+# Benchmarks are not tests: nothing here fails because the machine is slow or
+# a peer is missing. Every implementation runs on the same thread count
+# (KILN_BENCH_THREADS, default: all cores) and is timed the same way: one
+# first run, max(2, N/5) warm-up runs, then the median of N timed runs, N
+# chosen so that the timed runs take about KILN_BENCH_BUDGET seconds (default
+# 4), between 3 and KILN_BENCH_MAX_RUNS (default 50). A kiln model whose
+# single run takes KILN_BENCH_SLOW seconds or more (default 3) is measured
+# by that one cold run instead, timed as kiln-run's process wall time.
+#
+# kiln models are compiled ahead of time (kiln-compile) and timed with
+# `kiln-run MODEL.so --random-inputs --bench N --threads T`. Peers: numpy
+# (system BLAS: OpenBLAS via libopenblas0-pthread), PyTorch, and ONNX Runtime
+# (onnxruntime-node from npm, installed into BUILD_DIR/bench-deps on first
+# use; skipped when npm or the registry is unavailable).
+#
+# Results go to BUILD_DIR/bench/results.tsv and, with the environment header,
+# to BUILD_DIR/bench/report.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE="$ROOT/test/bench"
+BUILD_ARG=${1:-build}
+BUILD_DIR=$(realpath -m "$BUILD_ARG")
+shift || true
+BENCHES=("$@")
+if [ ${#BENCHES[@]} -eq 0 ] || [ "${BENCHES[0]}" = all ]; then
+  BENCHES=(matmul attention models)
+fi
+
+PY=/usr/bin/python3
+BIN="$BUILD_DIR/bin"
+THREADS=${KILN_BENCH_THREADS:-$(nproc)}
+BUDGET=${KILN_BENCH_BUDGET:-4}
+MAX_RUNS=${KILN_BENCH_MAX_RUNS:-50}
+SLOW=${KILN_BENCH_SLOW:-3}
+WORK="$BUILD_DIR/bench"
+RESULTS="$WORK/results.tsv"
+REPORT="$WORK/report.md"
+export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+export PYTHONWARNINGS=ignore
+
+for b in "${BENCHES[@]}"; do
+  case "$b" in
+    matmul | attention | models) ;;
+    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models)" >&2
+       exit 2 ;;
+  esac
+done
+for t in kiln-compile kiln-run; do
+  # The build dir may be shared with a build that is relinking: wait a bit.
+  for _ in $(seq 30); do [ -x "$BIN/$t" ] && break; sleep 2; done
+  if [ ! -x "$BIN/$t" ]; then
+    echo "run.sh: $BIN/$t is missing: run \`make build\` first" >&2
+    exit 2
+  fi
+done
+mkdir -p "$WORK"
+: >"$RESULTS"
+: >"$REPORT"
+
+say() { echo "$@" | tee -a "$REPORT"; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# record BENCH CASE IMPL RUNS MEDIAN_MS FLOPS PEAK_KB NOTE
+record() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+}
+
+# --------------------------------------------------------------- header
+header() {
+  local cpu blas ortv
+  cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+  cpu="$cpu (family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"
+  cpu="$cpu model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' '))"
+  blas=$("$PY" -c '
+import numpy as np
+a = np.ones((64, 64), np.float32); a @ a
+libs = {"/".join(l.split()[-1].rsplit("/", 2)[-2:])
+        for l in open("/proc/self/maps") if "libopenblas" in l or "libblas" in l}
+print(",".join(sorted(libs)) or "?")' 2>/dev/null || echo "?")
+  say "## kiln benchmarks"
+  say ""
+  say "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  say "- machine: $cpu, $(nproc) cores online, threads used: $THREADS" \
+      "($(grep -o -m1 -w avx512f /proc/cpuinfo >/dev/null && echo AVX-512 || echo no AVX-512))"
+  say "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
+    say "- warning: the machine is busy; other work slows every column, not all alike"
+  fi
+  say "- kiln: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+      "$(git -C "$ROOT" diff --quiet HEAD -- lib include runtime tools 2>/dev/null \
+         || echo '(with uncommitted changes in lib/include/runtime/tools)')"
+  say "- numpy $("$PY" -c 'import numpy; print(numpy.__version__)') (BLAS: $blas)," \
+      "PyTorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)," \
+      "onnx $("$PY" -c 'import onnx; print(onnx.__version__)')"
+  if [ -n "$ORT" ]; then
+    ortv=$(node -p "require('$ORT/package.json').version")
+    say "- ONNX Runtime $ortv (onnxruntime-node, CPU), node $(node --version)"
+  else
+    say "- ONNX Runtime: skipped (see the message above)"
+  fi
+  say "- timing: first run, max(2, N/5) warm-ups, median of N runs;" \
+      "N fits ~${BUDGET}s of timed runs, 3..$MAX_RUNS; a kiln run of ≥${SLOW}s:" \
+      "one cold run (process wall time)"
+  say "- \`kiln ÷ impl\`: kiln's median over the impl's; above 1, the impl is faster than kiln"
+  case "$blas" in
+    *openblas-openmp*) ;;
+    *openblas*) say "- warning: this OpenBLAS is not the OpenMP build: PyTorch's and" \
+                    "OpenBLAS's thread pools oversubscribe the cores" ;;
+    *) say "- warning: numpy is not using OpenBLAS (\`make deps\` installs libopenblas0-openmp)" ;;
+  esac
+}
+
+# --------------------------------------------------------------- kiln
+# kiln_bench BENCH CASE MODEL.onnx FLOPS NOTE
+kiln_bench() {
+  local bench=$1 case=$2 onnx=$3 flops=$4 note=$5
+  local so="${onnx%.onnx}.so" log="${onnx%.onnx}.kiln.log" tf="$WORK/time.out"
+  local t0 t1 compile_s wall peak runs ms
+  t0=$(now)
+  if ! "$BIN/kiln-compile" "$onnx" -o "$so" >"$log" 2>&1; then
+    echo "  kiln: $case: kiln-compile failed, see $log" >&2
+    record "$bench" "$case" kiln - - "$flops" - "compile failed"
+    return 0
+  fi
+  t1=$(now)
+  compile_s=$(elapsed "$t0" "$t1")
+  # One cold run: it picks N, or is the measurement when it is slow.
+  t0=$(now)
+  if ! /usr/bin/time -f %M -o "$tf" "$BIN/kiln-run" "$so" --random-inputs \
+      --threads "$THREADS" >>"$log" 2>&1; then
+    echo "  kiln: $case: kiln-run failed, see $log" >&2
+    record "$bench" "$case" kiln - - "$flops" - "run failed"
+    return 0
+  fi
+  t1=$(now)
+  wall=$(elapsed "$t0" "$t1")
+  peak=$(tail -n1 "$tf")
+  note="$note${note:+, }compile ${compile_s%?}s"
+  if awk -v w="$wall" -v s="$SLOW" 'BEGIN { exit !(w >= s) }'; then
+    ms=$(awk -v w="$wall" 'BEGIN { printf "%.1f", w * 1000 }')
+    record "$bench" "$case" kiln 1 "$ms" "$flops" "$peak" "$note, 1 cold run"
+    echo "  kiln       $case: $ms ms (1 cold run)"
+    return 0
+  fi
+  runs=$(awk -v w="$wall" -v b="$BUDGET" -v m="$MAX_RUNS" \
+    'BEGIN { n = int(b / w); if (n < 3) n = 3; if (n > m) n = m; print n }')
+  if ! /usr/bin/time -f %M -o "$tf" "$BIN/kiln-run" "$so" --random-inputs \
+      --threads "$THREADS" --bench "$runs" >"$log.bench" 2>&1; then
+    echo "  kiln: $case: kiln-run --bench failed, see $log.bench" >&2
+    record "$bench" "$case" kiln - - "$flops" - "run failed"
+    return 0
+  fi
+  peak=$(tail -n1 "$tf")
+  ms=$(sed -n 's/^bench: runs=[0-9]* median_ms=\([0-9.]*\).*/\1/p' "$log.bench")
+  record "$bench" "$case" kiln "$runs" "$ms" "$flops" "$peak" "$note"
+  echo "  kiln       $case: $ms ms ($runs runs)"
+}
+
+# --------------------------------------------------------------- ORT
+# ort_bench BENCH CASE MODEL.onnx FLOPS
+ort_bench() {
+  local bench=$1 case=$2 onnx=$3 flops=$4 tf="$WORK/time.out" out
+  [ -n "$ORT" ] || return 0
+  if ! out=$(/usr/bin/time -f %M -o "$tf" node "$HERE/ort_bench.js" --ort "$ORT" \
+      "$onnx" --threads "$THREADS" --budget "$BUDGET" --max-runs "$MAX_RUNS" 2>&1); then
+    echo "  ORT: $case failed: $(echo "$out" | tail -n1)" >&2
+    record "$bench" "$case" "ONNX Runtime" - - "$flops" - "failed"
+    return 0
+  fi
+  set -- $(echo "$out" | grep '^RESULT')
+  record "$bench" "$case" "ONNX Runtime" "$2" "$3" "$flops" "$(tail -n1 "$tf")" ""
+  echo "  ORT        $case: $3 ms ($2 runs)"
+}
+
+# --------------------------------------------------------------- Python peers
+# py_bench BENCH IMPL LABEL FLOPS_OF_CASE_FILE -- PEERS_ARGS...
+# Records each `RESULT case runs ms` line peers.py prints.
+py_bench() {
+  local bench=$1 impl=$2 label=$3 cases=$4 tf="$WORK/time.out" out peak flops
+  shift 5
+  if ! out=$(/usr/bin/time -f %M -o "$tf" "$PY" "$HERE/peers.py" "$@" \
+      --impl "$impl" --threads "$THREADS" --budget "$BUDGET" \
+      --max-runs "$MAX_RUNS" 2>&1); then
+    echo "  $label failed: $(echo "$out" | tail -n3)" >&2
+    return 0
+  fi
+  peak=$(tail -n1 "$tf")
+  while read -r _ case runs ms; do
+    flops=$(awk -v c="$case" '$2 == c { print $4 }' "$cases")
+    record "$bench" "$case" "$label" "$runs" "$ms" "${flops:-0}" "$peak" ""
+    printf '  %-10s %s: %s ms (%s runs)\n' "$label" "$case" "$ms" "$runs"
+  done < <(echo "$out" | grep '^RESULT')
+}
+
+# Reorders results.tsv rows of a bench so each case's rows sit together,
+# kiln first, and prints the table.
+table() {
+  local bench=$1 order=$2
+  "$PY" - "$RESULTS" "$bench" "$order" <<'EOF'
+import sys
+path, bench, order = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+rows = [l for l in open(path)]
+mine = [l for l in rows if l.split("\t")[0] == bench]
+rest = [l for l in rows if l.split("\t")[0] != bench]
+cases = []
+for l in mine:
+    c = l.split("\t")[1]
+    if c not in cases:
+        cases.append(c)
+def key(l):
+    p = l.split("\t")
+    impl = p[2]
+    return (cases.index(p[1]),
+            order.index(impl) if impl in order else len(order))
+open(path, "w").writelines(rest + sorted(mine, key=key))
+EOF
+  say ""
+  "$PY" "$HERE/table.py" "$RESULTS" "$bench" | tee -a "$REPORT"
+}
+
+IMPL_ORDER="kiln,numpy/OpenBLAS,PyTorch,ONNX Runtime"
+
+# --------------------------------------------------------------- benchmarks
+bench_matmul() {
+  local cases="$WORK/matmul/cases.txt" name path flops note
+  echo "== matmul (fp32, C[M,N] = A[M,K] B[K,N])"
+  mkdir -p "$WORK/matmul"
+  "$PY" "$HERE/models.py" matmul "$WORK/matmul" >"$cases"
+  while read -r _ name path flops note; do
+    kiln_bench matmul "$name" "$path" "$flops" "$note"
+    ort_bench matmul "$name" "$path" "$flops"
+  done <"$cases"
+  py_bench matmul numpy numpy/OpenBLAS "$cases" -- matmul
+  py_bench matmul torch PyTorch "$cases" -- matmul
+  say ""
+  say "### matmul, fp32 (shape MxNxK; square: A and B are inputs; 1x4096x4096:" \
+      "B is a weight initializer, a decode GEMV)"
+  table matmul "$IMPL_ORDER"
+}
+
+bench_attention() {
+  local cases="$WORK/attention/cases.txt" name path flops note tf="$WORK/time.out"
+  echo "== attention (naive ONNX spelling, fp32)"
+  mkdir -p "$WORK/attention"
+  "$PY" "$HERE/models.py" attention "$WORK/attention" >"$cases"
+  while read -r _ name path flops note; do
+    kiln_bench attention "$name" "$path" "$flops" "$note"
+    ort_bench attention "$name" "$path" "$flops"
+    py_bench attention torch PyTorch "$cases" -- attention --case "$name"
+  done <"$cases"
+  say ""
+  say "### attention, fp32, B=1 H=8 S=2048 D=64: Q K^T → Mul scale → (Add causal" \
+      "mask) → Softmax → MatMul V"
+  say ""
+  say "GFLOP/s counts 4·B·H·S²·D for both (causal not halved). Extra peak MiB: the" \
+      "process's peak RSS minus its peak RSS on Q+K+V (same inputs and output);" \
+      "one [8,2048,2048] fp32 score tensor is 128 MiB. PyTorch is the naive" \
+      "spelling too (matmul, softmax, matmul)."
+  table attention "$IMPL_ORDER"
+}
+
+bench_models() {
+  local cases="$WORK/models/cases.txt" name path flops note
+  echo "== models (test/e2e/models/families.py, larger sizes)"
+  mkdir -p "$WORK/models"
+  if ! "$PY" "$HERE/models.py" families "$WORK/models" >"$cases" 2>"$WORK/models/export.log"; then
+    echo "  model export failed, see $WORK/models/export.log" >&2
+    return 0
+  fi
+  while read -r _ name path flops note; do
+    kiln_bench models "$name" "$path" 0 "$note"
+    ort_bench models "$name" "$path" 0
+  done <"$cases"
+  py_bench models torch PyTorch "$cases" -- families
+  say ""
+  say "### models, fp32, batch 1 (families.py; sizes in test/bench/models.py)"
+  table models "$IMPL_ORDER"
+}
+
+ORT=""
+if ORT=$("$HERE/setup_ort.sh" "$BUILD_DIR/bench-deps"); then :; else ORT=""; fi
+header
+start=$(now)
+for b in "${BENCHES[@]}"; do
+  "bench_$b"
+done
+say ""
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "total time: $(awk -v s="$(elapsed "$start" "$(now)")" 'BEGIN { printf "%.0f", s }') s" \
+    "(\`test/bench/run.sh $BUILD_ARG ${BENCHES[*]}\`, threads $THREADS); results: $RESULTS"
