@@ -38,6 +38,12 @@ format:
 format-check:
 	@./scripts/format.sh check
 
+# Installs headers, libraries, tools, the Python package and the CMake
+# package config (find_package(kiln)) into $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
+
 docs: build
 	cmake --build $(BUILD_DIR) --target kiln-docs
 

@@ -37,6 +37,7 @@ run_suite docs ./scripts/check-docs.sh "$BUILD"
 run_suite lit ./scripts/suite.sh lit "$BUILD"
 run_suite unit ./scripts/suite.sh gtest "$BUILD/bin/kiln-unit-tests"
 run_suite e2e ./scripts/suite.sh pytest test/e2e
+run_suite python ./scripts/suite.sh pytest test/python
 run_suite onnx-node /usr/bin/python3 test/onnx/run_node_tests.py "$BUILD/bin/kiln-run"
 if [ "${KILN_SANITIZE:-0}" = 1 ]; then
   run_suite fuzz ./scripts/fuzz-smoke.sh "$BUILD"

@@ -63,10 +63,23 @@ FailureOr<kiln_model *> kiln::compileToJIT(ModuleOp module,
     }
   }
 
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer =
+  // ExecutionEngineOptions holds a function_ref: the transformer must
+  // outlive the create() call.
+  std::function<llvm::Error(llvm::Module *)> optimize =
       makeOptimizingTransformer(options.cpu.optLevel, 0, tm->get());
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = optimize;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // Generated code calls the runtime's micro-kernels (kiln_uk_*): search
+  // the runtime library itself, not only the process's global symbols, so
+  // a host that loaded it with RTLD_LOCAL (Python's ctypes) works too.
+  std::string runtimeLib = cpu::runtimeLibraryDir();
+  SmallVector<StringRef, 1> sharedLibs;
+  if (!runtimeLib.empty()) {
+    runtimeLib += "/libkiln_runtime.so.1";
+    sharedLibs.push_back(runtimeLib);
+  }
+  engineOptions.sharedLibPaths = sharedLibs;
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine) {
     std::string msg = llvm::toString(engine.takeError());

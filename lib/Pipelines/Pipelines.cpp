@@ -29,6 +29,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createRecognizeNorms());
   pm.addNestedPass<func::FuncOp>(createRecognizeRotary());
   pm.addNestedPass<func::FuncOp>(createRecognizeAttention());
+  pm.addNestedPass<func::FuncOp>(createRecognizeSelectiveScan());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -54,7 +55,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   TileParallelOptions tile;
   tile.tasksPerOp = options.tasksPerOp;
   tile.minTaskElements = options.minTaskElements;
+  pm.addNestedPass<func::FuncOp>(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createTileParallel(tile));
+  pm.addNestedPass<func::FuncOp>(createInlineKernels());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

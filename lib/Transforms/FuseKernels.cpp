@@ -17,17 +17,6 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// Replaces `kernel` by the ops of its region.
-void inlineKernel(KernelOp kernel) {
-  Block &body = kernel.getBody().front();
-  auto yield = cast<YieldOp>(body.getTerminator());
-  kernel.replaceAllUsesWith(yield.getValues());
-  yield.erase();
-  kernel->getBlock()->getOperations().splice(kernel->getIterator(),
-                                             body.getOperations());
-  kernel.erase();
-}
-
 struct FuseKernelsPass : kiln::impl::FuseKernelsBase<FuseKernelsPass> {
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
@@ -57,8 +46,6 @@ struct FuseKernelsPass : kiln::impl::FuseKernelsBase<FuseKernelsPass> {
     for (KernelOp k : kernels)
       if (failed(applyPatternsGreedily(k, frozen)))
         return signalPassFailure();
-    for (KernelOp k : kernels)
-      inlineKernel(k);
   }
 };
 

@@ -36,13 +36,22 @@
 //    (2 MiB) live in L3; most models' matrices fit in one block, so A and B
 //    are packed once.
 //  Packing runs in parallel and is shared: each (jc, pc) is two fork-joins.
+//  A row-major B is packed a few rows at a time across groups of panels, so
+//  that its rows are read in 1 KiB runs rather than 128-byte pieces.
 //
-// Small M (M <= MR, e.g. LLM decode) with a row-major or pre-packed B: B is
-// not packed (that would cost as much as the product); the micro-kernel
-// streams B from memory directly (masked loads at the N edge) over all of K,
-// in parallel over NR-column panels. With a K-contiguous B ([N, K], torch
-// Linear weights) and M <= 4, a dot-product kernel vectorized along K runs
-// instead.
+// Small M (LLM decode, M <= 8): packing B would cost as much as the product,
+// which is bound by the memory bandwidth B streams at. So B is not packed:
+//  - row-major B: whole rows of B are streamed (long sequential runs, which
+//    DRAM and the hardware prefetchers serve best; reading a narrow strip of
+//    many rows instead runs at half the speed), a few rows per pass into
+//    partial sums of all of C's row (in L1/L2); K is split over the pool and
+//    the partial sums are reduced with the epilogue;
+//  - K-contiguous B ([N, K], torch Linear weights), M <= 4: dot products
+//    vectorized along K, over groups of 4 columns;
+//  - pre-packed B (kiln_uk_matmul_packed_f32), M <= MR: the panels are read
+//    in place (one sequential stream per panel), several panels per kernel
+//    for M <= 4; nothing at all is packed.
+// A pre-packed B also skips B's packing in the blocked path.
 //
 // Batches: batches that share B and lay out A and C densely are folded into
 // M; otherwise the batch is spread over the pool when it is large enough,
@@ -81,33 +90,38 @@ namespace {
 
 constexpr int kNR = KILN_UK_MATMUL_PACK_NR; // columns per B~ panel
 constexpr int kMR = 14;                     // rows per A~ panel
-static int64_t envInt(const char *n, int64_t d) {
-  const char *v = getenv(n);
-  return v ? atoll(v) : d;
-}
-static int64_t kKC = envInt("KC", 256);        // k steps per K block
-static int64_t kNC = envInt("NC", 4096);       // columns per B~ block
-static int64_t kMCO = 2048 / kMR * kMR;        // rows per A~ block
-static int64_t kMCMax = envInt("MC", 8) * kMR; // rows per macro tile (at most)
-static int64_t kNCT = envInt("NCT", 512);      // columns per macro tile
+constexpr int64_t kKC = 256;                // k steps per K block
+constexpr int64_t kNC = 4096;               // columns per B~ block
+constexpr int64_t kMCO = 2048 / kMR * kMR;  // rows per A~ block
+constexpr int64_t kMCMax = 8 * kMR;         // rows per macro tile (at most)
+constexpr int64_t kNCT = 512;               // columns per macro tile
+/// Packing B~: panels per task, and rows per pass over a row-major B (so
+/// that each row is read in runs of 1 KiB rather than 128 bytes).
+constexpr int64_t kPackGroup = 8;
+constexpr int64_t kPackRows = 16;
 /// Below this many multiply-adds a product runs on the calling thread.
 constexpr int64_t kMinParallelWork = int64_t(1) << 18;
-/// The direct (small M) path: k steps per block, panels per strip.
+/// Small M on a pre-packed B: k steps per block.
 constexpr int64_t kDirectKC = 256;
-constexpr int64_t kDirectPanels = 8;
-/// How far ahead (in K rows) the direct kernels prefetch B.
-constexpr int64_t kPrefetchRows = 8;
-/// Largest M of the wide direct kernels, and their width in vectors.
+/// Largest M of the wide kernels (pre-packed B), and their width in vectors.
 constexpr int kWideMaxM = 4;
 constexpr int wideVectors(int m) { return m == 1 ? 16 : m <= 3 ? 8 : 4; }
 /// Largest M of the row-streaming kernels (row-major B, small M), and the
 /// fewest K rows per chunk when they split K.
-static int kRowStreamMaxM = envInt("RSM", 8);
+constexpr int kRowStreamMaxM = 8;
 constexpr int64_t kRowStreamMinK = 128;
 /// Largest M of the dot-product kernels (B K-contiguous).
 constexpr int kDotMaxM = 4;
 
 static_assert(kNR == 32, "the micro-kernels hold a row of B~ in two zmm");
+constexpr bool wideTilesFit() {
+  for (int m = 1; m <= kWideMaxM; ++m)
+    if (m * 16 * wideVectors(m) > kMR * kNR)
+      return false;
+  return true;
+}
+static_assert(wideTilesFit(), "tile buffers hold MR x NR floats");
+static_assert(kNC % kNR == 0 && kNCT % kNR == 0, "tiles are whole panels");
 static_assert(kMR <= 14, "28 accumulators + 2 B vectors use 30 of 32 zmm");
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -214,10 +228,9 @@ float activateScalar(float xf, int act) {
 struct TileArgs {
   int64_t kSteps;       // k steps (fp32 values or bf16 pairs)
   const void *a;        // A~ panel: kSteps x mr (the kernel's row count)
-  const void *b;        // B~ panel, or B itself at column n0 (direct kernels)
-  int64_t ldb;          // between consecutive k steps (direct bf16: K rows)
-  int64_t panelStride;  // wide kernels on a packed B: between panels
-  int64_t kRows;        // direct bf16: K rows (odd K ends with half a pair)
+  const void *b;        // B~ panel (or panels: wide kernels)
+  int64_t ldb;          // between consecutive k steps of b
+  int64_t panelStride;  // wide kernels: between panels
   int nr;               // valid columns, 1..kNR
   float *c;             // C at (row0, n0); unit column stride
   int64_t ldc;          // C's row stride
@@ -263,8 +276,7 @@ using RowStreamFn = void (*)(const RowStreamArgs &);
 struct Backend {
   int kStep;       // source k values per packed k step (bf16 pairs: 2)
   size_t srcBytes; // bytes per source element
-  bool directB;    // kernels can stream a row-major B unpacked
-  TileFn (*pickTile)(int mr, int nv, bool direct);
+  TileFn (*pickTile)(int mr, int nv);
   /// Packs mr rows x kc values of A (src at (row0, k0)) into an A~ panel of
   /// ceil(kc / kStep) steps x mr.
   void (*packA)(const void *src, int64_t rs, int64_t cs, int mr, int64_t kc,
@@ -274,9 +286,8 @@ struct Backend {
   void (*packB)(const void *src, int64_t rs, int64_t cs, int nr, int64_t kc,
                 float *dst);
   /// Kernels for M <= kWideMaxM rows and wideVectors(M) 16-column vectors
-  /// of a row-major (or, `packed`, pre-packed fp32) B read in place, with an
-  /// fp32 A~ (kSteps x M, one k per step); null when the backend has none.
-  TileFn (*pickWide)(int m, bool packed);
+  /// of a pre-packed fp32 B (fp32 A~: kSteps x M); null if none.
+  TileFn (*pickWidePacked)(int m);
   /// Row-streaming kernels for M <= kRowStreamMaxM rows; null if none.
   RowStreamFn (*pickRowStream)(int m);
   /// Dot-product kernels for M rows (1..kDotMaxM) and 1 or 4 columns; null
@@ -331,9 +342,7 @@ template <int MR> TileFn pickTileGenericRows(int mr) {
     return mr == MR ? &tileGeneric<MR> : pickTileGenericRows<MR - 1>(mr);
 }
 
-TileFn pickTileGeneric(int mr, int, bool) {
-  return pickTileGenericRows<kMR>(mr);
-}
+TileFn pickTileGeneric(int mr, int) { return pickTileGenericRows<kMR>(mr); }
 
 template <typename Src>
 void packAGeneric(const void *srcv, int64_t rs, int64_t cs, int mr, int64_t kc,
@@ -597,18 +606,13 @@ KILN_AVX512 void storeVector(__m512 x, __mmask16 mask, float *c, int64_t cs,
 
 // --- fp32 micro-kernel -------------------------------------------------------
 
-/// C tile (MR x 16 NV) = A~ (kSteps x MR) B (kSteps x 16 NV). `Direct`: B is
-/// the caller's matrix (masked loads at the N edge) rather than a zero-padded
-/// B~ panel.
-template <int MR, int NV, bool Direct>
-KILN_AVX512 void tileF32Avx512(const TileArgs &t) {
+/// C tile (MR x 16 NV) = A~ (kSteps x MR) B~ (kSteps x 16 NV), B~ zero-padded
+/// past nr columns.
+template <int MR, int NV> KILN_AVX512 void tileF32Avx512(const TileArgs &t) {
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
       acc[i][v] = _mm512_setzero_ps();
-  __mmask16 mask[NV];
-  for (int v = 0; v < NV; ++v)
-    mask[v] = lanes16(t.nr - 16 * v);
   const float *a = static_cast<const float *>(t.a);
   const float *b = static_cast<const float *>(t.b);
   const int64_t ldb = t.ldb;
@@ -616,8 +620,7 @@ KILN_AVX512 void tileF32Avx512(const TileArgs &t) {
   for (int64_t k = 0; k < t.kSteps; ++k) {
     __m512 bv[NV];
     for (int v = 0; v < NV; ++v)
-      bv[v] = Direct ? _mm512_maskz_loadu_ps(mask[v], b + 16 * v)
-                     : _mm512_loadu_ps(b + 16 * v);
+      bv[v] = _mm512_loadu_ps(b + 16 * v);
     for (int i = 0; i < MR; ++i) {
       __m512 ai = _mm512_set1_ps(a[i]);
       for (int v = 0; v < NV; ++v)
@@ -629,62 +632,38 @@ KILN_AVX512 void tileF32Avx512(const TileArgs &t) {
   storeTile<MR, NV>(acc, t);
 }
 
-template <int MR, int NV, bool Direct>
-KILN_AVX512 TileFn pickTileF32Rows(int mr) {
+template <int MR, int NV> TileFn pickTileF32Rows(int mr) {
   if constexpr (MR == 0)
     return nullptr;
   else
-    return mr == MR ? &tileF32Avx512<MR, NV, Direct>
-                    : pickTileF32Rows<MR - 1, NV, Direct>(mr);
+    return mr == MR ? &tileF32Avx512<MR, NV> : pickTileF32Rows<MR - 1, NV>(mr);
 }
 
-TileFn pickTileF32Avx512(int mr, int nv, bool direct) {
-  if (nv == 1)
-    return direct ? pickTileF32Rows<kMR, 1, true>(mr)
-                  : pickTileF32Rows<kMR, 1, false>(mr);
-  return direct ? pickTileF32Rows<kMR, 2, true>(mr)
-                : pickTileF32Rows<kMR, 2, false>(mr);
+TileFn pickTileF32Avx512(int mr, int nv) {
+  return nv == 1 ? pickTileF32Rows<kMR, 1>(mr) : pickTileF32Rows<kMR, 2>(mr);
 }
 
-// --- Wide direct kernels (M <= 4) -----------------------------------------
+// --- Small-M kernels on a pre-packed B ------------------------------------
 
-KILN_AVX512 inline __m512 loadAsF32(__mmask16 mask, const float *p) {
-  return _mm512_maskz_loadu_ps(mask, p);
-}
-KILN_AVX512 inline __m512 loadAsF32(__mmask16 mask, const uint16_t *p) {
-  __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-}
-
-/// C (MR x 16 NV) = A~ (kSteps x MR, fp32) B, B read in place: Src rows of
-/// the caller's row-major B (fp32, or bf16 widened to fp32), or `Packed`
-/// panels of a pre-packed fp32 B. Many columns per k step keep the loads
-/// streaming and the FMAs independent when A has few rows.
-template <int MR, int NV, typename Src, bool Packed>
-KILN_AVX512 void wideAvx512(const TileArgs &t) {
+/// C (MR x 16 NV) = A~ (kSteps x MR) B~ over NV / 2 panels of a pre-packed B
+/// (panelStride apart; columns past nr are masked off, as panels past N do
+/// not exist). Many columns per k step keep the loads streaming (one stream
+/// per panel) and the FMAs independent when A has few rows.
+template <int MR, int NV> KILN_AVX512 void widePackedAvx512(const TileArgs &t) {
   __m512 acc[MR][NV];
   __mmask16 mask[NV];
-  const Src *bv[NV];
-  const Src *b = static_cast<const Src *>(t.b);
+  const float *bv[NV];
+  const float *b = static_cast<const float *>(t.b);
   for (int v = 0; v < NV; ++v) {
     for (int i = 0; i < MR; ++i)
       acc[i][v] = _mm512_setzero_ps();
     mask[v] = lanes16(t.nr - 16 * v);
-    bv[v] = Packed ? b + (v / 2) * t.panelStride + (v % 2) * 16 : b + 16 * v;
+    bv[v] = b + (v / 2) * t.panelStride + (v % 2) * 16;
   }
   const float *a = static_cast<const float *>(t.a);
-  const int64_t ldb = t.ldb;
   for (int64_t k = 0; k < t.kSteps; ++k) {
-    if constexpr (!Packed) {
-      // Rows of B are far apart: fetch them ahead of use (a row is in one
-      // page only, the hardware prefetchers do not see the pattern).
-      for (int v = 0; v < NV; v += 64 / int(16 * sizeof(Src)))
-        _mm_prefetch(
-            reinterpret_cast<const char *>(bv[v] + (k + kPrefetchRows) * ldb),
-            _MM_HINT_T0);
-    }
     for (int v = 0; v < NV; ++v) {
-      __m512 x = loadAsF32(mask[v], bv[v] + k * ldb);
+      __m512 x = _mm512_maskz_loadu_ps(mask[v], bv[v] + k * kNR);
       for (int i = 0; i < MR; ++i)
         acc[i][v] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), x, acc[i][v]);
     }
@@ -693,26 +672,28 @@ KILN_AVX512 void wideAvx512(const TileArgs &t) {
   storeTile<MR, NV>(acc, t);
 }
 
-template <int M, typename Src> TileFn pickWideRows(bool packed) {
-  if constexpr (std::is_same_v<Src, float>)
-    if (packed)
-      return &wideAvx512<M, wideVectors(M), Src, true>;
-  return &wideAvx512<M, wideVectors(M), Src, false>;
-}
-
-template <typename Src> TileFn pickWideAvx512(int m, bool packed) {
+TileFn pickWidePackedAvx512(int m) {
+  static_assert(kWideMaxM == 4, "");
   switch (m) {
   case 1:
-    return pickWideRows<1, Src>(packed);
+    return &widePackedAvx512<1, wideVectors(1)>;
   case 2:
-    return pickWideRows<2, Src>(packed);
+    return &widePackedAvx512<2, wideVectors(2)>;
   case 3:
-    return pickWideRows<3, Src>(packed);
+    return &widePackedAvx512<3, wideVectors(3)>;
   case 4:
-    return pickWideRows<4, Src>(packed);
+    return &widePackedAvx512<4, wideVectors(4)>;
   default:
     return nullptr;
   }
+}
+
+KILN_AVX512 inline __m512 loadAsF32(__mmask16 mask, const float *p) {
+  return _mm512_maskz_loadu_ps(mask, p);
+}
+KILN_AVX512 inline __m512 loadAsF32(__mmask16 mask, const uint16_t *p) {
+  __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
 // --- Row-streaming kernels (small M, row-major B) --------------------------
@@ -752,9 +733,7 @@ KILN_AVX512 inline void rowStreamRows(const float *a, const Src *b, int64_t ldb,
 /// prefetchers serve best), several at a time, into the M x n partial sums.
 template <int M, typename Src>
 KILN_AVX512 void rowStreamAvx512(const RowStreamArgs &r) {
-  constexpr int kRows = M <= 2   ? 8
-                        : M <= 8 ? 4
-                                 : 8; // rows of B per pass over the sums
+  constexpr int kRows = M <= 2 ? 8 : 4; // rows of B per pass over the sums
   const Src *b = static_cast<const Src *>(r.b);
   int64_t k = 0;
   for (; k + kRows <= r.kRows; k += kRows)
@@ -773,7 +752,7 @@ template <int M, typename Src> RowStreamFn pickRowStreamRows(int m) {
 }
 
 template <typename Src> RowStreamFn pickRowStreamAvx512(int m) {
-  return pickRowStreamRows<32, Src>(m);
+  return pickRowStreamRows<kRowStreamMaxM, Src>(m);
 }
 
 /// C[i][j0..j1) = epilogue(the sum of `count` partial sums, `stride` apart).
@@ -931,60 +910,37 @@ KILN_AVX512_BF16 inline void bf16Step(__m512 (&acc)[MR][NV], const uint32_t *a,
   }
 }
 
-/// The bf16 tile: A~ and B~ hold (k, k+1) pairs in 32-bit words. `Direct`:
-/// B is the caller's row-major bf16 matrix, interleaved in registers.
-template <int MR, int NV, bool Direct>
+/// The bf16 tile: A~ and B~ hold (k, k+1) pairs in 32-bit words.
+template <int MR, int NV>
 KILN_AVX512_BF16 void tileBf16Avx512(const TileArgs &t) {
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
       acc[i][v] = _mm512_setzero_ps();
   const uint32_t *a = static_cast<const uint32_t *>(t.a);
-  if constexpr (!Direct) {
-    const uint32_t *b = static_cast<const uint32_t *>(t.b);
+  const uint32_t *b = static_cast<const uint32_t *>(t.b);
 #pragma clang loop unroll_count(4)
-    for (int64_t k = 0; k < t.kSteps; ++k) {
-      __m512i bv[NV];
-      for (int v = 0; v < NV; ++v)
-        bv[v] = _mm512_loadu_si512(b + 16 * v);
-      bf16Step<MR, NV>(acc, a, bv);
-      a += MR;
-      b += t.ldb;
-    }
-  } else {
-    const uint16_t *b = static_cast<const uint16_t *>(t.b);
-    const __mmask32 mask = lanes32(t.nr);
-    const int64_t ldb = t.ldb;
-    const int64_t fullPairs = t.kRows / 2;
-    for (int64_t p = 0; p < t.kSteps; ++p) {
-      __m512i r0 = _mm512_maskz_loadu_epi16(mask, b);
-      __m512i r1 = p < fullPairs ? _mm512_maskz_loadu_epi16(mask, b + ldb)
-                                 : _mm512_setzero_si512();
-      __m512i bv[2];
-      interleavePairs(r0, r1, bv[0], bv[1]);
-      bf16Step<MR, NV>(acc, a, bv);
-      a += MR;
-      b += 2 * ldb;
-    }
+  for (int64_t k = 0; k < t.kSteps; ++k) {
+    __m512i bv[NV];
+    for (int v = 0; v < NV; ++v)
+      bv[v] = _mm512_loadu_si512(b + 16 * v);
+    bf16Step<MR, NV>(acc, a, bv);
+    a += MR;
+    b += t.ldb;
   }
   storeTile<MR, NV>(acc, t);
 }
 
-template <int MR, int NV, bool Direct>
-KILN_AVX512_BF16 TileFn pickTileBf16Rows(int mr) {
+template <int MR, int NV> TileFn pickTileBf16Rows(int mr) {
   if constexpr (MR == 0)
     return nullptr;
   else
-    return mr == MR ? &tileBf16Avx512<MR, NV, Direct>
-                    : pickTileBf16Rows<MR - 1, NV, Direct>(mr);
+    return mr == MR ? &tileBf16Avx512<MR, NV>
+                    : pickTileBf16Rows<MR - 1, NV>(mr);
 }
 
-TileFn pickTileBf16Avx512(int mr, int nv, bool direct) {
-  if (nv == 1)
-    return direct ? pickTileBf16Rows<kMR, 1, true>(mr)
-                  : pickTileBf16Rows<kMR, 1, false>(mr);
-  return direct ? pickTileBf16Rows<kMR, 2, true>(mr)
-                : pickTileBf16Rows<kMR, 2, false>(mr);
+TileFn pickTileBf16Avx512(int mr, int nv) {
+  return nv == 1 ? pickTileBf16Rows<kMR, 1>(mr) : pickTileBf16Rows<kMR, 2>(mr);
 }
 
 KILN_AVX512 void packABf16Avx512(const void *srcv, int64_t rs, int64_t cs,
@@ -1118,20 +1074,13 @@ template <int M, int Cols> struct DotBf16 {
 // Backends and their selection
 //===----------------------------------------------------------------------===//
 
-// Fields: kStep, srcBytes, directB, pickTile, packA, packB, pickWide,
+// Fields: kStep, srcBytes, pickTile, packA, packB, pickWidePacked,
 // pickRowStream, pickDot.
-const Backend kF32Generic = {1,
-                             4,
-                             true,
-                             pickTileGeneric,
-                             packAGeneric<float>,
-                             packBGeneric<float>,
-                             nullptr,
-                             nullptr,
-                             nullptr};
+const Backend kF32Generic = {
+    1,       4,       pickTileGeneric, packAGeneric<float>, packBGeneric<float>,
+    nullptr, nullptr, nullptr};
 const Backend kBf16Generic = {1,
                               2,
-                              false,
                               pickTileGeneric,
                               packAGeneric<uint16_t>,
                               packBGeneric<uint16_t>,
@@ -1140,30 +1089,27 @@ const Backend kBf16Generic = {1,
                               nullptr};
 const Backend kF32Avx512 = {1,
                             4,
-                            true,
                             pickTileF32Avx512,
                             packAF32Avx512,
                             packBF32Avx512,
-                            pickWideAvx512<float>,
+                            pickWidePackedAvx512,
                             pickRowStreamAvx512<float>,
                             pickDot<DotF32>};
 /// AVX-512 without avx512_bf16: bf16 converted to fp32 while packing.
 const Backend kBf16ViaF32Avx512 = {1,
                                    2,
-                                   false,
                                    pickTileF32Avx512,
                                    packAGeneric<uint16_t>,
                                    packBGeneric<uint16_t>,
-                                   pickWideAvx512<uint16_t>,
+                                   nullptr,
                                    pickRowStreamAvx512<uint16_t>,
                                    nullptr};
 const Backend kBf16Avx512 = {2,
                              2,
-                             true,
                              pickTileBf16Avx512,
                              packABf16Avx512,
                              packBBf16Avx512,
-                             pickWideAvx512<uint16_t>,
+                             nullptr,
                              pickRowStreamAvx512<uint16_t>,
                              pickDot<DotBf16>};
 
@@ -1232,22 +1178,21 @@ void runTile(TileFn fn, TileArgs t, int mr, int64_t ccs) {
     fn(t);
     return;
   }
-  // Room for the widest tile (the wide kernels: kWideMaxM x 256 columns).
-  constexpr int64_t kWidth = kNR * kDirectPanels;
-  static_assert(kWideMaxM * 16 * wideVectors(1) <= kMR * kWidth, "");
-  float tile[kMR * kWidth];
+  // Every kernel's tile fits (wideTilesFit).
+  float tile[kMR * kNR];
+  const int64_t ldt = (t.nr + 15) / 16 * 16;
   float *c = t.c;
   int64_t crs = t.ldc;
   if (t.loadC || t.addCAfter)
     for (int i = 0; i < mr; ++i)
       for (int j = 0; j < t.nr; ++j)
-        tile[i * kWidth + j] = c[i * crs + j * ccs];
+        tile[i * ldt + j] = c[i * crs + j * ccs];
   t.c = tile;
-  t.ldc = kWidth;
+  t.ldc = ldt;
   fn(t);
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < t.nr; ++j)
-      c[i * crs + j * ccs] = tile[i * kWidth + j];
+      c[i * crs + j * ccs] = tile[i * ldt + j];
 }
 
 /// K = 0: C = act(bias) (+ C).
@@ -1372,61 +1317,38 @@ void runRowStream(const Backend &be, const Problem &p, bool parallel,
   });
 }
 
-/// M <= kWideMaxM with a row-major or pre-packed B read in place: wide
-/// kernels over strips of 16 wideVectors(M) columns, in parallel.
-void runWide(const Backend &be, const Problem &p, bool parallel) {
+/// Small M (<= kMR) with a pre-packed B: nothing to pack (A~ is one panel
+/// of all of K), the panels of B stream from memory; in parallel over strips
+/// of columns. M <= kWideMaxM runs the wide kernels (several panels at once),
+/// larger M the tile kernels.
+void runPackedSmallM(const Backend &be, const Problem &p, bool parallel) {
   const int m = int(p.m);
-  const int64_t width = 16 * wideVectors(m);
-  const int64_t sb = int64_t(be.srcBytes);
-  TileFn fn = be.pickWide(m, p.bPacked != nullptr);
-  const float *aPanel = packSmallA(be, p);
+  const bool wide = be.pickWidePacked && m <= kWideMaxM;
+  const int64_t width = wide ? 16 * wideVectors(m) : kNR;
+  TileFn fns[2];
+  const float *aPanel;
+  if (wide) {
+    fns[0] = fns[1] = be.pickWidePacked(m);
+    aPanel = packSmallA(be, p);
+  } else {
+    fns[0] = be.pickTile(m, 1);
+    fns[1] = be.pickTile(m, 2);
+    float *buf = threadScratch().a.get(size_t(p.k * m) * 4);
+    be.packA(p.a, p.ars, p.acs, m, p.k, buf);
+    aPanel = buf;
+  }
   parallelFor(ceilDiv(p.n, width), parallel, [&](int64_t s0, int64_t s1) {
-    alignas(64) float partial[kWideMaxM * 16 * wideVectors(1)];
+    alignas(64) float partial[kMR * kNR];
+    // (Room for any kernel's tile, as in runTile.)
     for (int64_t strip = s0; strip < s1; ++strip) {
       const int64_t n0 = strip * width;
       const int nr = int(std::min(width, p.n - n0));
-      runStrip(fn, p, m, p.k, n0, nr, partial, width,
+      runStrip(fns[nr > 16 ? 1 : 0], p, m, p.k, n0, nr, partial, width,
                [&](TileArgs &t, int64_t ks) {
                  t.a = aPanel + ks * m;
-                 if (p.bPacked) {
-                   t.b = p.bPacked + (n0 / kNR) * p.k * kNR + ks * kNR;
-                   t.ldb = kNR;
-                   t.panelStride = p.k * kNR;
-                 } else {
-                   t.b = p.b + (ks * p.brs + n0 * p.bcs) * sb;
-                   t.ldb = p.brs;
-                 }
-               });
-    }
-  });
-}
-
-/// Small M (<= kMR) with a row-major or pre-packed B: A~ is one panel of all
-/// of K, B is streamed in place; parallel over strips of NR-column panels.
-void runDirect(const Backend &be, const Problem &p, bool parallel) {
-  const int mr = int(p.m);
-  const int64_t kSteps = ceilDiv(p.k, be.kStep);
-  const bool direct = !p.bPacked;
-  float *aPanel = threadScratch().a.get(size_t(kSteps * mr) * 4);
-  be.packA(p.a, p.ars, p.acs, mr, p.k, aPanel);
-  TileFn fns[2] = {be.pickTile(mr, 1, direct), be.pickTile(mr, 2, direct)};
-  const int64_t sb = int64_t(be.srcBytes);
-  parallelFor(ceilDiv(p.n, kNR), parallel, [&](int64_t j0, int64_t j1) {
-    alignas(64) float partial[kMR * kNR];
-    for (int64_t j = j0; j < j1; ++j) {
-      const int64_t n0 = j * kNR;
-      const int nr = int(std::min<int64_t>(kNR, p.n - n0));
-      runStrip(fns[nr > 16 ? 1 : 0], p, mr, kSteps, n0, nr, partial, kNR,
-               [&](TileArgs &t, int64_t ks) {
-                 t.a = aPanel + ks * mr;
-                 if (p.bPacked) {
-                   t.b = p.bPacked + j * p.k * kNR + ks * kNR;
-                   t.ldb = kNR;
-                 } else {
-                   t.b = p.b + (ks * be.kStep * p.brs + n0 * p.bcs) * sb;
-                   t.ldb = p.brs;
-                 }
-                 t.kRows = p.k - ks * be.kStep;
+                 t.b = p.bPacked + (n0 / kNR) * p.k * kNR + ks * kNR;
+                 t.ldb = kNR;
+                 t.panelStride = p.k * kNR;
                });
     }
   });
@@ -1496,23 +1418,33 @@ void runBlocked(const Backend &be, const Problem &p, bool parallel) {
         float *aBlock = scratch.a.get(size_t(nPanelsA * kSteps * kMR) * 4);
         const bool packB = bBuf && ic0 == 0;
 
-        // Phase 1: pack A~ (and B~) in parallel.
-        parallelFor(nPanelsA + (packB ? nPanelsB : 0), parallel,
-                    [&](int64_t t0, int64_t t1) {
-                      for (int64_t t = t0; t < t1; ++t) {
-                        if (t < nPanelsA) {
-                          int64_t i0 = ic0 + t * kMR;
-                          int mr = int(std::min<int64_t>(kMR, ic0 + mco - i0));
-                          be.packA(p.a + (i0 * p.ars + pc * p.acs) * sb, p.ars,
-                                   p.acs, mr, kc, aBlock + t * kSteps * kMR);
-                        } else {
-                          int64_t j = t - nPanelsA, n0 = jc + j * kNR;
-                          int nr = int(std::min<int64_t>(kNR, p.n - n0));
-                          be.packB(p.b + (pc * p.brs + n0 * p.bcs) * sb, p.brs,
-                                   p.bcs, nr, kc, bBuf + j * bPanelStride);
-                        }
-                      }
-                    });
+        // Phase 1: pack A~ (and B~) in parallel; B~ in groups of panels.
+        const int64_t nGroupsB = packB ? ceilDiv(nPanelsB, kPackGroup) : 0;
+        parallelFor(nPanelsA + nGroupsB, parallel, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            if (t < nPanelsA) {
+              int64_t i0 = ic0 + t * kMR;
+              int mr = int(std::min<int64_t>(kMR, ic0 + mco - i0));
+              be.packA(p.a + (i0 * p.ars + pc * p.acs) * sb, p.ars, p.acs, mr,
+                       kc, aBlock + t * kSteps * kMR);
+              continue;
+            }
+            const int64_t j0 = (t - nPanelsA) * kPackGroup,
+                          j1 = std::min(nPanelsB, j0 + kPackGroup);
+            // A row-major B is read a few rows at a time across the group's
+            // panels (long runs of each row), any other by whole panels.
+            const int64_t rows = p.bcs == 1 ? kPackRows : kc;
+            for (int64_t k0 = 0; k0 < kc; k0 += rows) {
+              for (int64_t j = j0; j < j1; ++j) {
+                const int64_t n0 = jc + j * kNR;
+                const int nr = int(std::min<int64_t>(kNR, p.n - n0));
+                be.packB(p.b + ((pc + k0) * p.brs + n0 * p.bcs) * sb, p.brs,
+                         p.bcs, nr, std::min(rows, kc - k0),
+                         bBuf + j * bPanelStride + k0 / be.kStep * kNR);
+              }
+            }
+          }
+        });
 
         // Phase 2: macro tiles of C in parallel.
         const int64_t mTiles = ceilDiv(mco, kMCMax);
@@ -1525,13 +1457,11 @@ void runBlocked(const Backend &be, const Problem &p, bool parallel) {
                           c1 = std::min(nc, c0 + kNCT);
             for (int64_t ir = r0; ir < r1; ir += kMR) {
               const int mr = int(std::min<int64_t>(kMR, mco - ir));
-              TileFn fns[2] = {be.pickTile(mr, 1, false),
-                               be.pickTile(mr, 2, false)};
+              TileFn fns[2] = {be.pickTile(mr, 1), be.pickTile(mr, 2)};
               TileArgs tile;
               tile.kSteps = kSteps;
               tile.a = aBlock + (ir / kMR) * kSteps * kMR;
               tile.ldb = kNR;
-              tile.kRows = kc;
               tile.ldc = p.crs;
               tile.partial = nullptr;
               tile.ldp = 0;
@@ -1569,12 +1499,8 @@ void runProblem(const Backend &be, const Problem &p, bool parallel,
     runRowStream(be, p, parallel, threads);
     return;
   }
-  if (be.pickWide && p.m <= kWideMaxM && p.bPacked) {
-    runWide(be, p, parallel);
-    return;
-  }
-  if (p.m <= kMR && (p.bPacked || (be.directB && p.bcs == 1))) {
-    runDirect(be, p, parallel);
+  if (p.m <= kMR && p.bPacked) {
+    runPackedSmallM(be, p, parallel);
     return;
   }
   if (be.pickDot && p.m <= kDotMaxM && !p.bPacked && p.brs == 1 && p.acs == 1) {

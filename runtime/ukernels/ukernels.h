@@ -146,6 +146,63 @@ KILN_UK_API void kiln_uk_matmul_packed_bias_f32(
     int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
     int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
 
+/// Flags of the selective-scan kernel: which optional operands are given
+/// (an absent one is passed as any buffer of the right rank and ignored),
+/// and whether delta goes through softplus (after the bias).
+enum {
+  KILN_UK_SSM_D = 1,
+  KILN_UK_SSM_Z = 2,
+  KILN_UK_SSM_DELTA_BIAS = 4,
+  KILN_UK_SSM_STATE = 8,
+  KILN_UK_SSM_DELTA_SOFTPLUS = 16,
+};
+
+/// Mamba's selective scan (kiln.selective_scan), time-major: u, delta, z, y
+/// are [Bt, L, Di], B and C [Bt, L, N], A [Di, N], D and delta_bias [Di],
+/// the initial state h0 and the final state hN [Bt, Di, N]. For every b, d,
+/// from h = h0[b, d] (or zeros):
+///   dt = delta[b,t,d] (+ delta_bias[d]) (softplus'd)
+///   h[n] = exp(dt A[d,n]) h[n] + dt B[b,t,n] u[b,t,d]
+///   y[b,t,d] = (sum_n h[n] C[b,t,n] + D[d] u[b,t,d]) (* silu(z[b,t,d]))
+/// hN may alias h0 (each part of the state is read before it is written).
+/// Extra memory: a few vectors per thread, never L x Di x N.
+KILN_UK_API void kiln_uk_selective_scan_f32(
+    const float *u, int64_t uB, int64_t uL, int64_t uD, int64_t uSB,
+    int64_t uSL, int64_t uSD, const float *delta, int64_t dtB, int64_t dtL,
+    int64_t dtD, int64_t dtSB, int64_t dtSL, int64_t dtSD, const float *A,
+    int64_t aD, int64_t aN, int64_t aSD, int64_t aSN, const float *B,
+    int64_t bB, int64_t bL, int64_t bN, int64_t bSB, int64_t bSL, int64_t bSN,
+    const float *C, int64_t cB, int64_t cL, int64_t cN, int64_t cSB,
+    int64_t cSL, int64_t cSN, const float *D, int64_t dD, int64_t dS,
+    const float *z, int64_t zB, int64_t zL, int64_t zD, int64_t zSB,
+    int64_t zSL, int64_t zSD, const float *bias, int64_t biasD, int64_t biasS,
+    const float *h0, int64_t h0B, int64_t h0D, int64_t h0N, int64_t h0SB,
+    int64_t h0SD, int64_t h0SN, int64_t flags, float *y, int64_t yB, int64_t yL,
+    int64_t yD, int64_t ySB, int64_t ySL, int64_t ySD, float *hN, int64_t hB,
+    int64_t hD, int64_t hN_, int64_t hSB, int64_t hSD, int64_t hSN);
+
+/// Flags of the causal conv1d kernel.
+enum {
+  KILN_UK_CONV_BIAS = 1,
+  KILN_UK_CONV_STATE = 2,
+  KILN_UK_CONV_SILU = 4,
+};
+
+/// Depthwise causal conv1d (kiln.causal_conv1d), time-major: x and y are
+/// [Bt, L, Di], w [Di, K], bias [Di], the state and the new state
+/// [Bt, Di, K-1]:
+///   y[b,t,d] = act(bias[d] + sum_k w[d,k] x'[b, t-K+1+k, d])
+/// where x' is x preceded by the state (or zeros); the new state is the
+/// last K-1 steps of x'. sOut may alias state.
+KILN_UK_API void kiln_uk_causal_conv1d_f32(
+    const float *x, int64_t xB, int64_t xL, int64_t xD, int64_t xSB,
+    int64_t xSL, int64_t xSD, const float *w, int64_t wD, int64_t wK,
+    int64_t wSD, int64_t wSK, const float *bias, int64_t biasD, int64_t biasS,
+    const float *state, int64_t sB, int64_t sD, int64_t sK, int64_t sSB,
+    int64_t sSD, int64_t sSK, int64_t flags, float *y, int64_t yB, int64_t yL,
+    int64_t yD, int64_t ySB, int64_t ySL, int64_t ySD, float *sOut, int64_t oB,
+    int64_t oD, int64_t oK, int64_t oSB, int64_t oSD, int64_t oSK);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,15 +2,16 @@
 
 #id = affine_map<(d0) -> (d0)>
 
-// Inside a region the chain fuses into one generic; the region is inlined.
+// Inside a region the chain fuses into one generic; the regions stay.
 // Across regions nothing fuses, even with a single use.
 // CHECK-LABEL: func @regions
-// CHECK-NOT: kiln.kernel
-// CHECK: %[[A:.*]] = linalg.generic
+// CHECK: %[[K:.*]] = kiln.kernel "elementwise"
+// CHECK: linalg.generic
 // CHECK: math.exp
 // CHECK: arith.negf
 // CHECK-NOT: linalg.generic
-// CHECK: linalg.generic {{.*}} ins(%[[A]]
+// CHECK: kiln.kernel "elementwise"
+// CHECK: linalg.generic {{.*}} ins(%[[K]]
 // CHECK: math.tanh
 // CHECK-NOT: linalg.generic
 // CHECK: return

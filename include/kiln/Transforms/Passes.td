@@ -95,16 +95,27 @@ def FormKernels : Pass<"kiln-form-kernels", "func::FuncOp"> {
 }
 
 def FuseKernels : Pass<"kiln-fuse-kernels", "func::FuncOp"> {
-  let summary = "Fuse each kernel region's linalg ops, then inline it";
+  let summary = "Fuse the elementwise linalg ops of each kernel region";
   let description = [{
     After lowering, fuses the elementwise `linalg.generic` ops of every
     `kiln.kernel` region into their producers inside the same region
-    (upstream's elementwise fusion, restricted to the region), then
-    replaces the region by its ops. Functions without kernel regions (linalg
-    input) get upstream's elementwise fusion over the whole function.
+    (upstream's elementwise fusion, restricted to the region). Functions
+    without kernel regions (linalg input) get upstream's elementwise fusion
+    over the whole function. The regions stay for code generation, which
+    tiles each as one loop nest (`kiln-tile-parallel`), until
+    `kiln-inline-kernels`.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def InlineKernels : Pass<"kiln-inline-kernels", "func::FuncOp"> {
+  let summary = "Replace kernel regions by their ops";
+  let description = [{
+    Once code generation has shaped each `kiln.kernel` region (tiled and
+    fused it), the regions have done their job: each is replaced by the ops
+    of its body, its results by the values it yields.
+  }];
 }
 
 #endif // KILN_TRANSFORMS_PASSES_TD

@@ -1,14 +1,25 @@
-//===- TileParallel.cpp - tile linalg ops into scf.forall tasks -----------===//
+//===- TileParallel.cpp - tile kernels into scf.forall tasks --------------===//
+//
+// Each kernel region becomes one parallel loop nest: its last op (the root)
+// is tiled over its parallel dimensions and the ops of the region that
+// produce its operands are fused into the tile, so a task runs the whole
+// region on a block of the data while it is in cache (a norm's statistics
+// and its normalization, a softmax's max, sum and scaling, a conv and its
+// activation). Linalg ops outside regions, or not fused into their root,
+// are tiled on their own.
+//
+//===----------------------------------------------------------------------===//
 
 #include "kiln/Codegen/CPU/Passes.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/Iterators.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
-#include "llvm/Support/Debug.h"
-
-#define DEBUG_TYPE "kiln-tile-parallel"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_TILEPARALLEL
@@ -19,6 +30,31 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 namespace {
+
+bool isTileable(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return linalgOp && linalgOp.hasPureTensorSemantics() &&
+         isa<TilingInterface>(op) && !linalgOp.hasDynamicShape();
+}
+
+/// The linalg op computing a kernel's single result, looking through
+/// reshapes; null if there is none.
+linalg::LinalgOp kernelRoot(KernelOp kernel) {
+  auto yield = cast<YieldOp>(kernel.getBody().front().getTerminator());
+  if (yield.getValues().size() != 1)
+    return {};
+  Value v = yield.getValues().front();
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    if (def->getParentOp() == kernel && isTileable(def))
+      return cast<linalg::LinalgOp>(def);
+    return {};
+  }
+  return {};
+}
 
 struct TileParallelPass : mlir::kiln::impl::TileParallelBase<TileParallelPass> {
   using Base::Base;
@@ -51,27 +87,85 @@ struct TileParallelPass : mlir::kiln::impl::TileParallelBase<TileParallelPass> {
     return sizes;
   }
 
+  scf::SCFTilingOptions tilingOptions(ArrayRef<int64_t> sizes) {
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
+    return options;
+  }
+
+  /// Tiles the root of `kernel` and fuses the region's producers into it.
+  LogicalResult tileKernel(IRRewriter &rewriter, KernelOp kernel) {
+    linalg::LinalgOp root = kernelRoot(kernel);
+    if (!root)
+      return success();
+    SmallVector<int64_t> sizes = chooseTileSizes(root);
+    if (llvm::all_of(sizes, [](int64_t s) { return s == 0; }))
+      return success();
+    scf::SCFTileAndFuseOptions options;
+    options.setTilingOptions(tilingOptions(sizes));
+    options.setFusionControlFn(
+        [&](tensor::ExtractSliceOp, OpResult producer, bool)
+            -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          if (producer.getOwner()->getParentOp() != kernel)
+            return std::nullopt;
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        });
+    rewriter.setInsertionPoint(root);
+    FailureOr<scf::SCFTileAndFuseResult> tiled =
+        scf::tileConsumerAndFuseProducersUsingSCF(
+            rewriter, cast<TilingInterface>(root.getOperation()), options);
+    if (failed(tiled))
+      return root.emitError("could not be tiled for the thread pool");
+    for (OpResult r : root->getResults())
+      if (Value repl = tiled->replacements.lookup(r))
+        rewriter.replaceAllUsesWith(r, repl);
+    // The untiled ops are dead now unless used elsewhere in the region
+    // (fusion leaves the slices it fused through; they go first).
+    bool erased = true;
+    while (erased) {
+      erased = false;
+      kernel.getBody().walk<WalkOrder::PostOrder, ReverseIterator>(
+          [&](Operation *op) {
+            if (isOpTriviallyDead(op)) {
+              rewriter.eraseOp(op);
+              erased = true;
+            }
+          });
+    }
+    return success();
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    SmallVector<linalg::LinalgOp> ops;
-    for (Operation &op : func.getBody().front()) {
-      auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
-      if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
-          !isa<TilingInterface>(&op) || linalgOp.hasDynamicShape())
-        continue;
-      ops.push_back(linalgOp);
-    }
     IRRewriter rewriter(&getContext());
+    SmallVector<KernelOp> kernels;
+    for (Operation &op : func.getBody().front())
+      if (auto k = dyn_cast<KernelOp>(op))
+        kernels.push_back(k);
+    for (KernelOp k : kernels)
+      if (failed(tileKernel(rewriter, k)))
+        return signalPassFailure();
+
+    // What is left: ops outside regions, and ops of a region that were not
+    // fused into its root (still used there, outside any loop).
+    SmallVector<linalg::LinalgOp> ops;
+    auto collect = [&](Block &block) {
+      for (Operation &op : block)
+        if (isTileable(&op) && !op.use_empty())
+          ops.push_back(cast<linalg::LinalgOp>(op));
+    };
+    collect(func.getBody().front());
+    for (KernelOp k : kernels)
+      collect(k.getBody().front());
     for (linalg::LinalgOp op : ops) {
       SmallVector<int64_t> sizes = chooseTileSizes(op);
       if (llvm::all_of(sizes, [](int64_t s) { return s == 0; }))
         continue;
-      scf::SCFTilingOptions options;
-      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
       rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()),
+                            tilingOptions(sizes));
       if (failed(tiled)) {
         op.emitError("could not be tiled for the thread pool");
         return signalPassFailure();

@@ -191,6 +191,132 @@ struct AttentionPattern : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// `v` ([X, Y, L]) as the time-major [X, L, Y] the SSM kernels take: the
+/// input of the transpose that made it channel-major, or a new transpose.
+Value timeMajor(PatternRewriter &rewriter, Location loc, Value v) {
+  if (auto t = v.getDefiningOp<TransposeOp>())
+    if (t.getPermutation() == ArrayRef<int64_t>{0, 2, 1})
+      return t.getInput();
+  auto t = typeOf(v);
+  return TransposeOp::create(
+      rewriter, loc,
+      RankedTensorType::get({t.getDimSize(0), t.getDimSize(2), t.getDimSize(1)},
+                            t.getElementType()),
+      v, rewriter.getDenseI64ArrayAttr({0, 2, 1}));
+}
+
+/// Replaces the channel-major `old` with the time-major `tm`: transposes
+/// back to time-major read `tm` itself.
+void replaceTimeMajor(PatternRewriter &rewriter, Location loc, Value old,
+                      Value tm) {
+  for (OpOperand &use : llvm::make_early_inc_range(old.getUses()))
+    if (auto t = dyn_cast<TransposeOp>(use.getOwner()))
+      if (t.getPermutation() == ArrayRef<int64_t>{0, 2, 1})
+        rewriter.replaceOp(t, tm);
+  if (!old.use_empty())
+    rewriter.replaceAllUsesWith(
+        old, TransposeOp::create(rewriter, loc, old.getType(), tm,
+                                 rewriter.getDenseI64ArrayAttr({0, 2, 1})));
+}
+
+/// A stand-in for an absent optional operand of rank `rank` (ignored by
+/// the kernel, whose flags say it is absent).
+Value absent(PatternRewriter &rewriter, Location loc, int64_t rank) {
+  auto t = RankedTensorType::get(SmallVector<int64_t>(rank, 1),
+                                 rewriter.getF32Type());
+  return ConstantOp::create(
+      rewriter, loc, t,
+      DenseElementsAttr::get(t, rewriter.getF32FloatAttr(0.f)));
+}
+
+bool staticF32(Operation *op) {
+  auto isIt = [](Type t) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r && r.hasStaticShape() && r.getElementType().isF32();
+  };
+  return llvm::all_of(op->getOperandTypes(), isIt) &&
+         llvm::all_of(op->getResultTypes(), isIt);
+}
+
+/// f32 selective scan -> kiln_uk_selective_scan_f32 (time-major operands).
+struct SelectiveScanPattern : OpRewritePattern<SelectiveScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticF32(op))
+      return rewriter.notifyMatchFailure(op, "not a static f32 scan");
+    Location loc = op.getLoc();
+    int64_t flags = (op.getD() ? KILN_UK_SSM_D : 0) |
+                    (op.getZ() ? KILN_UK_SSM_Z : 0) |
+                    (op.getDeltaBias() ? KILN_UK_SSM_DELTA_BIAS : 0) |
+                    (op.getInitialState() ? KILN_UK_SSM_STATE : 0) |
+                    (op.getDeltaSoftplus() ? KILN_UK_SSM_DELTA_SOFTPLUS : 0);
+    auto or_ = [&](Value v, int64_t rank) {
+      return v ? v : absent(rewriter, loc, rank);
+    };
+    SmallVector<Value> ins{timeMajor(rewriter, loc, op.getU()),
+                           timeMajor(rewriter, loc, op.getDelta()),
+                           op.getA(),
+                           timeMajor(rewriter, loc, op.getB()),
+                           timeMajor(rewriter, loc, op.getC()),
+                           or_(op.getD(), 1),
+                           op.getZ() ? timeMajor(rewriter, loc, op.getZ())
+                                     : absent(rewriter, loc, 3),
+                           or_(op.getDeltaBias(), 1),
+                           or_(op.getInitialState(), 3),
+                           i64Constant(rewriter, loc, flags)};
+    auto y = typeOf(op.getY());
+    auto h = typeOf(op.getFinalState());
+    Type f32 = rewriter.getF32Type();
+    SmallVector<int64_t> yShape{y.getDimSize(0), y.getDimSize(2),
+                                y.getDimSize(1)};
+    Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape, f32);
+    Value hInit = tensor::EmptyOp::create(rewriter, loc, h.getShape(), f32);
+    auto call = rt::UkernelOp::create(
+        rewriter, loc, TypeRange{yInit.getType(), h},
+        "kiln_uk_selective_scan_f32", ins, ValueRange{yInit, hInit});
+    replaceTimeMajor(rewriter, loc, op.getY(), call.getResult(0));
+    rewriter.replaceAllUsesWith(op.getFinalState(), call.getResult(1));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// f32 causal conv1d -> kiln_uk_causal_conv1d_f32 (time-major input and
+/// result).
+struct CausalConv1dPattern : OpRewritePattern<CausalConv1dOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CausalConv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticF32(op))
+      return rewriter.notifyMatchFailure(op, "not a static f32 conv1d");
+    Location loc = op.getLoc();
+    int64_t flags =
+        (op.getBias() ? KILN_UK_CONV_BIAS : 0) |
+        (op.getState() ? KILN_UK_CONV_STATE : 0) |
+        (op.getActivation() == Activation::silu ? KILN_UK_CONV_SILU : 0);
+    SmallVector<Value> ins{
+        timeMajor(rewriter, loc, op.getInput()), op.getWeight(),
+        op.getBias() ? op.getBias() : absent(rewriter, loc, 1),
+        op.getState() ? op.getState() : absent(rewriter, loc, 3),
+        i64Constant(rewriter, loc, flags)};
+    auto y = typeOf(op.getResult());
+    auto s = typeOf(op.getFinalState());
+    Type f32 = rewriter.getF32Type();
+    SmallVector<int64_t> yShape{y.getDimSize(0), y.getDimSize(2),
+                                y.getDimSize(1)};
+    Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape, f32);
+    Value sInit = tensor::EmptyOp::create(rewriter, loc, s.getShape(), f32);
+    auto call = rt::UkernelOp::create(
+        rewriter, loc, TypeRange{yInit.getType(), s},
+        "kiln_uk_causal_conv1d_f32", ins, ValueRange{yInit, sInit});
+    replaceTimeMajor(rewriter, loc, op.getResult(), call.getResult(0));
+    rewriter.replaceAllUsesWith(op.getFinalState(), call.getResult(1));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
   using UseUkernelsBase::UseUkernelsBase;
   void runOnOperation() override {
@@ -199,6 +325,8 @@ struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
       patterns.add<MatmulPattern>(&getContext(), epilogues);
     if (attention)
       patterns.add<AttentionPattern>(&getContext());
+    if (ssm)
+      patterns.add<SelectiveScanPattern, CausalConv1dPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -132,3 +132,47 @@ func.func @dynamic(%x: tensor<?x1024xf32>, %y: tensor<?x1024xf32>) -> tensor<?x1
   %0 = linalg.copy ins(%x : tensor<?x1024xf32>) outs(%y : tensor<?x1024xf32>) -> tensor<?x1024xf32>
   return %0 : tensor<?x1024xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+
+// A kernel region (a row sum, then each element divided by it): the root
+// is tiled over rows (262144 elements: 16 tasks) and the reduction fused
+// into the same task, so both run on a block of rows while it is in
+// cache; nothing is left outside the loop. The region stays.
+// CHECK-LABEL: func @kernel_region
+// CHECK: kiln.kernel "norm"
+// CHECK-NOT: linalg.generic
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (256) step (16)
+// CHECK: linalg.fill {{.*}} -> tensor<16xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<16xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<16x1024xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK-NOT: linalg.generic
+// CHECK: kiln.yield
+// ONE-LABEL: func @kernel_region
+// ONE-NOT: scf.forall
+// SMALL-LABEL: func @kernel_region
+// SMALL: scf.forall (%{{.*}}) = (0) to (256) step (8)
+func.func @kernel_region(%x: tensor<256x1024xf32>) -> tensor<256x1024xf32> {
+  %0 = kiln.kernel "norm" -> tensor<256x1024xf32> {
+    %zero = arith.constant 0.0 : f32
+    %e1 = tensor.empty() : tensor<256xf32>
+    %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<256xf32>) -> tensor<256xf32>
+    %sum = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<256x1024xf32>) outs(%acc : tensor<256xf32>) {
+    ^bb0(%a: f32, %s: f32):
+      %r = arith.addf %s, %a : f32
+      linalg.yield %r : f32
+    } -> tensor<256xf32>
+    %e2 = tensor.empty() : tensor<256x1024xf32>
+    %y = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]} ins(%x, %sum : tensor<256x1024xf32>, tensor<256xf32>) outs(%e2 : tensor<256x1024xf32>) {
+    ^bb0(%a: f32, %s: f32, %o: f32):
+      %r = arith.divf %a, %s : f32
+      linalg.yield %r : f32
+    } -> tensor<256x1024xf32>
+    kiln.yield %y : tensor<256x1024xf32>
+  }
+  return %0 : tensor<256x1024xf32>
+}

@@ -16,8 +16,12 @@ RECOGNIZED = {
     "vit": {"attention": 2, "layer_norm": 5, "gelu": 2},
     "unet": {"attention": 1, "group_norm": 3, "silu": 3},
     "dit": {"attention": 1, "layer_norm": 2, "gelu": 1, "silu": 1},
-    "mamba": {"silu": 2},
-    "mamba_lm": {"rms_norm": 3, "silu": 4},
+    # The unrolled scan re-rolls into one kiln.selective_scan per layer
+    # (its silu(z) gate folded in) and the padded depthwise conv with its
+    # silu into one kiln.causal_conv1d.
+    "mamba": {"selective_scan": 1, "causal_conv1d": 1, "silu": 0},
+    "mamba_lm": {"rms_norm": 3, "selective_scan": 2, "causal_conv1d": 2,
+                 "silu": 0},
 }
 LEFTOVERS = ["softmax", "erf", "tanh", "pow", "sigmoid", "sqrt"]
 

@@ -17,7 +17,10 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
       add of a per-column vector, then a relu, gelu or silu, then a residual
       add (`C = act(A B + bias) + residual`), each intermediate used once;
     - f32 `kiln.attention`, with or without a float or boolean mask, which
-      becomes the flash-attention kernel.
+      becomes the flash-attention kernel;
+    - f32 `kiln.selective_scan` and `kiln.causal_conv1d` (`ssm`), which
+      take their sequence operands time-major (`[B, L, D]`): the
+      transposes around them are absorbed where there are some.
 
     Upstream MLIR has no CPU flash-attention lowering and its generated
     matmuls reach a fraction of the FP32 peak here; the micro-kernels are
@@ -32,10 +35,27 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
            "Use the flash-attention micro-kernels">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Fold bias, activation and residual adds into matmul calls">,
+    Option<"ssm", "ssm", "bool", /*default=*/"true",
+           "Use the selective-scan and causal-conv1d micro-kernels">,
   ];
   let dependentDialects = ["::mlir::kiln::rt::KilnRTDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def ReassociateReductions : Pass<"kiln-reassociate-reductions",
+                                  "func::FuncOp"> {
+  let summary = "Let LLVM vectorize floating-point reductions";
+  let description = [{
+    Marks the floating-point arithmetic in the body of every `linalg` op
+    with a reduction loop `reassoc` (and `contract`, for fused
+    multiply-adds): the sums of softmax, norms, pooling and `kiln.reduce`
+    may then be computed as several partial sums, which is what vector
+    code does. Without it LLVM keeps the sequential order and leaves
+    these loops scalar. Partial sums are no less accurate than one
+    running sum (usually more).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def TileParallel : Pass<"kiln-tile-parallel", "func::FuncOp"> {

@@ -123,4 +123,57 @@ def RecognizeAttention : Pass<"kiln-recognize-attention", "func::FuncOp"> {
   ];
 }
 
+def RecognizeSelectiveScan : Pass<"kiln-recognize-selective-scan",
+                                  "func::FuncOp"> {
+  let summary = "Re-roll Mamba's unrolled recurrence into kiln.selective_scan";
+  let description = [{
+    torch.onnx unrolls a Python loop over time, so a Mamba layer exported
+    from its reference scan is `L` copies of
+
+    ```
+    dA_t = exp(dt_t * A)                      // dt_t, u_t: [Bt, Di, 1]
+    h_t  = dA_t * h_{t-1} + dt_t * B_t * u_t  // B_t, C_t: [Bt, 1, N]
+    y_t  = reduce_sum(h_t * C_t, axes = [2])  // h_t: [Bt, Di, N]
+    ```
+
+    (products in any order and association) followed by a stack of the
+    `y_t` (reshapes and one concat along a time axis). Each per-step operand
+    must be time step `t` -- a gather of the constant index `t`, or a size-1
+    slice, seen through reshapes -- of one whole-sequence tensor, and the
+    steps must cover its time axis; `A` (`[Di, N]` or `[1, Di, N]`) must be
+    the same value in every step, and every intermediate state must feed
+    only its output and the next step. The chain becomes one
+    `kiln.selective_scan`; `h_{-1}` becomes its `initial_state` unless it is
+    a zero constant, and the last state's other uses read `final_state`.
+    A single step (`L = 1`, a decode step) is re-rolled too.
+
+    With `fold-epilogue`, the skip connection `+ u * D` (or `+ u`, D = 1)
+    and the gate `* silu(z)` after the stack become the op's `D` and `z`
+    operands when they use u's tensor layout.
+
+    With `conv1d`, a depthwise `kiln.conv` (groups = channels, unit stride
+    and dilation) that is causal becomes `kiln.causal_conv1d`, with a
+    following `kiln.silu` as its activation:
+
+    - padded by `K-1` in front (and anything behind, if only the first `L`
+      outputs are sliced off): the prefill form, which computes `L` outputs
+      instead of `L + K - 1`;
+    - unpadded over `concat(state, x)` with a state of `K-1` steps: the
+      decode form; slices of the last `K-1` steps of the concat become the
+      op's `final_state`.
+
+    Anything else -- a step that differs, an `A` that changes between
+    steps, outputs that are not stacked in time order -- stays as it is.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"scan", "scan", "bool", /*default=*/"true",
+           "Re-roll the unrolled selective scan">,
+    Option<"foldEpilogue", "fold-epilogue", "bool", /*default=*/"true",
+           "Fold the D skip and the silu(z) gate into the scan">,
+    Option<"conv1d", "conv1d", "bool", /*default=*/"true",
+           "Recognize causal depthwise convolutions">,
+  ];
+}
+
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD
