@@ -57,8 +57,23 @@ struct OutlineParallelPass
                      "llvm.func (run kiln-lower-to-llvm first)");
         return signalPassFailure();
       }
+      llvm::SetVector<Value> used;
+      getUsedValuesDefinedAbove(op.getBody(), used);
+      // Constants (loop bounds and steps, scalars of the body) are cloned
+      // into the task rather than captured: LLVM must see them as constants
+      // to count and vectorize the task's loops.
       llvm::SetVector<Value> captures;
-      getUsedValuesDefinedAbove(op.getBody(), captures);
+      SmallVector<Operation *> constants;
+      for (Value v : used) {
+        Operation *def = v.getDefiningOp();
+        if (def && def->getNumOperands() == 0 && def->getNumRegions() == 0 &&
+            (def->hasTrait<OpTrait::ConstantLike>() ||
+             isa<LLVM::AddressOfOp, LLVM::ZeroOp, LLVM::UndefOp,
+                 LLVM::PoisonOp>(def)))
+          constants.push_back(def);
+        else
+          captures.insert(v);
+      }
       SmallVector<Type> captureTypes;
       for (Value v : captures)
         captureTypes.push_back(v.getType());
@@ -92,6 +107,11 @@ struct OutlineParallelPass
       taskBody.push_back(exit);
 
       b.setInsertionPointToStart(entry);
+      for (Operation *def : constants) {
+        Operation *copy = b.clone(*def);
+        for (auto [from, to] : llvm::zip(def->getResults(), copy->getResults()))
+          replaceAllUsesInRegionWith(from, to, taskBody);
+      }
       Value capturePtr = entry->getArgument(0);
       for (auto [k, v] : llvm::enumerate(captures)) {
         Value slot =

@@ -121,6 +121,45 @@ llvm.func @two_loops(%out: !llvm.ptr, %v: f32) {
 
 // -----
 
+// Constants of the enclosing function (an inner loop's bounds and step, a
+// scalar of the body) are cloned into the task, not captured: LLVM must see
+// them as constants to count and vectorize the task's loops. The captured
+// struct holds only the output pointer.
+// CHECK-LABEL: llvm.func @constants
+// CHECK: llvm.alloca %{{.*}} x !llvm.struct<(ptr)>
+// CHECK-LABEL: llvm.func internal @constants__task0
+// CHECK-DAG: llvm.mlir.constant(16 : i64) : i64
+// CHECK-DAG: llvm.mlir.constant(1 : i64) : i64
+// CHECK-DAG: llvm.mlir.constant(2.000000e+00 : f32) : f32
+// CHECK: llvm.getelementptr %{{.*}}[0, 0] : (!llvm.ptr) -> !llvm.ptr, !llvm.struct<(ptr)>
+// CHECK-NOT: llvm.getelementptr %{{.*}}[0, 1]
+llvm.func @constants(%out: !llvm.ptr) {
+  %n = llvm.mlir.constant(4 : i64) : i64
+  %c0 = llvm.mlir.constant(0 : i64) : i64
+  %c1 = llvm.mlir.constant(1 : i64) : i64
+  %c16 = llvm.mlir.constant(16 : i64) : i64
+  %two = llvm.mlir.constant(2.0 : f32) : f32
+  kiln_rt.parallel_for %n : i64 {
+  ^bb0(%i: i64):
+    llvm.br ^loop(%c0 : i64)
+  ^loop(%j: i64):
+    %more = llvm.icmp "slt" %j, %c16 : i64
+    llvm.cond_br %more, ^body, ^done
+  ^body:
+    %row = llvm.mul %i, %c16 : i64
+    %k = llvm.add %row, %j : i64
+    %p = llvm.getelementptr %out[%k] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    llvm.store %two, %p : f32, !llvm.ptr
+    %next = llvm.add %j, %c1 : i64
+    llvm.br ^loop(%next : i64)
+  ^done:
+    kiln_rt.yield
+  }
+  llvm.return
+}
+
+// -----
+
 // Without parallel loops nothing changes (no runtime declaration).
 // CHECK-NOT: kiln_rt_parallel_for
 // CHECK-LABEL: llvm.func @sequential
