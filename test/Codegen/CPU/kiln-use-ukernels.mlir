@@ -1,6 +1,7 @@
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="epilogues=false" | FileCheck %s --check-prefix=NOEPI
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false attention=false" | FileCheck %s --check-prefix=OFF
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="ssm=false" | FileCheck %s --check-prefix=NOSSM
 
 // A linear layer with its bias, GELU and residual: one call.
 // CHECK-LABEL: func @mlp_epilogue
@@ -101,4 +102,106 @@ func.func @attention(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: ten
   %2 = kiln.attention %q, %k, %v mask(%bm) {scale = 0.125 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x16xi1>) -> tensor<1x4x16x8xf32>
   %3 = kiln.attention %h, %h, %h {scale = 0.5 : f64} : (tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>) -> tensor<1x1x4x8xf16>
   return %0, %1, %2, %3 : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x1x4x8xf16>
+}
+
+// -----
+
+// Mamba's selective scan with every optional operand: the kernel takes u,
+// delta, B, C and z time-major, so the transposes that made them
+// channel-major are absorbed (it reads the arguments), and so is the one that
+// makes y time-major again. Flags: D 1 | z 2 | delta_bias 4 | state 8 |
+// softplus 16.
+// CHECK-LABEL: func @selective_scan
+// CHECK-DAG: %[[F:.*]] = arith.constant 31 : i64
+// CHECK-DAG: %[[Y0:.*]] = tensor.empty() : tensor<1x8x32xf32>
+// CHECK-DAG: %[[H0:.*]] = tensor.empty() : tensor<1x32x4xf32>
+// CHECK-NOT: kiln.transpose
+// CHECK: %[[R:.*]]:2 = kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg5, %arg6, %arg7, %arg8, %[[F]] : tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<32x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<32xf32>, tensor<1x8x32xf32>, tensor<32xf32>, tensor<1x32x4xf32>, i64) outs(%[[Y0]], %[[H0]] : tensor<1x8x32xf32>, tensor<1x32x4xf32>)
+// CHECK-NEXT: return %[[R]]#0, %[[R]]#1
+// NOSSM-LABEL: func @selective_scan
+// NOSSM-NOT: kiln_rt.ukernel
+// NOSSM: kiln.selective_scan
+// OFF-LABEL: func @selective_scan
+// OFF: kiln_rt.ukernel "kiln_uk_selective_scan_f32"
+func.func @selective_scan(%u: tensor<1x8x32xf32>, %dt: tensor<1x8x32xf32>, %A: tensor<32x4xf32>, %B: tensor<1x8x4xf32>, %C: tensor<1x8x4xf32>, %D: tensor<32xf32>, %z: tensor<1x8x32xf32>, %bias: tensor<32xf32>, %h: tensor<1x32x4xf32>) -> (tensor<1x8x32xf32>, tensor<1x32x4xf32>) {
+  %ut = kiln.transpose %u {permutation = array<i64: 0, 2, 1>} : tensor<1x8x32xf32> -> tensor<1x32x8xf32>
+  %dtt = kiln.transpose %dt {permutation = array<i64: 0, 2, 1>} : tensor<1x8x32xf32> -> tensor<1x32x8xf32>
+  %Bt = kiln.transpose %B {permutation = array<i64: 0, 2, 1>} : tensor<1x8x4xf32> -> tensor<1x4x8xf32>
+  %Ct = kiln.transpose %C {permutation = array<i64: 0, 2, 1>} : tensor<1x8x4xf32> -> tensor<1x4x8xf32>
+  %zt = kiln.transpose %z {permutation = array<i64: 0, 2, 1>} : tensor<1x8x32xf32> -> tensor<1x32x8xf32>
+  %y, %hn = kiln.selective_scan %ut, %dtt, %A, %Bt, %Ct D(%D) z(%zt) delta_bias(%bias) state(%h) {delta_softplus = true} : (tensor<1x32x8xf32>, tensor<1x32x8xf32>, tensor<32x4xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<32xf32>, tensor<1x32x8xf32>, tensor<32xf32>, tensor<1x32x4xf32>) -> (tensor<1x32x8xf32>, tensor<1x32x4xf32>)
+  %yt = kiln.transpose %y {permutation = array<i64: 0, 2, 1>} : tensor<1x32x8xf32> -> tensor<1x8x32xf32>
+  return %yt, %hn : tensor<1x8x32xf32>, tensor<1x32x4xf32>
+}
+
+// -----
+
+// Without optional operands (flags 0; absent ones are passed as ignored
+// placeholders) and with channel-major arguments: transposes to time-major
+// in front, and y is transposed back.
+// CHECK-LABEL: func @selective_scan_plain
+// CHECK-DAG: %[[F:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[P3:.*]] = kiln.constant dense<0.000000e+00> : tensor<1x1x1xf32>
+// CHECK-DAG: %[[P1:.*]] = kiln.constant dense<0.000000e+00> : tensor<1xf32>
+// CHECK-DAG: %[[U:.*]] = kiln.transpose %arg0 {permutation = array<i64: 0, 2, 1>} : tensor<2x16x5xf32> -> tensor<2x5x16xf32>
+// CHECK-DAG: %[[DT:.*]] = kiln.transpose %arg1 {permutation = array<i64: 0, 2, 1>} : tensor<2x16x5xf32> -> tensor<2x5x16xf32>
+// CHECK-DAG: %[[B:.*]] = kiln.transpose %arg3 {permutation = array<i64: 0, 2, 1>} : tensor<2x4x5xf32> -> tensor<2x5x4xf32>
+// CHECK-DAG: %[[C:.*]] = kiln.transpose %arg4 {permutation = array<i64: 0, 2, 1>} : tensor<2x4x5xf32> -> tensor<2x5x4xf32>
+// CHECK: %[[R:.*]]:2 = kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%[[U]], %[[DT]], %arg2, %[[B]], %[[C]], %[[P1]], %[[P3]], %[[P1]], %[[P3]], %[[F]] :
+// CHECK-SAME: outs(%{{.*}}, %{{.*}} : tensor<2x5x16xf32>, tensor<2x16x4xf32>)
+// CHECK-NEXT: %[[Y:.*]] = kiln.transpose %[[R]]#0 {permutation = array<i64: 0, 2, 1>} : tensor<2x5x16xf32> -> tensor<2x16x5xf32>
+// CHECK-NEXT: return %[[Y]]
+func.func @selective_scan_plain(%u: tensor<2x16x5xf32>, %dt: tensor<2x16x5xf32>, %A: tensor<16x4xf32>, %B: tensor<2x4x5xf32>, %C: tensor<2x4x5xf32>) -> tensor<2x16x5xf32> {
+  %y, %hn = kiln.selective_scan %u, %dt, %A, %B, %C : (tensor<2x16x5xf32>, tensor<2x16x5xf32>, tensor<16x4xf32>, tensor<2x4x5xf32>, tensor<2x4x5xf32>) -> (tensor<2x16x5xf32>, tensor<2x16x4xf32>)
+  return %y : tensor<2x16x5xf32>
+}
+
+// -----
+
+// Causal conv1d with bias, state and SiLU (flags bias 1 | state 2 | silu 4);
+// the transposes around it are absorbed.
+// CHECK-LABEL: func @causal_conv1d
+// CHECK-DAG: %[[F:.*]] = arith.constant 7 : i64
+// CHECK-NOT: kiln.transpose
+// CHECK: %[[R:.*]]:2 = kiln_rt.ukernel "kiln_uk_causal_conv1d_f32" ins(%arg0, %arg1, %arg2, %arg3, %[[F]] : tensor<1x6x32xf32>, tensor<32x4xf32>, tensor<32xf32>, tensor<1x32x3xf32>, i64) outs(%{{.*}}, %{{.*}} : tensor<1x6x32xf32>, tensor<1x32x3xf32>)
+// CHECK-NEXT: return %[[R]]#0, %[[R]]#1
+// NOSSM-LABEL: func @causal_conv1d
+// NOSSM-NOT: kiln_rt.ukernel
+// NOSSM: kiln.causal_conv1d
+func.func @causal_conv1d(%x: tensor<1x6x32xf32>, %w: tensor<32x4xf32>, %b: tensor<32xf32>, %s: tensor<1x32x3xf32>) -> (tensor<1x6x32xf32>, tensor<1x32x3xf32>) {
+  %xt = kiln.transpose %x {permutation = array<i64: 0, 2, 1>} : tensor<1x6x32xf32> -> tensor<1x32x6xf32>
+  %y, %sn = kiln.causal_conv1d %xt, %w bias(%b) state(%s) activation silu : (tensor<1x32x6xf32>, tensor<32x4xf32>, tensor<32xf32>, tensor<1x32x3xf32>) -> (tensor<1x32x6xf32>, tensor<1x32x3xf32>)
+  %yt = kiln.transpose %y {permutation = array<i64: 0, 2, 1>} : tensor<1x32x6xf32> -> tensor<1x6x32xf32>
+  return %yt, %sn : tensor<1x6x32xf32>, tensor<1x32x3xf32>
+}
+
+// -----
+
+// Neither bias nor state nor activation, channel-major input.
+// CHECK-LABEL: func @causal_conv1d_plain
+// CHECK-DAG: %[[F:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[X:.*]] = kiln.transpose %arg0 {permutation = array<i64: 0, 2, 1>} : tensor<1x32x6xf32> -> tensor<1x6x32xf32>
+// CHECK: %[[R:.*]]:2 = kiln_rt.ukernel "kiln_uk_causal_conv1d_f32" ins(%[[X]], %arg1, %{{.*}}, %{{.*}}, %[[F]] :
+// CHECK-NEXT: %[[Y:.*]] = kiln.transpose %[[R]]#0 {permutation = array<i64: 0, 2, 1>} : tensor<1x6x32xf32> -> tensor<1x32x6xf32>
+// CHECK-NEXT: return %[[Y]]
+func.func @causal_conv1d_plain(%x: tensor<1x32x6xf32>, %w: tensor<32x4xf32>) -> tensor<1x32x6xf32> {
+  %y, %sn = kiln.causal_conv1d %x, %w : (tensor<1x32x6xf32>, tensor<32x4xf32>) -> (tensor<1x32x6xf32>, tensor<1x32x3xf32>)
+  return %y : tensor<1x32x6xf32>
+}
+
+// -----
+
+// Near-misses: an f16 scan and a conv1d with a dynamic length keep their
+// linalg lowering.
+// CHECK-LABEL: func @ssm_near_misses
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK: kiln.selective_scan
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK: kiln.causal_conv1d
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK: return
+func.func @ssm_near_misses(%u: tensor<1x16x5xf16>, %dt: tensor<1x16x5xf16>, %A: tensor<16x4xf16>, %B: tensor<1x4x5xf16>, %C: tensor<1x4x5xf16>, %x: tensor<1x16x?xf32>, %w: tensor<16x4xf32>) -> (tensor<1x16x5xf16>, tensor<1x16x?xf32>) {
+  %y, %hn = kiln.selective_scan %u, %dt, %A, %B, %C : (tensor<1x16x5xf16>, tensor<1x16x5xf16>, tensor<16x4xf16>, tensor<1x4x5xf16>, tensor<1x4x5xf16>) -> (tensor<1x16x5xf16>, tensor<1x16x4xf16>)
+  %c, %s = kiln.causal_conv1d %x, %w : (tensor<1x16x?xf32>, tensor<16x4xf32>) -> (tensor<1x16x?xf32>, tensor<1x16x3xf32>)
+  return %y, %c : tensor<1x16x5xf16>, tensor<1x16x?xf32>
 }
