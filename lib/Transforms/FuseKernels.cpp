@@ -34,18 +34,33 @@ struct FuseKernelsPass : kiln::impl::FuseKernelsBase<FuseKernelsPass> {
       return isa<KernelOp>(use->getOwner()->getParentOp()) &&
              producer->getParentOp() == use->getOwner()->getParentOp();
     };
-    RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
-    FrozenRewritePatternSet frozen(std::move(patterns));
-    if (kernels.empty()) {
-      if (failed(applyPatternsGreedily(fn, frozen)))
-        signalPassFailure();
-      return;
+    // Phase 1: elementwise fusion, also through reshapes (by expanding the
+    // consumer's iteration space).
+    RewritePatternSet fuse(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(fuse, control);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(fuse, control);
+    // Phase 2: drop the unit dimensions that keep-dims reductions and the
+    // expansion leave (a reduction over [8,512,1,512] into [8,512,1] becomes
+    // [8,512,512] into [8,512]): without the reshapes between them, a
+    // reduction and its consumers tile and fuse as one loop nest
+    // (kiln-tile-parallel). Separate from phase 1, which would re-expand.
+    RewritePatternSet unit(&getContext());
+    linalg::ControlDropUnitDims unitOptions;
+    linalg::populateFoldUnitExtentDimsPatterns(unit, unitOptions);
+    linalg::populateFoldUnitExtentDimsCanonicalizationPatterns(unit,
+                                                               unitOptions);
+    linalg::populateElementwiseOpsFusionPatterns(unit, control);
+    FrozenRewritePatternSet phases[] = {std::move(fuse), std::move(unit)};
+    for (const FrozenRewritePatternSet &phase : phases) {
+      if (kernels.empty()) {
+        if (failed(applyPatternsGreedily(fn, phase)))
+          return signalPassFailure();
+        continue;
+      }
+      for (KernelOp k : kernels)
+        if (failed(applyPatternsGreedily(k, phase)))
+          return signalPassFailure();
     }
-    for (KernelOp k : kernels)
-      if (failed(applyPatternsGreedily(k, frozen)))
-        return signalPassFailure();
   }
 };
 

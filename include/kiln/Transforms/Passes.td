@@ -99,7 +99,11 @@ def FuseKernels : Pass<"kiln-fuse-kernels", "func::FuncOp"> {
   let description = [{
     After lowering, fuses the elementwise `linalg.generic` ops of every
     `kiln.kernel` region into their producers inside the same region
-    (upstream's elementwise fusion, restricted to the region). Functions
+    (upstream's elementwise fusion, restricted to the region, also through
+    reshapes), then drops unit dimensions (upstream's unit-extent folding):
+    the keep-dims statistics of softmax and norms then reach their
+    consumers without reshapes, so a reduction and its consumers tile and
+    fuse as one loop nest. Functions
     without kernel regions (linalg input) get upstream's elementwise fusion
     over the whole function. The regions stay for code generation, which
     tiles each as one loop nest (`kiln-tile-parallel`), until
