@@ -27,6 +27,7 @@
 
 #include "Matchers.h"
 
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
@@ -659,16 +660,22 @@ struct CausalConvPattern : OpRewritePattern<ConvOp> {
         rewriter, loc, RankedTensorType::get({di, k}, et), op.getWeight());
     auto conv = CausalConv1dOp::create(rewriter, loc, x, weight, op.getBias(),
                                        state, act);
-    if (concat) {
-      // Slices of the last K-1 steps of concat(state, x) are the new state.
-      int64_t total = typeOf(concat.getResult()).getDimSize(2);
-      for (Operation *user :
-           llvm::make_early_inc_range(concat.getResult().getUsers())) {
+    // Slices of the last K-1 steps of the sequence the conv reads
+    // (concat(state, x), or x itself when it has K-1 steps or more) are the
+    // new state, where every use of them comes after the conv.
+    Value seq = concat ? concat.getResult() : x;
+    int64_t total = typeOf(seq).getDimSize(2);
+    if (total >= k - 1) {
+      DominanceInfo dom;
+      for (Operation *user : llvm::make_early_inc_range(seq.getUsers())) {
         auto slice = dyn_cast<SliceOp>(user);
         if (slice &&
             slice.getStarts() == ArrayRef<int64_t>{0, 0, total - (k - 1)} &&
             slice.getSizes() == ArrayRef<int64_t>{bt, di, k - 1} &&
-            llvm::all_of(slice.getSteps(), [](int64_t s) { return s == 1; }))
+            llvm::all_of(slice.getSteps(), [](int64_t s) { return s == 1; }) &&
+            llvm::all_of(slice->getUsers(), [&](Operation *u) {
+              return dom.properlyDominates(conv, u);
+            }))
           rewriter.replaceOp(slice, conv.getFinalState());
       }
     }

@@ -741,6 +741,41 @@ func.func @conv_chunk_with_state(%state: tensor<1x4x2xf32>, %x: tensor<1x4x3xf32
 
 // -----
 
+// A prefill that also returns the conv state (the last K-1 inputs, for a
+// decode step to continue from): the slice becomes final_state.
+// CHECK-LABEL: func @conv_prefill_state_out
+// CHECK-NOT: kiln.slice
+// CHECK: %[[Y:.*]], %[[S:.*]] = kiln.causal_conv1d %arg0, %{{.*}} activation silu :
+// CHECK-NEXT: return %[[Y]], %[[S]]
+func.func @conv_prefill_state_out(%x: tensor<1x4x5xf32>, %w: tensor<4x1x3xf32>) -> (tensor<1x4x5xf32>, tensor<1x4x2xf32>) {
+  %s = kiln.slice %x {sizes = array<i64: 1, 4, 2>, starts = array<i64: 0, 0, 3>, steps = array<i64: 1, 1, 1>} : tensor<1x4x5xf32> -> tensor<1x4x2xf32>
+  %0 = kiln.conv %x, %w {groups = 4 : i64, padding = array<i64: 2, 2>} : (tensor<1x4x5xf32>, tensor<4x1x3xf32>) -> tensor<1x4x7xf32>
+  %1 = kiln.slice %0 {sizes = array<i64: 1, 4, 5>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : tensor<1x4x7xf32> -> tensor<1x4x5xf32>
+  %2 = kiln.silu %1 : tensor<1x4x5xf32>
+  return %2, %s : tensor<1x4x5xf32>, tensor<1x4x2xf32>
+}
+
+// -----
+
+// The new state's slice is used before the conv: it stays a slice (the
+// conv is still recognized); a slice of other steps is not the state.
+// CHECK-LABEL: func @conv_state_used_early
+// CHECK: %[[S:.*]] = kiln.slice %[[XS:.*]] {sizes = array<i64: 1, 4, 2>, starts = array<i64: 0, 0, 1>
+// CHECK: %[[N:.*]] = kiln.neg %[[S]]
+// CHECK: %[[T:.*]] = kiln.slice %[[XS]] {sizes = array<i64: 1, 4, 2>, starts = array<i64: 0, 0, 0>
+// CHECK: %[[Y:.*]], %{{.*}} = kiln.causal_conv1d %arg1, %{{.*}} state(%arg0) :
+// CHECK-NEXT: return %[[Y]], %[[N]], %[[T]]
+func.func @conv_state_used_early(%state: tensor<1x4x2xf32>, %x: tensor<1x4x1xf32>, %w: tensor<4x1x3xf32>) -> (tensor<1x4x1xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>) {
+  %xs = kiln.concat %state, %x {axis = 2 : i64} : (tensor<1x4x2xf32>, tensor<1x4x1xf32>) -> tensor<1x4x3xf32>
+  %new = kiln.slice %xs {sizes = array<i64: 1, 4, 2>, starts = array<i64: 0, 0, 1>, steps = array<i64: 1, 1, 1>} : tensor<1x4x3xf32> -> tensor<1x4x2xf32>
+  %neg = kiln.neg %new : tensor<1x4x2xf32>
+  %old = kiln.slice %xs {sizes = array<i64: 1, 4, 2>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : tensor<1x4x3xf32> -> tensor<1x4x2xf32>
+  %0 = kiln.conv %xs, %w {groups = 4 : i64} : (tensor<1x4x3xf32>, tensor<4x1x3xf32>) -> tensor<1x4x1xf32>
+  return %0, %neg, %old : tensor<1x4x1xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>
+}
+
+// -----
+
 // Near-miss: padded on both sides by (K-1)/2, not causal: the conv stays.
 // CHECK-LABEL: func @conv_symmetric
 // CHECK-NOT: kiln.causal_conv1d

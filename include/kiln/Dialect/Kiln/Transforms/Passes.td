@@ -159,8 +159,11 @@ def RecognizeSelectiveScan : Pass<"kiln-recognize-selective-scan",
       outputs are sliced off): the prefill form, which computes `L` outputs
       instead of `L + K - 1`;
     - unpadded over `concat(state, x)` with a state of `K-1` steps: the
-      decode form; slices of the last `K-1` steps of the concat become the
-      op's `final_state`.
+      decode form.
+
+    Slices of the last `K-1` steps of the sequence the convolution reads
+    (`x`, or the concat) -- the state a decode step continues from -- become
+    the op's `final_state` when all their uses come after it.
 
     Anything else -- a step that differs, an `A` that changes between
     steps, outputs that are not stacked in time order -- stays as it is.
