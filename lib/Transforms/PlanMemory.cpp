@@ -2,8 +2,10 @@
 
 #include "kiln/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/Debug.h"
 
@@ -22,6 +24,48 @@ namespace {
 /// True when `op` runs its body concurrently for several iterations.
 bool isParallelLoop(Operation *op) {
   return isa<scf::ForallOp, scf::ParallelOp, rt::ParallelForOp>(op);
+}
+
+/// A tile's buffer is dynamically sized when the tile does not divide the
+/// loop (`affine.min(step, n - iv)`), but its sizes have constant upper
+/// bounds: allocates bytes for the bound and views the dynamic shape at its
+/// start (the view keeps the alloc's type). Fails when a size is unbounded.
+LogicalResult boundDynamicAlloc(memref::AllocOp &alloc,
+                                const DataLayout &layout) {
+  MemRefType t = alloc.getType();
+  if (!t.getLayout().isIdentity())
+    return failure();
+  int64_t elements = 1;
+  unsigned next = 0;
+  for (int64_t d : t.getShape()) {
+    if (!ShapedType::isDynamic(d)) {
+      elements *= d;
+      continue;
+    }
+    FailureOr<int64_t> ub = ValueBoundsConstraintSet::computeConstantBound(
+        presburger::BoundType::UB, alloc.getDynamicSizes()[next++],
+        /*stopCondition=*/nullptr, /*closedUB=*/true);
+    if (failed(ub) || *ub < 0)
+      return failure();
+    elements *= *ub;
+  }
+  int64_t bytes = elements * layout.getTypeSize(t.getElementType());
+  OpBuilder b(alloc);
+  Location loc = alloc.getLoc();
+  auto raw = memref::AllocOp::create(
+      b, loc, MemRefType::get({std::max<int64_t>(bytes, 1)}, b.getI8Type()),
+      alloc.getAlignmentAttr());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto view =
+      memref::ViewOp::create(b, loc, t, raw, zero, alloc.getDynamicSizes());
+  // Deallocations free the raw buffer, not the view.
+  for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(user))
+      dealloc.getMemrefMutable().assign(raw);
+  alloc.replaceAllUsesWith(view.getResult());
+  alloc.erase();
+  alloc = raw;
+  return success();
 }
 
 struct Buffer {
@@ -61,9 +105,16 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
         nested.push_back(alloc);
     });
     for (memref::AllocOp alloc : nested) {
+      if (!alloc.getType().hasStaticShape() &&
+          failed(boundDynamicAlloc(alloc, layout))) {
+        alloc.emitError("cannot plan a dynamically shaped allocation: a "
+                        "size has no constant upper bound");
+        return signalPassFailure();
+      }
       MemRefType t = alloc.getType();
-      if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
-        alloc.emitError("cannot plan a dynamically shaped allocation");
+      if (!t.getLayout().isIdentity()) {
+        alloc.emitError("cannot plan an allocation with a non-identity "
+                        "layout");
         return signalPassFailure();
       }
       Operation *parallel = nullptr;

@@ -166,3 +166,38 @@ func.func @dynamic_alloc(%n: index, %out: memref<4xf32>) {
   %t = memref.alloc(%n) : memref<?xf32>
   return
 }
+
+// -----
+
+// A partial tile's buffer (the loop of 10 in tiles of 4) is dynamically
+// sized but bounded by the tile size: 4 x 8 floats go on the stack and the
+// dynamic shape is a view of them.
+// CHECK-LABEL: func @partial_tile
+// CHECK: scf.forall
+// CHECK: %[[N:.*]] = affine.min
+// CHECK: %[[RAW:.*]] = memref.alloca() : memref<128xi8>
+// CHECK: %[[T:.*]] = memref.view %[[RAW]][%{{.*}}][%[[N]]] : memref<128xi8> to memref<?x8xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[T]] : memref<?x8xf32>)
+#tile = affine_map<(d0) -> (4, -d0 + 10)>
+func.func @partial_tile(%out: memref<10x8xf32>) {
+  scf.forall (%i) = (0) to (10) step (4) {
+    %n = affine.min #tile(%i)
+    %t = memref.alloc(%n) : memref<?x8xf32>
+    %cst = arith.constant 0.0 : f32
+    linalg.fill ins(%cst : f32) outs(%t : memref<?x8xf32>)
+    %s = memref.subview %out[%i, 0] [%n, 8] [1, 1] : memref<10x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+    linalg.copy ins(%t : memref<?x8xf32>) outs(%s : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+  }
+  return
+}
+
+// -----
+
+// A size without a constant upper bound cannot be planned.
+func.func @unbounded_tile(%n: index, %out: memref<4xf32>) {
+  scf.forall (%i) in (4) {
+    // expected-error @+1 {{cannot plan a dynamically shaped allocation: a size has no constant upper bound}}
+    %t = memref.alloc(%n) : memref<?xf32>
+  }
+  return
+}

@@ -26,24 +26,41 @@ MATMULS = [
     ("512x512x512", 512, 512, 512, False),
     ("1024x1024x1024", 1024, 1024, 1024, False),
     ("2048x2048x2048", 2048, 2048, 2048, False),
+    ("128x3072x768", 128, 3072, 768, True),  # a transformer FFN: x @ W
     ("1x4096x4096", 1, 4096, 4096, True),  # decode: x[1,K] @ W[K,N]
 ]
+# bf16 MatMul (A and B inputs, bf16 result, fp32 accumulation).
+MATMULS_BF16 = [("bf16_2048x2048x2048", 2048, 2048, 2048)]
 
 # ---------------------------------------------------------------- attention
 ATTN = dict(B=1, H=8, S=2048, D=64)
 
 # ---------------------------------------------------------------- families
-# name -> (family, constructor kwargs, input shapes); sizes are bigger than
-# the e2e tests' (small LLM / ViT layers), small enough for a 2-core run.
+# name -> (family class in test/e2e/models/families.py, constructor kwargs,
+# inputs (name, shape, "int" | "float")): the sizes issue 6 names.
 FAMILIES = {
-    "gpt2": ("gpt2", dict(vocab=2048, d=256, heads=4, layers=4, ctx=128),
-             [("input_ids", (1, 128), "int")]),
-    "llama": ("llama", dict(vocab=2048, d=256, heads=8, kv_heads=2, ffn=704,
+    # Llama-style decoder, 4 layers, d=512 (8 heads, 2 KV heads, SwiGLU
+    # 1408), prefill of 256 tokens.
+    "llama": ("Llama", dict(vocab=4096, d=512, heads=8, kv_heads=2, ffn=1408,
                             layers=4),
-              [("input_ids", (1, 128), "int")]),
-    "vit": ("vit", dict(image=64, patch=8, d=256, heads=4, layers=4,
-                        classes=100),
-            [("pixels", (1, 3, 64, 64), "float")]),
+              [("input_ids", (1, 256), "int")]),
+    # DiT-XL-sized block: hidden 1152, 16 heads, 256 tokens.
+    "dit": ("DiTBlock", dict(d=1152, heads=16),
+            [("x", (1, 256, 1152), "float"), ("c", (1, 1152), "float")]),
+    # SD-style UNet resnet block with spatial attention, 320 channels at
+    # 32x32 (then the block's 2x upsample and conv).
+    "unet": ("UNetBlock", dict(c=320, temb=1280, groups=32, heads=8),
+             [("sample", (1, 320, 32, 32), "float"),
+              ("temb", (1, 1280), "float")]),
+    # ViT-B/16 at 224x224 (197 tokens): patch embedding, one encoder layer
+    # (d=768, 12 heads), head.
+    "vit": ("ViT", dict(image=224, patch=16, d=768, heads=12, layers=1,
+                        classes=1000),
+            [("pixels", (1, 3, 224, 224), "float")]),
+    # Mamba block (mixer), d_model 768, d_inner 1536, d_state 16, 256 tokens.
+    "mamba": ("MambaBlock", dict(d=768, d_state=16, d_conv=4, expand=2,
+                                 dt_rank=48),
+              [("hidden", (1, 256, 768), "float")]),
 }
 
 
@@ -80,6 +97,15 @@ def write_matmul(out):
         _save(g, path)
         note = "B=weight" if weight else "B=input"
         print(f"CASE {name} {path} {2 * m * n * k} {note}")
+    for name, m, n, k in MATMULS_BF16:
+        a = helper.make_tensor_value_info("A", TP.BFLOAT16, [m, k])
+        b = helper.make_tensor_value_info("B", TP.BFLOAT16, [k, n])
+        y = helper.make_tensor_value_info("Y", TP.BFLOAT16, [m, n])
+        g = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["Y"])],
+                              "matmul", [a, b], [y])
+        path = out / f"matmul_{name}.onnx"
+        _save(g, path)
+        print(f"CASE {name} {path} {2 * m * n * k} bf16, fp32 accumulation")
 
 
 def write_attention(out):
@@ -129,8 +155,7 @@ def family(name, seed=0):
     import families as fam
     kind, kw, inputs = FAMILIES[name]
     torch.manual_seed(seed)
-    ctor = {"gpt2": fam.GPT2, "llama": fam.Llama, "vit": fam.ViT}[kind]
-    model = ctor(**kw).eval()
+    model = getattr(fam, kind)(**kw).eval()
     args = tuple(torch.randint(0, 64, shape) if t == "int"
                  else torch.rand(shape) * 2 - 1 for _, shape, t in inputs)
     return model, args, [n for n, _, _ in inputs]

@@ -71,6 +71,11 @@ def main():
             if a.impl == "torch":
                 x, w = torch.from_numpy(x), torch.from_numpy(w)
             report(name, *timed(lambda: x @ w))
+        if a.impl == "torch":
+            for name, m, n, k in models.MATMULS_BF16:
+                x = torch.rand(m, k).bfloat16()
+                w = torch.rand(k, n).bfloat16()
+                report(name, *timed(lambda: x @ w))
     elif a.bench == "attention":
         b, h, s, d = (models.ATTN[k] for k in "BHSD")
         q, k, v = (torch.rand(b, h, s, d) * 2 - 1 for _ in range(3))

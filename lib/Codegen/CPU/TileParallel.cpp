@@ -56,6 +56,20 @@ linalg::LinalgOp kernelRoot(KernelOp kernel) {
   return {};
 }
 
+/// A number of tiles near `parts` that divides `range`, so that every tile
+/// is full (static shapes, no partial-tile buffers): `parts` up to twice
+/// that first (more tasks only balance better), then down to half; else
+/// `parts` itself.
+int64_t evenParts(int64_t range, int64_t parts) {
+  for (int64_t q = parts; q <= std::min(range, 2 * parts); ++q)
+    if (range % q == 0)
+      return q;
+  for (int64_t q = parts - 1; q >= std::max<int64_t>(2, (parts + 1) / 2); --q)
+    if (range % q == 0)
+      return q;
+  return parts;
+}
+
 struct TileParallelPass : mlir::kiln::impl::TileParallelBase<TileParallelPass> {
   using Base::Base;
 
@@ -79,7 +93,7 @@ struct TileParallelPass : mlir::kiln::impl::TileParallelBase<TileParallelPass> {
         break;
       if (iters[d] != utils::IteratorType::parallel || r <= 1)
         continue;
-      int64_t parts = std::min(r, remaining);
+      int64_t parts = evenParts(r, std::min(r, remaining));
       sizes[d] = llvm::divideCeil(r, parts);
       parts = llvm::divideCeil(r, sizes[d]);
       remaining = llvm::divideCeil(remaining, parts);

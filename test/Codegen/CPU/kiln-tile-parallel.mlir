@@ -38,6 +38,33 @@ func.func @elementwise(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
 
 // -----
 
+#map9 = affine_map<(d0, d1) -> (d0, d1)>
+
+// 768 rows x 196 = 150528 elements allow 9 tasks of 16384; 768 rows split
+// into 9 would leave a partial tile, so the nearest count that divides 768
+// is taken: 12 tiles of 64 (all static). With 32 asked (SMALL), 32 divides:
+// tiles of 24. Two tasks (TWO) split 768 in two halves.
+// CHECK-LABEL: func @even_tiles
+// CHECK: scf.forall (%{{.*}}) = (0) to (768) step (64)
+// CHECK-NOT: affine.min
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<64x196xf32>)
+// SMALL-LABEL: func @even_tiles
+// SMALL: scf.forall (%{{.*}}) = (0) to (768) step (24)
+// TWO-LABEL: func @even_tiles
+// TWO: scf.forall (%{{.*}}) = (0) to (768) step (384)
+func.func @even_tiles(%x: tensor<768x196xf32>) -> tensor<768x196xf32> {
+  %e = tensor.empty() : tensor<768x196xf32>
+  %0 = linalg.generic {indexing_maps = [#map9, #map9], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<768x196xf32>) outs(%e : tensor<768x196xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.negf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<768x196xf32>
+  return %0 : tensor<768x196xf32>
+}
+
+// -----
+
 // Outer dimensions are tiled first; an inner one only when the outer one
 // runs out (4 x 8 tiles for 32 tasks).
 // CHECK-LABEL: func @outer_first
