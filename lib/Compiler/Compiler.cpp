@@ -2,6 +2,7 @@
 
 #include "kiln/Compiler/Compiler.h"
 
+#include "kiln/Frontend/HF/Importer.h"
 #include "kiln/Frontend/ONNX/Importer.h"
 
 #include "kiln/Codegen/CPU/Passes.h"
@@ -175,6 +176,12 @@ OwningOpRef<ModuleOp> kiln::loadModelFromBuffer(MLIRContext &ctx,
 
 OwningOpRef<ModuleOp> kiln::loadModel(MLIRContext &ctx, llvm::StringRef path,
                                       const CompileOptions &options) {
+  if (hf::isCheckpointDir(path)) {
+    hf::ImportOptions importOptions;
+    importOptions.maxContext = options.maxContext;
+    importOptions.prefillLength = options.prefillLength;
+    return hf::importCheckpoint(ctx, path, importOptions);
+  }
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> buf = openInputFile(path, &error);
   if (!buf) {

@@ -17,10 +17,15 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// Ops that are no kernel of their own: views and constants.
+/// Ops that are no kernel of their own: views and constants, and the
+/// scalar index arithmetic and slices of state (a KV cache) around them.
 bool isView(Operation *op) {
   return isa<ReshapeOp, ConstantOp, KernelOp, arith::ConstantOp,
-             tensor::EmptyOp>(op) ||
+             tensor::EmptyOp, tensor::ExtractSliceOp, tensor::InsertSliceOp,
+             tensor::ExtractOp>(op) ||
+         (isa<arith::ArithDialect>(op->getDialect()) &&
+          llvm::all_of(op->getResultTypes(),
+                       [](Type t) { return t.isIntOrIndexOrFloat(); })) ||
          op->hasTrait<OpTrait::IsTerminator>();
 }
 

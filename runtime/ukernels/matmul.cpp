@@ -1631,6 +1631,8 @@ void kiln_uk_matmul_f32(const float *a, int64_t aBatch, int64_t aM, int64_t aK,
                         int64_t flags, float *c, int64_t cBatch, int64_t cM,
                         int64_t cN, int64_t cStrideB, int64_t cStrideM,
                         int64_t cStrideN) {
+  if (flags & KILN_UK_TRANSPOSE_B)
+    std::swap(bStrideK, bStrideN);
   runCall(f32Backend(),
           {cBatch,   cM,       cN,       aK,       a,      aBatch,
            aStrideB, aStrideM, aStrideK, b,        bBatch, bStrideB,
@@ -1645,6 +1647,8 @@ void kiln_uk_matmul_bias_f32(
     int64_t bStrideN, const float *bias, int64_t biasN, int64_t biasStride,
     int64_t flags, float *c, int64_t cBatch, int64_t cM, int64_t cN,
     int64_t cStrideB, int64_t cStrideM, int64_t cStrideN) {
+  if (flags & KILN_UK_TRANSPOSE_B)
+    std::swap(bStrideK, bStrideN);
   runCall(f32Backend(),
           {cBatch,   cM,       cN,       aK,       a,      aBatch,
            aStrideB, aStrideM, aStrideK, b,        bBatch, bStrideB,
@@ -1659,6 +1663,8 @@ void kiln_uk_matmul_bf16(const uint16_t *a, int64_t aBatch, int64_t aM,
                          int64_t bStrideK, int64_t bStrideN, int64_t flags,
                          float *c, int64_t cBatch, int64_t cM, int64_t cN,
                          int64_t cStrideB, int64_t cStrideM, int64_t cStrideN) {
+  if (flags & KILN_UK_TRANSPOSE_B)
+    std::swap(bStrideK, bStrideN);
   runCall(bf16Backend(),
           {cBatch,   cM,       cN,       aK,       a,      aBatch,
            aStrideB, aStrideM, aStrideK, b,        bBatch, bStrideB,

@@ -31,6 +31,9 @@ enum {
   /// C = act(A B + bias) + C: the old contents of C are added after the
   /// activation (a residual connection); without it, C is overwritten.
   KILN_UK_ACCUMULATE = 1,
+  /// B is given transposed: the buffer is [batchB, N, K] (its sizes and
+  /// strides in that order), as torch's Linear weights are stored.
+  KILN_UK_TRANSPOSE_B = 2,
 };
 /// Activation of the matmul kernels, in bits 8-15 of `flags`.
 enum {

@@ -70,3 +70,30 @@ func.func @ukernel(%a: tensor<1x4x8xf32>, %b: tensor<1x5x8xf32>) -> tensor<1x4x5
   %c = kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%a, %bt, %f : tensor<1x4x8xf32>, tensor<1x8x5xf32>, i64) outs(%init : tensor<1x4x5xf32>) -> tensor<1x4x5xf32>
   return %c : tensor<1x4x5xf32>
 }
+
+// -----
+
+// A KV-cache step: the position's scalar arithmetic, the in-place insert
+// into the cache and the slice read back are no kernels; the attention and
+// the elementwise op are. Near-miss: arith on tensors is a kernel.
+// CHECK-LABEL: func @kv_cache
+// CHECK: tensor.extract %arg2[]
+// CHECK-NEXT: arith.index_cast
+// CHECK-NEXT: arith.constant
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: tensor.insert_slice
+// CHECK-NEXT: tensor.extract_slice
+// CHECK-NEXT: kiln.kernel "attention"
+// CHECK: kiln.kernel
+// CHECK-NEXT: arith.addf
+func.func @kv_cache(%q: tensor<1x2x1x4xf32>, %k: tensor<2x1x4xf32>, %pos: tensor<i64>, %kv: tensor<1x2x8x4xf32>, %t: tensor<4xf32>) -> (tensor<1x2x1x4xf32>, tensor<4xf32>) {
+  %p = tensor.extract %pos[] : tensor<i64>
+  %i = arith.index_cast %p : i64 to index
+  %c1 = arith.constant 1 : index
+  %n = arith.addi %i, %c1 : index
+  %kv1 = tensor.insert_slice %k into %kv[0, 0, %i, 0] [1, 2, 1, 4] [1, 1, 1, 1] : tensor<2x1x4xf32> into tensor<1x2x8x4xf32>
+  %keys = tensor.extract_slice %kv1[0, 0, 0, 0] [1, 2, %n, 4] [1, 1, 1, 1] : tensor<1x2x8x4xf32> to tensor<1x2x?x4xf32>
+  %o = kiln.attention %q, %keys, %keys {scale = 0.5 : f64} : (tensor<1x2x1x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x1x4xf32>
+  %s = arith.addf %t, %t : tensor<4xf32>
+  return %o, %s : tensor<1x2x1x4xf32>, tensor<4xf32>
+}

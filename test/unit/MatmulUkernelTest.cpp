@@ -47,6 +47,9 @@ struct Case {
   int act = KILN_UK_ACT_NONE;
   bool accumulate = false;
   float range = 1.0f; // inputs uniform in [-range, range]
+  /// Pass B as the [N, K] buffer (its sizes and strides in that order) with
+  /// KILN_UK_TRANSPOSE_B rather than as a strided [K, N] view.
+  bool transposeFlag = false;
 
   std::string str() const {
     char buf[256];
@@ -149,20 +152,25 @@ void runCase(const Case &cs, uint32_t seed = 1) {
   cOld = c;
 
   const int64_t flags = (cs.accumulate ? KILN_UK_ACCUMULATE : 0) |
+                        (cs.transposeFlag ? KILN_UK_TRANSPOSE_B : 0) |
                         (int64_t(cs.act) << KILN_UK_ACT_SHIFT);
+  // B's sizes and strides as passed: [K, N], or [N, K] with the flag.
+  const int64_t bD0 = cs.transposeFlag ? cs.n : cs.k;
+  const int64_t bD1 = cs.transposeFlag ? cs.k : cs.n;
+  const int64_t bS0 = cs.transposeFlag ? lb.sj : lb.si;
+  const int64_t bS1 = cs.transposeFlag ? lb.si : lb.sj;
   const int64_t aSB = cs.aBatch == 1 ? 0 : la.sb;
   const int64_t bSB = cs.bBatch == 1 ? 0 : lb.sb;
   const int64_t biasN = cs.biasStride == 0 ? 1 : cs.n;
   switch (cs.kind) {
   case Kind::F32:
     kiln_uk_matmul_f32(a.data(), cs.aBatch, cs.m, cs.k, aSB, la.si, la.sj,
-                       b.data(), cs.bBatch, cs.k, cs.n, bSB, lb.si, lb.sj,
-                       flags, c.data(), cs.batch, cs.m, cs.n, lc.sb, lc.si,
-                       lc.sj);
+                       b.data(), cs.bBatch, bD0, bD1, bSB, bS0, bS1, flags,
+                       c.data(), cs.batch, cs.m, cs.n, lc.sb, lc.si, lc.sj);
     break;
   case Kind::F32Bias:
     kiln_uk_matmul_bias_f32(a.data(), cs.aBatch, cs.m, cs.k, aSB, la.si, la.sj,
-                            b.data(), cs.bBatch, cs.k, cs.n, bSB, lb.si, lb.sj,
+                            b.data(), cs.bBatch, bD0, bD1, bSB, bS0, bS1,
                             bias.data(), biasN, cs.biasStride, flags, c.data(),
                             cs.batch, cs.m, cs.n, lc.sb, lc.si, lc.sj);
     break;
@@ -173,9 +181,8 @@ void runCase(const Case &cs, uint32_t seed = 1) {
     for (size_t i = 0; i < b.size(); ++i)
       b16[i] = toBf16(b[i]);
     kiln_uk_matmul_bf16(a16.data(), cs.aBatch, cs.m, cs.k, aSB, la.si, la.sj,
-                        b16.data(), cs.bBatch, cs.k, cs.n, bSB, lb.si, lb.sj,
-                        flags, c.data(), cs.batch, cs.m, cs.n, lc.sb, lc.si,
-                        lc.sj);
+                        b16.data(), cs.bBatch, bD0, bD1, bSB, bS0, bS1, flags,
+                        c.data(), cs.batch, cs.m, cs.n, lc.sb, lc.si, lc.sj);
     break;
   }
   case Kind::Packed:
@@ -298,6 +305,42 @@ TEST(MatmulUkernel, ShapesF32) { runCases(shapes(Kind::F32), true); }
 TEST(MatmulUkernel, ShapesBf16) { runCases(shapes(Kind::Bf16), true); }
 
 TEST(MatmulUkernel, ShapesPacked) { runCases(shapes(Kind::Packed), true); }
+
+// KILN_UK_TRANSPOSE_B: B given as the [N, K] buffer torch Linear weights
+// are, for decode-sized and prefill-sized products, with bias, activation,
+// residual and batches.
+TEST(MatmulUkernel, TransposeFlag) {
+  std::vector<Case> cases;
+  const int64_t dims[][3] = {{1, 300, 700}, {1, 33, 65},   {3, 64, 128},
+                             {5, 77, 33},   {17, 40, 260}, {130, 70, 300}};
+  for (Kind kind : {Kind::F32, Kind::F32Bias, Kind::Bf16})
+    for (auto &d : dims) {
+      Case c;
+      c.m = d[0];
+      c.n = d[1];
+      c.k = d[2];
+      c.kind = kind;
+      c.transB = true;
+      c.transposeFlag = true;
+      cases.push_back(c);
+    }
+  Case e{1, 96, 64, Kind::F32Bias};
+  e.transB = e.transposeFlag = true;
+  e.act = KILN_UK_ACT_SILU;
+  e.accumulate = true;
+  cases.push_back(e);
+  Case b{4, 24, 40, Kind::F32};
+  b.batch = b.aBatch = b.bBatch = 3;
+  b.transB = b.transposeFlag = true;
+  cases.push_back(b);
+  // The flag with a B that is not K-contiguous (padding and steps).
+  Case s{2, 19, 23, Kind::F32};
+  s.transB = s.transposeFlag = true;
+  s.bStep = 2;
+  s.bPad = 5;
+  cases.push_back(s);
+  runCases(cases, true);
+}
 
 TEST(MatmulUkernel, Large) {
   std::vector<Case> cases;

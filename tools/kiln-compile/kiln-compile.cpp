@@ -61,6 +61,16 @@ static cl::list<std::string> bindInputs(
     cl::desc("Specialize the model on an input's value: NAME=FILE.npy (the "
              "input becomes a constant and leaves the signature)"),
     cl::value_desc("name=file.npy"));
+static cl::opt<int64_t> maxContext(
+    "max-context",
+    cl::desc("Checkpoints: positions the KV cache holds (default: the "
+             "config's max_position_embeddings, at most 4096)"),
+    cl::init(0));
+static cl::opt<int64_t> prefillLength(
+    "prefill-length",
+    cl::desc("Checkpoints: tokens per prefill call (default: min(max "
+             "context, 128))"),
+    cl::init(0));
 static cl::opt<bool> lowerFusedOps(
     "lower-fused-ops",
     cl::desc("Lower attention and the Mamba ops with their reference "
@@ -104,6 +114,13 @@ int main(int argc, char **argv) {
   options.cpu.optLevel = optLevel;
   options.lowerFusedOps = lowerFusedOps;
   options.ukernels = ukernels;
+  if (maxContext < 0 || prefillLength < 0) {
+    llvm::errs() << "kiln-compile: --max-context and --prefill-length must "
+                    "not be negative\n";
+    return 2;
+  }
+  options.maxContext = maxContext;
+  options.prefillLength = prefillLength;
   if (report)
     options.report = &llvm::errs();
   for (const std::string &s : inputShapes) {
@@ -133,7 +150,9 @@ int main(int argc, char **argv) {
 
   std::string output = outputFile;
   if (output.empty()) {
-    llvm::SmallString<128> p(llvm::sys::path::filename(inputFile));
+    // A checkpoint directory may be given with a trailing slash.
+    llvm::SmallString<128> p(
+        llvm::sys::path::filename(llvm::StringRef(inputFile).rtrim('/')));
     if (*emit == EmitKind::Artifact)
       llvm::sys::path::replace_extension(p, ".so");
     else if (*emit == EmitKind::Object)

@@ -2,6 +2,7 @@
 //
 //   kiln-run model.so --input x.npy --expect y.npy
 //   kiln-run model.onnx --random-inputs --bench 20 --threads 2
+//   kiln-run llama.so --generate 32 --prompt-ids 1,2,3 --threads 2
 //
 // MODEL is an artifact (.so, loaded by the runtime alone) or a model the
 // compiler reads (.mlir, .onnx), JIT-compiled in-process. Inputs and
@@ -44,6 +45,10 @@ struct Options {
   double absTol = 1e-4, relTol = 1e-3;
   unsigned benchRuns = 0;
   int threads = 0;
+  // Generation (decoder artifacts).
+  int64_t generate = 0, topK = 0, eos = -1, maxContext = 0, prefillLength = 0;
+  std::vector<int64_t> promptIds;
+  double temperature = 0;
 } opts;
 
 const char *kUsage = R"(usage: kiln-run MODEL [options]
@@ -62,6 +67,19 @@ MODEL is an artifact (.so) or a model to JIT-compile (.mlir, .onnx).
   --input-shape NAME=DIMS JIT: fix a dynamic input's shape (repeatable)
   --bind NAME=FILE.npy    JIT: specialize on an input's value; the input
                           leaves the signature (repeatable)
+
+Generation, for decoder models (a checkpoint directory or its artifact):
+  --generate N            generate N tokens after --prompt-ids and print
+                          them with prefill and decode tokens/s
+  --prompt-ids 1,2,3      the prompt's token ids
+  --temperature T         sample from softmax(logits / T) (default 0: greedy)
+  --top-k K               sample among the K likeliest tokens (default: all)
+  --seed N                the sampler's seed
+  --eos ID                stop after generating this token
+  --bench R               with --generate: R timed runs after a warm-up;
+                          the medians are printed
+  --max-context N         JIT: the KV cache's length
+  --prefill-length N      JIT: tokens per prefill call
 )";
 
 [[noreturn]] void usage(const std::string &msg) {
@@ -129,7 +147,29 @@ void parseArgs(int argc, char **argv) {
       opts.binds.push_back(next());
     else if (a == "--input-shape")
       opts.inputShapes.push_back(next());
-    else if (a.rfind("-", 0) == 0)
+    else if (a == "--generate")
+      opts.generate = count(next(), 1, 1e9);
+    else if (a == "--temperature")
+      opts.temperature = number(next());
+    else if (a == "--top-k")
+      opts.topK = count(next(), 0, 1e9);
+    else if (a == "--eos")
+      opts.eos = count(next(), -1, 9e15);
+    else if (a == "--max-context")
+      opts.maxContext = count(next(), 1, 1e9);
+    else if (a == "--prefill-length")
+      opts.prefillLength = count(next(), 1, 1e9);
+    else if (a == "--prompt-ids") {
+      std::string list = next();
+      llvm::SmallVector<llvm::StringRef> parts;
+      llvm::StringRef(list).split(parts, ',');
+      for (llvm::StringRef p : parts) {
+        int64_t id;
+        if (p.trim().getAsInteger(10, id) || id < 0)
+          usage("bad token id '" + p.str() + "' in --prompt-ids");
+        opts.promptIds.push_back(id);
+      }
+    } else if (a.rfind("-", 0) == 0)
       usage("unknown option " + a);
     else if (opts.modelPath.empty())
       opts.modelPath = a;
@@ -138,6 +178,12 @@ void parseArgs(int argc, char **argv) {
   }
   if (opts.modelPath.empty())
     usage("no model given");
+  if (opts.generate && opts.promptIds.empty())
+    usage("--generate needs --prompt-ids");
+  if (!opts.generate && !opts.promptIds.empty())
+    usage("--prompt-ids needs --generate");
+  if (opts.temperature < 0 || !std::isfinite(opts.temperature))
+    usage("--temperature must be a finite number >= 0");
 }
 
 /// Exits with `code` after printing `msg` and freeing `status`.
@@ -269,6 +315,55 @@ Comparison compare(const kiln_tensor &got, const kiln_tensor &want) {
   return c;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// --generate: the runtime's generation loop; prints the token ids and
+/// the prefill and decode rates.
+int runGeneration(kiln_model *model) {
+  kiln_context *context = nullptr;
+  check(kiln_context_create(opts.threads, &context), "");
+  kiln_generate_options g;
+  kiln_generate_options_init(&g);
+  g.max_new_tokens = opts.generate;
+  g.temperature = static_cast<float>(opts.temperature);
+  g.top_k = static_cast<int32_t>(std::min<int64_t>(opts.topK, INT32_MAX));
+  g.seed = opts.seed;
+  g.eos_token = opts.eos;
+  std::vector<int64_t> tokens(opts.generate);
+  unsigned runs = opts.benchRuns ? opts.benchRuns + 1 : 1;
+  std::vector<double> prefillRate, decodeRate;
+  kiln_generate_stats st{};
+  for (unsigned r = 0; r < runs; ++r) {
+    check(kiln_generate(model, context, opts.promptIds.data(),
+                        static_cast<int64_t>(opts.promptIds.size()), &g,
+                        tokens.data(), &st),
+          "");
+    if (opts.benchRuns && r == 0)
+      continue; // warm-up
+    prefillRate.push_back(st.prompt_tokens /
+                          std::max(st.prefill_seconds, 1e-12));
+    decodeRate.push_back(st.decode_steps / std::max(st.decode_seconds, 1e-12));
+  }
+  llvm::outs() << "tokens:";
+  for (int64_t i = 0; i < st.generated_tokens; ++i)
+    llvm::outs() << (i ? "," : " ") << tokens[i];
+  llvm::outs() << "\n";
+  llvm::outs() << llvm::format("prefill: %lld tokens, %.2f tokens/s\n"
+                               "decode: %lld tokens, %.2f tokens/s\n",
+                               (long long)st.prompt_tokens, median(prefillRate),
+                               (long long)st.decode_steps, median(decodeRate));
+  if (opts.benchRuns)
+    llvm::outs() << "(medians of " << opts.benchRuns << " runs, "
+                 << kiln_context_num_threads(context) << " threads)\n";
+  kiln_context_destroy(context);
+  kiln_model_free(model);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -295,6 +390,8 @@ int main(int argc, char **argv) {
     SourceMgrDiagnosticHandler diagnostics(sourceMgr, ctx.get());
     kiln::CompileOptions options;
     options.cpu.cpu = opts.cpuName;
+    options.maxContext = opts.maxContext;
+    options.prefillLength = opts.prefillLength;
     for (const std::string &s : inputShapes) {
       kiln::InputShape shape;
       std::string error;
@@ -316,6 +413,9 @@ int main(int argc, char **argv) {
       return 1;
     model = *jit;
   }
+
+  if (opts.generate)
+    return runGeneration(model);
 
   int entry = 0;
   if (!entryName.empty()) {

@@ -71,6 +71,10 @@ struct CompileOptions {
   /// Inputs to specialize the model on: NAME and a .npy file with the value
   /// (shape tensors, axes, flags that only change at recompile time).
   std::vector<std::pair<std::string, std::string>> boundInputs;
+  /// Decoder checkpoints (a Hugging Face directory): the KV cache's length
+  /// and the tokens per prefill call; 0 picks from the config.
+  int64_t maxContext = 0;
+  int64_t prefillLength = 0;
   /// Applied to every pass manager (the tools hook MLIR's debugging
   /// options, such as --mlir-print-ir-after-all, in here).
   std::function<LogicalResult(PassManager &)> configurePassManager;
@@ -79,7 +83,8 @@ struct CompileOptions {
 /// A context with every dialect and translation kiln uses registered.
 std::unique_ptr<MLIRContext> createContext();
 
-/// Loads a model from a file (.mlir, or .onnx through the ONNX frontend).
+/// Loads a model from a file (.mlir, or .onnx through the ONNX frontend) or
+/// a Hugging Face checkpoint directory (config.json + *.safetensors).
 /// Reports problems as diagnostics and returns null.
 OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
                                 const CompileOptions &options);

@@ -88,6 +88,18 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
     int64_t batch = product(outBatch);
     int64_t batchA = operandBatch(a.getShape().drop_back(2), outBatch);
     int64_t batchB = operandBatch(b.getShape().drop_back(2), outBatch);
+    // B = transpose(Bt) over its last two dimensions (torch Linear weights,
+    // [N, K]): the kernel reads Bt in place rather than a transposed copy.
+    Value bOperand = op.getRhs();
+    bool transposeB = false;
+    if (auto t = op.getRhs().getDefiningOp<TransposeOp>()) {
+      ArrayRef<int64_t> perm = t.getPermutation();
+      int64_t r = perm.size();
+      transposeB = r >= 2 && perm[r - 2] == r - 1 && perm[r - 1] == r - 2 &&
+                   llvm::equal(perm.drop_back(2), llvm::seq<int64_t>(0, r - 2));
+      if (transposeB)
+        bOperand = t.getInput();
+    }
     if (batchA < 0 || batchB < 0)
       return rewriter.notifyMatchFailure(op, "mixed batch broadcasting");
 
@@ -138,14 +150,16 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(last);
     Value a3 = reshapeTo(rewriter, loc, op.getLhs(), {batchA, m, k});
-    Value b3 = reshapeTo(rewriter, loc, op.getRhs(), {batchB, k, n});
+    Value b3 = transposeB ? reshapeTo(rewriter, loc, bOperand, {batchB, n, k})
+                          : reshapeTo(rewriter, loc, bOperand, {batchB, k, n});
     SmallVector<int64_t> cShape{batch, m, n};
     Value init =
         residual
             ? reshapeTo(rewriter, loc, residual, cShape)
             : tensor::EmptyOp::create(rewriter, loc, cShape, f32).getResult();
-    int64_t flags =
-        (residual ? KILN_UK_ACCUMULATE : 0) | (act << KILN_UK_ACT_SHIFT);
+    int64_t flags = (residual ? KILN_UK_ACCUMULATE : 0) |
+                    (transposeB ? KILN_UK_TRANSPOSE_B : 0) |
+                    (act << KILN_UK_ACT_SHIFT);
     SmallVector<Value> ins{a3, b3};
     StringRef name = bf16 ? "kiln_uk_matmul_bf16" : "kiln_uk_matmul_f32";
     if (bias) {

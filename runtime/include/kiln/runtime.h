@@ -139,6 +139,48 @@ KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
                                      int num_inputs, kiln_tensor *outputs,
                                      int num_outputs);
 
+/*===-- Text generation (decoder LLMs) -----------------------------------===*/
+
+/* A decoder artifact (kiln-compile on a checkpoint directory, docs/llm.md)
+ * has two entry points over a KV cache:
+ *   prefill(tokens [1,P] i64, len i64, pos i64, kv_cache) -> logits [V] f32
+ *   decode(token [1,1] i64, pos i64, kv_cache) -> logits [V] f32
+ * kv_cache ([layers, 2, kv_heads, max_context, head_dim] f32) is state: both
+ * entry points write the keys and values of their tokens into it in place,
+ * at positions pos.., and attend over positions [0, pos]. kiln_generate
+ * owns one (zeroed) per call and runs the loop below. */
+
+typedef struct kiln_generate_options {
+  int64_t max_new_tokens; /* tokens to generate (>= 1) */
+  float temperature;      /* <= 0: greedy (argmax, first on ties) */
+  int32_t top_k;          /* sample among the k likeliest; 0: all */
+  uint64_t seed;          /* of the sampler's generator */
+  int64_t eos_token;      /* stop after generating it; -1: never */
+} kiln_generate_options;
+
+/* Fills `options` with greedy decoding of 16 tokens, seed 0, no EOS. */
+KILN_API void kiln_generate_options_init(kiln_generate_options *options);
+
+typedef struct kiln_generate_stats {
+  int64_t prompt_tokens;    /* tokens run through prefill */
+  int64_t generated_tokens; /* tokens written to out_tokens */
+  int64_t decode_steps;     /* decode calls */
+  double prefill_seconds;   /* wall time of the prefill calls */
+  double decode_seconds;    /* wall time of the decode calls and sampling */
+} kiln_generate_stats;
+
+/* Generates up to options->max_new_tokens tokens after `prompt` (ids in
+ * [0, V)) into `out_tokens` (room for max_new_tokens ids): prefill over the
+ * prompt in chunks of P, then one decode per further token. Fails with
+ * KILN_INVALID_ARGUMENT when the model is not a decoder artifact, a token
+ * id is out of range, or prompt_len + max_new_tokens - 1 exceeds the max
+ * context. `stats` may be NULL. */
+KILN_API kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
+                                    const int64_t *prompt, int64_t prompt_len,
+                                    const kiln_generate_options *options,
+                                    int64_t *out_tokens,
+                                    kiln_generate_stats *stats);
+
 /*===-- .npy files -------------------------------------------------------===*/
 
 /* Reads a .npy file (format 1.0-3.0, little-endian, C order) into a tensor

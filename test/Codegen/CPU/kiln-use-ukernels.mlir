@@ -205,3 +205,37 @@ func.func @ssm_near_misses(%u: tensor<1x16x5xf16>, %dt: tensor<1x16x5xf16>, %A: 
   %c, %s = kiln.causal_conv1d %x, %w : (tensor<1x16x?xf32>, tensor<16x4xf32>) -> (tensor<1x16x?xf32>, tensor<1x16x3xf32>)
   return %y, %c : tensor<1x16x5xf16>, tensor<1x16x?xf32>
 }
+
+// -----
+
+// A product with a transposed weight (torch Linear's [N, K]) reads the
+// weight in place: the transpose goes into the call's flags (2), also with
+// a bias (2 | SiLU << 8) and batch dimensions. Near-miss: a transpose that
+// moves a batch dimension stays a transpose.
+// CHECK-LABEL: func @transposed_rhs
+// CHECK-DAG: %[[F:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[FB:.*]] = arith.constant 1026 : i64
+// CHECK: %[[W:.*]] = kiln.reshape %arg1 : tensor<16x8xf32> to tensor<1x16x8xf32>
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%{{.*}}, %[[W]], %[[F]] : tensor<1x4x8xf32>, tensor<1x16x8xf32>, i64)
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_bias_f32" ins(%{{.*}}, %{{.*}}, %arg2, %[[FB]] : tensor<1x4x8xf32>, tensor<1x16x8xf32>, tensor<16xf32>, i64)
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%arg5, %arg3, %[[F]] : tensor<3x4x8xf32>, tensor<3x16x8xf32>, i64)
+// CHECK: %[[T:.*]] = kiln.transpose %arg4 {permutation = array<i64: 1, 0, 2>}
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%{{.*}}, %[[T]], %{{.*}} : tensor<4x1x8xf32>, tensor<4x8x16xf32>, i64)
+// CHECK-NOT: kiln.transpose
+// NOEPI-LABEL: func @transposed_rhs
+// NOEPI-COUNT-3: kiln_rt.ukernel "kiln_uk_matmul_f32" ins({{.*}}, %c2_i64
+// OFF-LABEL: func @transposed_rhs
+// OFF-COUNT-2: kiln.transpose %arg
+func.func @transposed_rhs(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %b: tensor<16xf32>, %bw: tensor<3x16x8xf32>, %nw: tensor<8x4x16xf32>, %bx: tensor<3x4x8xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<3x4x16xf32>, tensor<4x1x16xf32>) {
+  %wt = kiln.transpose %w {permutation = array<i64: 1, 0>} : tensor<16x8xf32> -> tensor<8x16xf32>
+  %0 = kiln.matmul %x, %wt : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = kiln.matmul %x, %wt : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %2 = kiln.add %1, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %3 = kiln.silu %2 : tensor<4x16xf32>
+  %bwt = kiln.transpose %bw {permutation = array<i64: 0, 2, 1>} : tensor<3x16x8xf32> -> tensor<3x8x16xf32>
+  %4 = kiln.matmul %bx, %bwt : (tensor<3x4x8xf32>, tensor<3x8x16xf32>) -> tensor<3x4x16xf32>
+  %nwt = kiln.transpose %nw {permutation = array<i64: 1, 0, 2>} : tensor<8x4x16xf32> -> tensor<4x8x16xf32>
+  %y = kiln.reshape %x : tensor<4x8xf32> to tensor<4x1x8xf32>
+  %5 = kiln.matmul %y, %nwt : (tensor<4x1x8xf32>, tensor<4x8x16xf32>) -> tensor<4x1x16xf32>
+  return %0, %3, %4, %5 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<3x4x16xf32>, tensor<4x1x16xf32>
+}

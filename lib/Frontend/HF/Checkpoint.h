@@ -1,0 +1,52 @@
+//===- Checkpoint.h - the tensors of a checkpoint directory -----*- C++ -*-===//
+//
+// Internal to the HF frontend: every *.safetensors file of a directory
+// mapped and parsed, tensors found by name and turned into constants.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_LIB_FRONTEND_HF_CHECKPOINT_H
+#define KILN_LIB_FRONTEND_HF_CHECKPOINT_H
+
+#include "kiln/Frontend/HF/SafeTensors.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Location.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::kiln::hf {
+
+class Checkpoint {
+public:
+  /// Maps and parses every *.safetensors file in `dir`; errors are emitted
+  /// at the file.
+  LogicalResult open(MLIRContext &ctx, llvm::StringRef dir);
+
+  /// The tensor `name` as an f32 constant attribute of `shape`: a
+  /// dense_resource blob over the mapped file for aligned f32 data, a
+  /// widened copy for f16/bf16. Errors (missing, wrong shape or dtype) are
+  /// emitted at the file that holds it (or the directory).
+  FailureOr<DenseResourceElementsAttr> f32(llvm::StringRef name,
+                                           llvm::ArrayRef<int64_t> shape);
+  bool has(llvm::StringRef name) const { return tensors.count(name); }
+  /// Names of tensors no call of f32() asked for.
+  std::vector<std::string> unused() const;
+
+private:
+  struct Entry {
+    TensorView view;
+    std::string file;
+    std::shared_ptr<void> owner;
+    bool used = false;
+  };
+  MLIRContext *ctx = nullptr;
+  std::string dir;
+  llvm::StringMap<Entry> tensors;
+  /// Constants already made, so a tied weight is one blob.
+  llvm::StringMap<DenseResourceElementsAttr> made;
+};
+
+} // namespace mlir::kiln::hf
+
+#endif // KILN_LIB_FRONTEND_HF_CHECKPOINT_H
