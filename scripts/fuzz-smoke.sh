@@ -10,7 +10,8 @@ SECONDS_PER_TARGET=${2:-${KILN_FUZZ_SECONDS:-20}}
 passed=0
 failed=0
 out=$(mktemp -d /tmp/kiln-fuzz.XXXXXX)
-for pair in onnx:kiln-fuzz-onnx npy:kiln-fuzz-npy artifact:kiln-fuzz-artifact; do
+for pair in onnx:kiln-fuzz-onnx safetensors:kiln-fuzz-safetensors npy:kiln-fuzz-npy \
+    artifact:kiln-fuzz-artifact; do
   corpus=${pair%%:*}
   target=${pair##*:}
   bin="$BUILD/bin/$target"
