@@ -6,6 +6,7 @@
 #include "kiln/Frontend/ONNX/Importer.h"
 
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Dialect/Kiln/Transforms/QuantizationReport.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Transforms/KernelStats.h"
@@ -200,13 +201,42 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   if (options.configurePassManager &&
       failed(options.configurePassManager(graph)))
     return failure();
-  buildGraphPipeline(graph);
+  if (!options.quantize.empty() && options.quantize != "int8" &&
+      options.quantize != "int4")
+    return emitError(module.getLoc())
+           << "unknown quantization '" << options.quantize
+           << "' (supported: int8, int4)";
+  if (options.dtype != "f32" && options.dtype != "bf16")
+    return emitError(module.getLoc())
+           << "unknown dtype '" << options.dtype << "' (supported: f32, bf16)";
+  GraphOptions graphOptions;
+  graphOptions.quantize = options.quantize;
+  graphOptions.quantGroupSize = options.quantGroupSize;
+  graphOptions.quantZeroPoints = options.quantZeroPoints;
+  graphOptions.quantExclude = options.quantExclude;
+  graphOptions.dtype = options.dtype;
+  buildGraphPipeline(graph, graphOptions);
   bool lowering = emit >= EmitKind::Linalg;
-  if ((lowering || options.report) && options.ukernels)
-    graph.addNestedPass<func::FuncOp>(createUseUkernels());
+  // With --report, the quantized products are listed before they become
+  // micro-kernel calls: the graph stage runs on its own first.
+  PassManager calls(module.getContext());
+  PassManager *last = &graph;
+  if (options.report) {
+    if (failed(graph.run(module)))
+      return failure();
+    printQuantizationReport(module, *options.report);
+    if (options.configurePassManager &&
+        failed(options.configurePassManager(calls)))
+      return failure();
+    last = &calls;
+  }
+  if ((lowering || options.report) && options.ukernels) {
+    last->addNestedPass<func::FuncOp>(createConvToMatmul());
+    last->addNestedPass<func::FuncOp>(createUseUkernels());
+  }
   if (options.report)
-    graph.addNestedPass<func::FuncOp>(createFormKernels());
-  if (failed(graph.run(module)))
+    last->addNestedPass<func::FuncOp>(createFormKernels());
+  if (failed(last->run(module)))
     return failure();
   if (options.report)
     printKernelReport(module, *options.report);

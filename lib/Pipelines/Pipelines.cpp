@@ -21,6 +21,10 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 void kiln::buildGraphPipeline(OpPassManager &pm) {
+  buildGraphPipeline(pm, GraphOptions());
+}
+
+void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Activations and norms first: rotary and attention matching then sees
@@ -32,6 +36,20 @@ void kiln::buildGraphPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createRecognizeSelectiveScan());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Weights last: the recognized ops decide which matmuls remain.
+  if (!options.quantize.empty()) {
+    QuantizeWeightsOptions q;
+    q.mode = options.quantize;
+    q.groupSize = options.quantGroupSize;
+    q.zeroPoints = options.quantZeroPoints;
+    q.exclude = options.quantExclude;
+    pm.addNestedPass<func::FuncOp>(createQuantizeWeights(q));
+  }
+  if (options.dtype == "bf16") {
+    Bf16WeightsOptions b;
+    b.exclude = options.quantExclude;
+    pm.addNestedPass<func::FuncOp>(createBf16Weights(b));
+  }
 }
 
 void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
@@ -107,9 +125,12 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
 } // namespace
 
 void kiln::registerPipelines() {
-  PassPipelineRegistration<>("kiln-graph-pipeline",
-                             "kiln's graph stage: cleanups and recognition",
-                             buildGraphPipeline);
+  PassPipelineRegistration<GraphOptions>(
+      "kiln-graph-pipeline",
+      "kiln's graph stage: cleanups, recognition, weight types",
+      [](OpPassManager &pm, const GraphOptions &o) {
+        buildGraphPipeline(pm, o);
+      });
   PassPipelineRegistration<LowerOptions>(
       "kiln-lower-pipeline",
       "kiln's lower stage: kiln ops to linalg on tensors", buildLowerPipeline);

@@ -149,6 +149,42 @@ KILN_UK_API void kiln_uk_matmul_packed_bias_f32(
     int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
     int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
 
+/// Flags of the quantized-weight matmul kernels (with KILN_UK_ACCUMULATE and
+/// the activation bits): whether the bias and the zero points are given (an
+/// absent one is passed as any buffer of the right rank and ignored).
+enum {
+  KILN_UK_Q_BIAS = 4,
+  KILN_UK_Q_ZERO_POINTS = 8,
+};
+
+/// C[b] = act(A[b] W + bias) (+ C[b]) with W quantized to int8 and stored
+/// in the panel layout of matmul_qpack.h: w is [P, K, 64] bytes (signed
+/// values), s the scales [G, N] (G = 1: per output channel; else groups of
+/// K / G consecutive k), bias [N] (flag KILN_UK_Q_BIAS). A: [aBatch, M, K]
+/// with aBatch 1 or cBatch; W is shared by all batches. The weights are
+/// dequantized in registers, never into a full fp32 copy; fp32 accumulation.
+KILN_UK_API void kiln_uk_matmul_q8_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const int8_t *w, int64_t wP, int64_t wK,
+    int64_t wJ, int64_t wStrideP, int64_t wStrideK, int64_t wStrideJ,
+    const float *s, int64_t sG, int64_t sN, int64_t sStrideG, int64_t sStrideN,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t flags,
+    float *c, int64_t cBatch, int64_t cM, int64_t cN, int64_t cStrideB,
+    int64_t cStrideM, int64_t cStrideN);
+
+/// The same with int4 weights: w is [P, K, 32] bytes of two nibbles
+/// (matmul_qpack.h), z the zero points [G, N] (values 0..15, flag
+/// KILN_UK_Q_ZERO_POINTS; 8 without it).
+KILN_UK_API void kiln_uk_matmul_q4_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const uint8_t *w, int64_t wP,
+    int64_t wK, int64_t wJ, int64_t wStrideP, int64_t wStrideK,
+    int64_t wStrideJ, const float *s, int64_t sG, int64_t sN, int64_t sStrideG,
+    int64_t sStrideN, const uint8_t *z, int64_t zG, int64_t zN,
+    int64_t zStrideG, int64_t zStrideN, const float *bias, int64_t biasN,
+    int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
+    int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
 /// Flags of the selective-scan kernel: which optional operands are given
 /// (an absent one is passed as any buffer of the right rank and ignored),
 /// and whether delta goes through softplus (after the bias).

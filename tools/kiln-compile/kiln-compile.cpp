@@ -77,6 +77,31 @@ static cl::opt<bool> lowerFusedOps(
              "decompositions instead of kernels"),
     cl::init(true));
 
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize the constant weights of matmuls: int8 (per output "
+             "channel, symmetric) or int4 (group-wise, two per byte)"),
+    cl::value_desc("int8|int4"), cl::init(""));
+static cl::opt<int64_t>
+    quantGroup("quant-group",
+               cl::desc("int4: rows sharing a scale (32, 64 or 128)"),
+               cl::init(32));
+static cl::opt<bool>
+    quantZeroPoints("quant-zero-points",
+                    cl::desc("int4: asymmetric groups with zero points"),
+                    cl::init(false));
+static cl::opt<std::string> quantExclude(
+    "quant-exclude",
+    cl::desc("Regular expression: weights whose ONNX node or initializer "
+             "name matches keep their type (e.g. lm_head)"),
+    cl::value_desc("regex"), cl::init(""));
+static cl::opt<std::string>
+    dtype("dtype",
+          cl::desc("Element type of matmuls with constant weights: f32 (as "
+                   "written) or bf16 (bf16 weights and inputs, fp32 "
+                   "accumulation)"),
+          cl::init("f32"));
+
 static cl::opt<bool>
     ukernels("ukernels",
              cl::desc("Call the runtime's micro-kernels for matmuls and "
@@ -114,6 +139,25 @@ int main(int argc, char **argv) {
   options.cpu.optLevel = optLevel;
   options.lowerFusedOps = lowerFusedOps;
   options.ukernels = ukernels;
+  if (!quantize.empty() && quantize != "int8" && quantize != "int4") {
+    llvm::errs() << "kiln-compile: --quantize must be int8 or int4, got '"
+                 << quantize << "'\n";
+    return 2;
+  }
+  if (quantGroup != 32 && quantGroup != 64 && quantGroup != 128) {
+    llvm::errs() << "kiln-compile: --quant-group must be 32, 64 or 128\n";
+    return 2;
+  }
+  if (dtype != "f32" && dtype != "bf16") {
+    llvm::errs() << "kiln-compile: --dtype must be f32 or bf16, got '" << dtype
+                 << "'\n";
+    return 2;
+  }
+  options.quantize = quantize;
+  options.quantGroupSize = quantGroup;
+  options.quantZeroPoints = quantZeroPoints;
+  options.quantExclude = quantExclude;
+  options.dtype = dtype;
   if (maxContext < 0 || prefillLength < 0) {
     llvm::errs() << "kiln-compile: --max-context and --prefill-length must "
                     "not be negative\n";

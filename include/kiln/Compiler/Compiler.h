@@ -75,6 +75,17 @@ struct CompileOptions {
   /// and the tokens per prefill call; 0 picks from the config.
   int64_t maxContext = 0;
   int64_t prefillLength = 0;
+  /// Weight quantization of the matmuls with constant weights: "" (none),
+  /// "int8" (per output channel) or "int4" (groups of quantGroupSize rows,
+  /// with zero points if quantZeroPoints); weights whose node or
+  /// initializer name matches the regular expression quantExclude keep
+  /// their type. dtype "bf16" runs the remaining ones in bf16 ("f32": as
+  /// written).
+  std::string quantize;
+  int64_t quantGroupSize = 32;
+  bool quantZeroPoints = false;
+  std::string quantExclude;
+  std::string dtype = "f32";
   /// Applied to every pass manager (the tools hook MLIR's debugging
   /// options, such as --mlir-print-ir-after-all, in here).
   std::function<LogicalResult(PassManager &)> configurePassManager;

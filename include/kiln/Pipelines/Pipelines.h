@@ -17,6 +17,32 @@ class OpPassManager;
 
 namespace mlir::kiln {
 
+struct GraphOptions : PassPipelineOptions<GraphOptions> {
+  Option<std::string> quantize{
+      *this, "quantize",
+      llvm::cl::desc("Quantize the constant weights of matmuls: int8 (per "
+                     "output channel) or int4 (group-wise); empty: keep them"),
+      llvm::cl::init("")};
+  Option<int64_t> quantGroupSize{
+      *this, "quant-group",
+      llvm::cl::desc("int4: rows of a column that share a scale (32, 64, 128)"),
+      llvm::cl::init(32)};
+  Option<bool> quantZeroPoints{
+      *this, "quant-zero-points",
+      llvm::cl::desc("int4: asymmetric groups with zero points"),
+      llvm::cl::init(false)};
+  Option<std::string> quantExclude{
+      *this, "quant-exclude",
+      llvm::cl::desc("Regular expression: weights (node or initializer "
+                     "names) that keep their type"),
+      llvm::cl::init("")};
+  Option<std::string> dtype{
+      *this, "dtype",
+      llvm::cl::desc("Element type of the remaining constant-weight matmuls: "
+                     "f32 (as written) or bf16 (fp32 accumulation)"),
+      llvm::cl::init("f32")};
+};
+
 struct LowerOptions : PassPipelineOptions<LowerOptions> {
   Option<bool> lowerFusedOps{
       *this, "lower-fused-ops",
@@ -37,8 +63,10 @@ struct CPUCodegenOptions : PassPipelineOptions<CPUCodegenOptions> {
       llvm::cl::init(16384)};
 };
 
-/// graph: cleanups and (as they land) recognition passes on kiln ops.
+/// graph: cleanups and (as they land) recognition passes on kiln ops, then
+/// the weights' storage types (quantization, bf16) as `options` ask.
 void buildGraphPipeline(OpPassManager &pm);
+void buildGraphPipeline(OpPassManager &pm, const GraphOptions &options);
 /// lower: kernel regions formed on kiln ops, then kiln ops to linalg on
 /// tensors.
 void buildLowerPipeline(OpPassManager &pm, const LowerOptions &options);

@@ -331,12 +331,115 @@ struct CausalConv1dPattern : OpRewritePattern<CausalConv1dOp> {
   }
 };
 
+/// The epilogue of a product `op` of type `c`, each step the sole user of
+/// the previous one: [+ bias [N]] [-> relu | silu | gelu] [+ residual].
+struct Epilogue {
+  Operation *last;
+  Value bias, residual;
+  int64_t act = KILN_UK_ACT_NONE;
+};
+
+Epilogue matchEpilogue(Operation *op, RankedTensorType c) {
+  Epilogue e{op, {}, {}};
+  auto sameType = [&](Operation *o) {
+    return o && o->getResult(0).getType() == c;
+  };
+  int64_t n = c.getShape().back();
+  Value cur = op->getResult(0);
+  if (auto add = soleUser<AddOp>(cur); sameType(add)) {
+    Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+    ArrayRef<int64_t> s = typeOf(other).getShape();
+    while (s.size() > 1 && s.front() == 1)
+      s = s.drop_front();
+    if (s.size() == 1 && s[0] == n) {
+      e.bias = other;
+      e.last = add;
+    }
+  }
+  cur = e.last->getResult(0);
+  if (auto relu = soleUser<ReluOp>(cur); sameType(relu)) {
+    e.act = KILN_UK_ACT_RELU;
+    e.last = relu;
+  } else if (auto silu = soleUser<SiluOp>(cur); sameType(silu)) {
+    e.act = KILN_UK_ACT_SILU;
+    e.last = silu;
+  } else if (auto gelu = soleUser<GeluOp>(cur); sameType(gelu)) {
+    e.act = gelu.getApproximate() == GeluApproximation::tanh
+                ? KILN_UK_ACT_GELU_TANH
+                : KILN_UK_ACT_GELU_ERF;
+    e.last = gelu;
+  }
+  cur = e.last->getResult(0);
+  if (auto add = soleUser<AddOp>(cur); sameType(add)) {
+    Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+    if (other.getType() == c) {
+      e.residual = other;
+      e.last = add;
+    }
+  }
+  return e;
+}
+
+/// qmatmul [+ bias] [-> act] [+ residual] -> kiln_uk_matmul_q{8,4}_f32:
+/// the kernels stream the packed int8 / int4 weight and dequantize it in
+/// registers.
+struct QMatmulPattern : OpRewritePattern<QMatmulOp> {
+  QMatmulPattern(MLIRContext *ctx, bool epilogues)
+      : OpRewritePattern(ctx), epilogues(epilogues) {}
+  bool epilogues;
+
+  LogicalResult matchAndRewrite(QMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto a = typeOf(op.getLhs()), c = typeOf(op);
+    if (!a.hasStaticShape() || !c.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    int64_t rank = c.getRank();
+    int64_t m = c.getDimSize(rank - 2), n = c.getDimSize(rank - 1);
+    int64_t k = a.getShape().back();
+    ArrayRef<int64_t> outBatch = c.getShape().drop_back(2);
+    int64_t batch = product(outBatch);
+    int64_t batchA = operandBatch(a.getShape().drop_back(2), outBatch);
+    if (batchA < 0)
+      return rewriter.notifyMatchFailure(op, "broadcast batch dimensions");
+    Epilogue e = epilogues ? matchEpilogue(op, c) : Epilogue{op, {}, {}};
+
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(e.last);
+    SmallVector<int64_t> cShape{batch, m, n};
+    Value init = e.residual ? reshapeTo(rewriter, loc, e.residual, cShape)
+                            : tensor::EmptyOp::create(rewriter, loc, cShape,
+                                                      rewriter.getF32Type())
+                                  .getResult();
+    bool q4 = op.getBits() == 4;
+    int64_t flags = (e.residual ? KILN_UK_ACCUMULATE : 0) |
+                    (e.bias ? KILN_UK_Q_BIAS : 0) |
+                    (op.getZeroPoints() ? KILN_UK_Q_ZERO_POINTS : 0) |
+                    (e.act << KILN_UK_ACT_SHIFT);
+    SmallVector<Value> ins{
+        reshapeTo(rewriter, loc, op.getLhs(), {batchA, m, k}), op.getWeight(),
+        op.getScales()};
+    if (q4)
+      ins.push_back(op.getZeroPoints() ? op.getZeroPoints()
+                                       : absent(rewriter, loc, 2));
+    ins.push_back(e.bias ? reshapeTo(rewriter, loc, e.bias, {n})
+                         : absent(rewriter, loc, 1));
+    ins.push_back(i64Constant(rewriter, loc, flags));
+    auto call = rt::UkernelOp::create(rewriter, loc, TypeRange{init.getType()},
+                                      q4 ? "kiln_uk_matmul_q4_f32"
+                                         : "kiln_uk_matmul_q8_f32",
+                                      ins, ValueRange{init});
+    rewriter.replaceOp(
+        e.last, reshapeTo(rewriter, loc, call.getResult(0), c.getShape()));
+    return success();
+  }
+};
+
 struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
   using UseUkernelsBase::UseUkernelsBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     if (matmul)
-      patterns.add<MatmulPattern>(&getContext(), epilogues);
+      patterns.add<MatmulPattern, QMatmulPattern>(&getContext(), epilogues);
     if (attention)
       patterns.add<AttentionPattern>(&getContext());
     if (ssm)

@@ -137,8 +137,95 @@ struct DequantizePattern : OpConversionPattern<DequantizeOp> {
   }
 };
 
+/// kiln.qmatmul's reference lowering: the packed weight is unpacked and
+/// dequantized into an f32 [K, N] tensor that a kiln.matmul (lowered in
+/// turn) multiplies. It materializes the weight, unlike the runtime's
+/// kernels (kiln-use-ukernels), which dequantize in registers: this path
+/// is what --ukernels=false and the targets without those kernels run.
+struct QMatmulPattern : OpConversionPattern<QMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t bits = op.getBits(), k = op.getK(), n = op.getN();
+    int64_t gs = op.getGroupSize();
+    auto wt = cast<RankedTensorType>(adaptor.getWeight().getType());
+    int64_t panels = wt.getDimSize(0);
+    Type i8 = rewriter.getI8Type(), f32 = rewriter.getF32Type();
+
+    // q as [K, P, 64] (int8) or [K, P, 2, 32] (int4: h = 0 the low nibble,
+    // h = 1 the high one): a transposing copy of the panels.
+    SmallVector<int64_t> unpackedShape{k, panels};
+    if (bits == 8)
+      unpackedShape.push_back(64);
+    else
+      unpackedShape.append({2, 32});
+    auto unpackedType = RankedTensorType::get(unpackedShape, i8);
+    int64_t rank = unpackedType.getRank();
+    SmallVector<AffineExpr> in{getAffineDimExpr(1, ctx),
+                               getAffineDimExpr(0, ctx),
+                               getAffineDimExpr(rank - 1, ctx)};
+    SmallVector<AffineMap> maps{AffineMap::get(rank, 0, in, ctx),
+                                rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    Value q = linalg::GenericOp::create(
+                  rewriter, loc, TypeRange{unpackedType}, adaptor.getWeight(),
+                  ValueRange{emptyTensor(rewriter, loc, unpackedType)}, maps,
+                  iterators,
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    Value v = args[0];
+                    if (bits == 4) {
+                      Value h = linalg::IndexOp::create(b, l, 2);
+                      Value shift = arith::MulIOp::create(
+                          b, l, arith::IndexCastOp::create(b, l, i8, h),
+                          scalarConstant(b, l, i8, 4));
+                      v = arith::AndIOp::create(
+                          b, l, arith::ShRUIOp::create(b, l, v, shift),
+                          scalarConstant(b, l, i8, 15));
+                    }
+                    linalg::YieldOp::create(b, l, v);
+                  })
+                  .getResult(0);
+    q = reshape(rewriter, loc, q, RankedTensorType::get({k, panels * 64}, i8));
+    q = extractSlice(rewriter, loc, q, {0, 0}, {k, n});
+
+    // W = (q - z) * s over [G, gs, N].
+    int64_t groups = k / gs;
+    auto viewType = RankedTensorType::get({groups, gs, n}, f32);
+    auto paramType = [&](Type t) {
+      return RankedTensorType::get({groups, 1, n}, t);
+    };
+    SmallVector<Value> ins{
+        reshape(rewriter, loc, q, RankedTensorType::get({groups, gs, n}, i8)),
+        reshape(rewriter, loc, adaptor.getScales(), paramType(f32))};
+    if (adaptor.getZeroPoints())
+      ins.push_back(
+          reshape(rewriter, loc, adaptor.getZeroPoints(), paramType(i8)));
+    double zero = bits == 4 ? 8.0 : 0.0;
+    Value w = elementwise(rewriter, loc, viewType, ins,
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value v = convertScalar(b, l, a[0], f32);
+                            Value z = a.size() > 2
+                                          ? convertScalar(b, l, a[2], f32)
+                                          : scalarConstant(b, l, f32, zero);
+                            v = arith::SubFOp::create(b, l, v, z);
+                            return arith::MulFOp::create(b, l, v, a[1]);
+                          });
+    w = reshape(rewriter, loc, w, RankedTensorType::get({k, n}, f32));
+    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getType(), adaptor.getLhs(),
+                                          w);
+    return success();
+  }
+};
+
 } // namespace
 
 void lowering::populateQuantToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizePattern, DequantizePattern>(patterns.getContext());
+  patterns.add<QuantizePattern, DequantizePattern, QMatmulPattern>(
+      patterns.getContext());
 }

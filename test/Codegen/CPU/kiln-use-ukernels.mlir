@@ -208,6 +208,47 @@ func.func @ssm_near_misses(%u: tensor<1x16x5xf16>, %dt: tensor<1x16x5xf16>, %A: 
 
 // -----
 
+// An int8 quantized linear layer with its bias, SiLU and residual: one call
+// of the int8 kernel (flags: accumulate 1 | bias 4 | silu 4 << 8).
+// CHECK-LABEL: func @qmatmul_epilogue
+// CHECK: %[[F:.*]] = arith.constant 1029 : i64
+// CHECK: %[[C:.*]] = kiln_rt.ukernel "kiln_uk_matmul_q8_f32" ins(%arg0, %arg1, %arg2, %arg3, %[[F]] : tensor<1x4x64xf32>, tensor<2x64x64xi8>, tensor<1x100xf32>, tensor<100xf32>, i64) outs(%arg4 : tensor<1x4x100xf32>)
+// CHECK-NEXT: return %[[C]]
+// NOEPI-LABEL: func @qmatmul_epilogue
+// NOEPI: kiln_rt.ukernel "kiln_uk_matmul_q8_f32"
+// NOEPI: kiln.add
+// NOEPI: kiln.silu
+// NOEPI: kiln.add
+// OFF-LABEL: func @qmatmul_epilogue
+// OFF-NOT: kiln_rt.ukernel
+// OFF: kiln.qmatmul
+func.func @qmatmul_epilogue(%x: tensor<1x4x64xf32>, %w: tensor<2x64x64xi8>, %s: tensor<1x100xf32>, %b: tensor<100xf32>, %res: tensor<1x4x100xf32>) -> tensor<1x4x100xf32> {
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 64 : i64} : (tensor<1x4x64xf32>, tensor<2x64x64xi8>, tensor<1x100xf32>) -> tensor<1x4x100xf32>
+  %1 = kiln.add %0, %b : (tensor<1x4x100xf32>, tensor<100xf32>) -> tensor<1x4x100xf32>
+  %2 = kiln.silu %1 : tensor<1x4x100xf32>
+  %3 = kiln.add %2, %res : (tensor<1x4x100xf32>, tensor<1x4x100xf32>) -> tensor<1x4x100xf32>
+  return %3 : tensor<1x4x100xf32>
+}
+
+// -----
+
+// int4 with zero points, 2-D activations, no epilogue (flags: zero points
+// 8); int4 without zero points gets a stand-in operand and flags 0.
+// CHECK-LABEL: func @qmatmul_int4
+// CHECK-DAG: %[[F0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[F8:.*]] = arith.constant 8 : i64
+// CHECK: %[[A:.*]] = kiln.reshape %arg0 : tensor<3x64xf32> to tensor<1x3x64xf32>
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_q4_f32" ins(%[[A]], %arg1, %arg2, %arg3, %{{.*}}, %[[F8]] : tensor<1x3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<2x50xi8>, tensor<1xf32>, i64)
+// CHECK: %[[A2:.*]] = kiln.reshape %arg0 : tensor<3x64xf32> to tensor<1x3x64xf32>
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_q4_f32" ins(%[[A2]], %arg1, %arg2, %{{.*}}, %{{.*}}, %[[F0]] : tensor<1x3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<1x1xf32>, tensor<1xf32>, i64)
+func.func @qmatmul_int4(%x: tensor<3x64xf32>, %w: tensor<1x64x32xi8>, %s: tensor<2x50xf32>, %z: tensor<2x50xi8>) -> (tensor<3x50xf32>, tensor<3x50xf32>) {
+  %0 = kiln.qmatmul %x, %w, %s zero_points(%z) {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<2x50xi8>) -> tensor<3x50xf32>
+  %1 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>) -> tensor<3x50xf32>
+  return %0, %1 : tensor<3x50xf32>, tensor<3x50xf32>
+}
+
+// -----
+
 // A product with a transposed weight (torch Linear's [N, K]) reads the
 // weight in place: the transpose goes into the call's flags (2), also with
 // a bias (2 | SiLU << 8) and batch dimensions. Near-miss: a transpose that

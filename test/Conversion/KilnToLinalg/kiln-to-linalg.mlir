@@ -123,6 +123,47 @@ func.func @dequantize_unsigned(%q: tensor<4x8xui8>, %s: tensor<8xf32>, %zp: tens
 
 // -----
 
+// The reference lowering of a quantized matmul: the int4 panels are copied
+// out ([K, P, 2, 32], nibble h = 1 shifted by 4), viewed as [K, N], then
+// dequantized per group ((q - 8) * s) and multiplied by linalg.matmul.
+// CHECK-LABEL: func @qmatmul_int4
+// CHECK-SAME: (%[[X:.*]]: tensor<2x64xf32>, %[[W:.*]]: tensor<2x64x32xi8>, %[[S:.*]]: tensor<2x100xf32>)
+// CHECK: %[[U:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<2x64x32xi8>) outs(%{{.*}} : tensor<64x2x2x32xi8>)
+// CHECK: linalg.index 2
+// CHECK: arith.shrui
+// CHECK: arith.andi
+// CHECK: tensor.collapse_shape %[[U]] {{.*}} into tensor<64x128xi8>
+// CHECK: tensor.extract_slice {{.*}} to tensor<64x100xi8>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x32x100xf32>)
+// CHECK: arith.sitofp
+// CHECK: arith.constant 8.000000e+00
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: %[[WF:.*]] = tensor.collapse_shape {{.*}} into tensor<64x100xf32>
+// CHECK: linalg.matmul ins(%[[X]], %[[WF]] : tensor<2x64xf32>, tensor<64x100xf32>)
+func.func @qmatmul_int4(%x: tensor<2x64xf32>, %w: tensor<2x64x32xi8>, %s: tensor<2x100xf32>) -> tensor<2x100xf32> {
+  %0 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x64xf32>, tensor<2x64x32xi8>, tensor<2x100xf32>) -> tensor<2x100xf32>
+  return %0 : tensor<2x100xf32>
+}
+
+// -----
+
+// int8, per channel, with batched activations: the panels are copied out
+// as [K, P, 64] without unpacking, and the zero point is 0.
+// CHECK-LABEL: func @qmatmul_int8
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x16x64xi8>) outs(%{{.*}} : tensor<16x1x64xi8>)
+// CHECK-NOT: arith.shrui
+// CHECK: linalg.yield
+// CHECK: arith.sitofp
+// CHECK: arith.constant 0.000000e+00
+// CHECK: linalg.matmul {{.*}} tensor<6x16xf32>, tensor<16x8xf32>
+func.func @qmatmul_int8(%x: tensor<2x3x16xf32>, %w: tensor<1x16x64xi8>, %s: tensor<1x8xf32>) -> tensor<2x3x8xf32> {
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 16 : i64} : (tensor<2x3x16xf32>, tensor<1x16x64xi8>, tensor<1x8xf32>) -> tensor<2x3x8xf32>
+  return %0 : tensor<2x3x8xf32>
+}
+
+// -----
+
 // 2-D matmul: linalg.matmul into a zero-filled accumulator.
 // CHECK-LABEL: func @matmul
 // CHECK-SAME: (%[[A:.*]]: tensor<4x16xf32>, %[[B:.*]]: tensor<16x8xf32>)

@@ -934,3 +934,75 @@ func.func @case116(%x: tensor<3x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>
   %0 = kiln.scatter_nd %x, %i, %u : (tensor<3x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<3x4xf32>
   return
 }
+
+// -----
+
+func.func @qmatmul0(%x: tensor<3x128xf32>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>) {
+  // expected-error @+1 {{bits must be 8 or 4, got 2}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 2 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul1(%x: tensor<3x128xf32>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>) {
+  // expected-error @+1 {{weight must be 2x128x32 (2 panels of 64 columns, K rows, 32 bytes per row) for 4-bit values, got 2x128x64}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul2(%x: tensor<3x128xf32>, %w: tensor<1x128x64xi8>, %s: tensor<1x100xf32>) {
+  // expected-error @+1 {{weight must be 2x128x64}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<1x128x64xi8>, tensor<1x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul3(%x: tensor<3x128xf32>, %w: tensor<2x128x32xi8>, %s: tensor<4x100xf32>) {
+  // expected-error @+1 {{group_size 48 must be positive and divide K (128)}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 48 : i64} : (tensor<3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul4(%x: tensor<3x128xf32>, %w: tensor<2x128x32xi8>, %s: tensor<2x100xf32>) {
+  // expected-error @+1 {{scales must be 4x100 (K / group_size groups x N), got 2x100}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x128xf32>, tensor<2x128x32xi8>, tensor<2x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul5(%x: tensor<3x128xf32>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>, %z: tensor<1x100xi8>) {
+  // expected-error @+1 {{zero_points are only supported with bits = 4}}
+  %0 = kiln.qmatmul %x, %w, %s zero_points(%z) {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>, tensor<1x100xi8>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul6(%x: tensor<3x128xf32>, %w: tensor<2x128x32xi8>, %s: tensor<4x100xf32>, %z: tensor<4x99xi8>) {
+  // expected-error @+1 {{zero_points must be 4x100, got 4x99}}
+  %0 = kiln.qmatmul %x, %w, %s zero_points(%z) {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf32>, tensor<4x99xi8>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul7(%x: tensor<3x128xf16>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>) {
+  // expected-error @+1 {{lhs, scales and result must be f32}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf16>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul8(%x: tensor<3x128xf32>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>) {
+  // expected-error @+1 {{result shape 4x100 does not match lhs 3x128 with N = 100}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<4x100xf32>
+  return
+}

@@ -86,3 +86,52 @@ LogicalResult DequantizeOp::verify() {
                          getZeroPoint(), getAxis(), getBlockSize(),
                          /*dequant=*/true);
 }
+
+LogicalResult QMatmulOp::verify() {
+  auto lhs = cast<RankedTensorType>(getLhs().getType());
+  auto out = cast<RankedTensorType>(getType());
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  auto s = cast<RankedTensorType>(getScales().getType());
+  if (!lhs.getElementType().isF32() || !out.getElementType().isF32() ||
+      !s.getElementType().isF32())
+    return emitOpError("lhs, scales and result must be f32");
+  if (lhs.getRank() < 2 || out.getRank() != lhs.getRank())
+    return emitOpError("lhs must be [..., M, K] (rank >= 2) and the result "
+                       "of the same rank");
+  int64_t bits = getBits(), gs = getGroupSize();
+  if (bits != 8 && bits != 4)
+    return emitOpError("bits must be 8 or 4, got ") << bits;
+  int64_t k = lhs.getShape().back(), n = out.getShape().back();
+  if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n))
+    return emitOpError("K and N must be static");
+  for (int64_t i = 0; i + 1 < lhs.getRank(); ++i)
+    if (!dimsCompatible(lhs.getDimSize(i), out.getDimSize(i)))
+      return emitOpError("result shape ")
+             << shapeStr(out.getShape()) << " does not match lhs "
+             << shapeStr(lhs.getShape()) << " with N = " << n;
+  if (gs <= 0 || (k > 0 && k % gs != 0) || (k == 0 && gs != 1))
+    return emitOpError("group_size ")
+           << gs << " must be positive and divide K (" << k << ")";
+  int64_t groups = k == 0 ? 1 : k / gs;
+  int64_t panels = (n + 63) / 64, width = bits == 4 ? 32 : 64;
+  SmallVector<int64_t> expected{panels, k, width};
+  if (w.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("weight must be ")
+           << shapeStr(expected) << " (" << panels << " panels of 64 columns, "
+           << "K rows, " << width << " bytes per row) for " << bits
+           << "-bit values, got " << shapeStr(w.getShape());
+  SmallVector<int64_t> params{groups, n};
+  if (s.getShape() != ArrayRef<int64_t>(params))
+    return emitOpError("scales must be ")
+           << shapeStr(params) << " (K / group_size groups x N), got "
+           << shapeStr(s.getShape());
+  if (Value z = getZeroPoints()) {
+    if (bits != 4)
+      return emitOpError("zero_points are only supported with bits = 4");
+    auto zt = cast<RankedTensorType>(z.getType());
+    if (zt.getShape() != ArrayRef<int64_t>(params))
+      return emitOpError("zero_points must be ")
+             << shapeStr(params) << ", got " << shapeStr(zt.getShape());
+  }
+  return success();
+}

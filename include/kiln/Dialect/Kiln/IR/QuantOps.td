@@ -52,4 +52,54 @@ def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure, Kiln_Elementwise]> {
   let hasVerifier = 1;
 }
 
+def Kiln_QMatmulOp : Kiln_Op<"qmatmul", [Pure]> {
+  let summary = "matrix product with a packed int8 or int4 weight";
+  let description = [{
+    `result = lhs W`, where the constant weight `W` (`[K, N]`) is stored
+    quantized in the panel layout the runtime's kernels stream
+    (runtime/ukernels/matmul_qpack.h): `weight` is `[P, K, 64]` bytes for
+    `bits = 8` and `[P, K, 32]` for `bits = 4` (two 4-bit values per byte),
+    with `P = ceil(N / 64)` panels of 64 columns. With
+    `G = K / group_size` groups of consecutive rows,
+
+    `W[k, n] = (q(k, n) - z[k / group_size, n]) * scales[k / group_size, n]`
+
+    where `q` is a signed int8 value (`bits = 8`, `z = 0`) or an unsigned
+    nibble 0..15 (`bits = 4`; `z` is `zero_points` if given, else 8).
+    `scales` and `zero_points` are `[G, N]`; `group_size = K` (`G = 1`) is
+    per-output-channel quantization. `lhs` is `[..., M, K]` (f32) and the
+    result `[..., M, N]` (f32): dequantization happens inside the product,
+    in fp32, so the fp32 weight never exists as a buffer on the micro-kernel
+    path.
+
+    `kiln-quantize-weights` creates this op from `kiln.matmul` with a
+    constant weight; `weight_error` records the relative L2 error of the
+    dequantized weight against the original (informational, for the report).
+
+    ```mlir
+    %y = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64}
+        : (tensor<1x1x768xf32>, tensor<32x768x32xi8>, tensor<24x2048xf32>) -> tensor<1x1x2048xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, RankedTensorOf<[I8]>:$weight,
+                   Kiln_FloatTensor:$scales,
+                   Optional<RankedTensorOf<[I8]>>:$zero_points,
+                   I64Attr:$bits, I64Attr:$group_size,
+                   OptionalAttr<F64Attr>:$weight_error);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $weight `,` $scales "
+                       "(`zero_points` `(` $zero_points^ `)`)? "
+                       "attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// K (the contraction size) and N (the number of output columns).
+    int64_t getK() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getLhs().getType()).getShape().back();
+    }
+    int64_t getN() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType()).getShape().back();
+    }
+  }];
+}
+
 #endif // KILN_DIALECT_KILN_IR_QUANTOPS_TD

@@ -179,4 +179,83 @@ def RecognizeSelectiveScan : Pass<"kiln-recognize-selective-scan",
   ];
 }
 
+def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
+  let summary = "Quantize the constant weights of matmuls to int8 or int4";
+  let description = [{
+    Rewrites `kiln.matmul %x, %w` whose weight `%w` is a 2-D f32 constant
+    (or the transpose of one, as a `[N, K]` torch Linear weight exports)
+    into `kiln.qmatmul`, which stores the weight quantized and packed in the
+    layout the runtime's kernels stream (runtime/ukernels/matmul_qpack.h):
+
+    - `mode=int8`: per-output-channel symmetric int8,
+      `s[n] = max_k |W[k, n]| / 127`, `q = round(W / s)`;
+    - `mode=int4`: group-wise int4 over `group-size` consecutive rows
+      of each column, two values per byte; symmetric (`q - 8` in
+      `[-8, 7]`, `s = max |W| / 7` over the group) or, with `zero-points`,
+      asymmetric (`s = (max - min) / 15`, `z = round(-min / s)`).
+
+    Scales that minimize the group's squared error are searched among
+    `max |W| / 7 * f` for a few shrink factors `f <= 1` (clipping the
+    largest values lowers the error of the others).
+
+    A weight is skipped (stays f32) when its node or weight name matches
+    the `exclude` regular expression, when it has fewer than `min-elements`
+    elements, or, for int4, when `group-size` does not divide K. The
+    relative L2 error of the dequantized weight, `|W - W'| / |W|`, is kept
+    on the op as `weight_error`; `kiln-compile --report` lists it per layer.
+
+    ```mlir
+    %w = kiln.constant dense_resource<w> : tensor<768x2048xf32>
+    %y = kiln.matmul %x, %w : (tensor<1x1x768xf32>, tensor<768x2048xf32>) -> tensor<1x1x2048xf32>
+    // mode=int4 group-size=32:
+    %q = kiln.constant dense_resource<w.q4> : tensor<32x768x32xi8>
+    %s = kiln.constant dense_resource<w.scales> : tensor<24x2048xf32>
+    %y = kiln.qmatmul %x, %q, %s {bits = 4 : i64, group_size = 32 : i64, weight_error = 0.08 : f64}
+        : (tensor<1x1x768xf32>, tensor<32x768x32xi8>, tensor<24x2048xf32>) -> tensor<1x1x2048xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
+           "Quantization: int8 (per output channel) or int4 (group-wise)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
+           "int4: rows of a column that share a scale (32, 64 or 128)">,
+    Option<"zeroPoints", "zero-points", "bool", /*default=*/"false",
+           "int4: asymmetric groups with a zero point each">,
+    Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
+           "Regular expression: weights whose node or weight name matches "
+           "stay f32 (e.g. lm_head)">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
+           "Smallest weight (in elements) worth quantizing">,
+  ];
+}
+
+def Bf16Weights : Pass<"kiln-bf16-weights", "func::FuncOp"> {
+  let summary = "Run matmuls with constant weights in bf16";
+  let description = [{
+    Rewrites `kiln.matmul %x, %w` with an f32 result and a 2-D f32 constant
+    weight (or its transpose) into a matmul of bf16 operands with an f32
+    result: the weight is stored in bf16 (rounded to nearest even, half the
+    bytes), `%x` is cast to bf16, and the product accumulates in fp32
+    (`kiln_uk_matmul_bf16`, `vdpbf16ps`). Everything else (softmax, norms,
+    attention, the scan state) stays f32. Runs after
+    `kiln-quantize-weights`, so quantized weights are left alone.
+
+    ```mlir
+    %y = kiln.matmul %x, %w : (tensor<4x768xf32>, tensor<768x768xf32>) -> tensor<4x768xf32>
+    // becomes
+    %xb = kiln.cast %x : tensor<4x768xf32> to tensor<4x768xbf16>
+    %y = kiln.matmul %xb, %wb : (tensor<4x768xbf16>, tensor<768x768xbf16>) -> tensor<4x768xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
+           "Regular expression: weights whose node or weight name matches "
+           "stay f32">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
+           "Smallest weight (in elements) worth converting">,
+  ];
+}
+
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_TD

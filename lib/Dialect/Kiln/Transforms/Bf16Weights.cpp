@@ -1,0 +1,92 @@
+//===- Bf16Weights.cpp - bf16 weights and matmul inputs -------------------===//
+//
+// --dtype=bf16: matmuls with constant weights read half the weight bytes
+// and run at twice the fp32 peak (vdpbf16ps), accumulating in fp32. Only
+// the matmul operands change type; every other op keeps computing in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+
+#include "Weights.h"
+
+#include "llvm/Support/Debug.h"
+
+#include <cstring>
+
+#define DEBUG_TYPE "kiln-bf16-weights"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_BF16WEIGHTS
+#include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::weights;
+
+namespace {
+
+/// f32 to bf16 bits, rounding to nearest even (NaN stays NaN).
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffff) > 0x7f800000)
+    return uint16_t((u >> 16) | 0x40);
+  return uint16_t((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
+  using Bf16WeightsBase::Bf16WeightsBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    std::optional<llvm::Regex> excluded;
+    if (!compileExclude(exclude, func.getLoc(), excluded))
+      return signalPassFailure();
+    SmallVector<MatmulOp> matmuls;
+    func.walk([&](MatmulOp op) { matmuls.push_back(op); });
+    llvm::DenseMap<std::pair<Operation *, int>, Value> made;
+    for (MatmulOp op : matmuls) {
+      std::optional<MatmulWeight> w = matchConstantWeight(op);
+      if (!w || w->k * w->n < minElements ||
+          (excluded && excluded->match(w->name)))
+        continue;
+      auto key = std::make_pair(w->constant.getOperation(), int(w->transposed));
+      Value weight = made.lookup(key);
+      if (!weight) {
+        std::vector<float> data;
+        if (!readWeight(*w, data))
+          continue;
+        std::vector<uint16_t> bf(data.size());
+        for (size_t i = 0; i < data.size(); ++i)
+          bf[i] = toBf16(data[i]);
+        OpBuilder b(w->constant);
+        b.setInsertionPointAfter(w->constant);
+        std::string base = blobKey(w->constant);
+        weight = blobConstant(
+            b, w->constant.getLoc(),
+            RankedTensorType::get({w->k, w->n}, b.getBF16Type()),
+            base + "_bf16",
+            ArrayRef<char>(reinterpret_cast<const char *>(bf.data()),
+                           bf.size() * sizeof(uint16_t)));
+        made[key] = weight;
+      }
+      OpBuilder b(op);
+      auto lt = cast<RankedTensorType>(op.getLhs().getType());
+      Value lhs = CastOp::create(
+          b, op.getLoc(), RankedTensorType::get(lt.getShape(), b.getBF16Type()),
+          op.getLhs());
+      Value rhs = op.getRhs();
+      auto mm = MatmulOp::create(b, op.getLoc(), op.getType(), lhs, weight);
+      op.replaceAllUsesWith(mm.getResult());
+      op.erase();
+      if (auto t = rhs.getDefiningOp<TransposeOp>(); t && t->use_empty())
+        t.erase();
+      if (w->constant->use_empty())
+        w->constant.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,57 @@
+//===- QuantizationReport.cpp - per-layer quantization report -------------===//
+
+#include "kiln/Dialect/Kiln/Transforms/QuantizationReport.h"
+
+#include "Weights.h"
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
+  SmallVector<QMatmulOp> ops;
+  module.walk([&](QMatmulOp op) { ops.push_back(op); });
+  if (ops.empty())
+    return;
+  auto bytes = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.getNumElements() * int64_t(t.getElementTypeBitWidth() / 8);
+  };
+  // Weights shared by several products count once.
+  llvm::DenseSet<Value> seen;
+  int64_t before = 0, after = 0;
+  double worst = 0;
+  os << "quantized weights (relative L2 error of the dequantized weight):\n";
+  os << llvm::format("  %-56s %-12s %4s %6s %10s\n", "layer", "K x N", "bits",
+                     "group", "rel. error");
+  for (QMatmulOp op : ops) {
+    int64_t k = op.getK(), n = op.getN();
+    if (seen.insert(op.getWeight()).second) {
+      before += k * n * 4;
+      after += bytes(op.getWeight()) + bytes(op.getScales()) +
+               (op.getZeroPoints() ? bytes(op.getZeroPoints()) : 0);
+    }
+    std::string name = weights::locationName(op.getLoc());
+    if (name.size() > 56)
+      name = "..." + name.substr(name.size() - 53);
+    std::string shape = std::to_string(k) + "x" + std::to_string(n);
+    double err =
+        op.getWeightError() ? op.getWeightError()->convertToDouble() : -1.0;
+    worst = std::max(worst, err);
+    os << llvm::format("  %-56s %-12s %4lld %6lld ", name.c_str(),
+                       shape.c_str(), (long long)op.getBits(),
+                       (long long)op.getGroupSize());
+    if (err >= 0)
+      os << llvm::format("%10.5f\n", err);
+    else
+      os << llvm::format("%10s\n", "-");
+  }
+  os << llvm::format("  %zu products, weights %.1f MB -> %.1f MB (%.2fx), "
+                     "largest error %.5f\n",
+                     ops.size(), before / 1e6, after / 1e6,
+                     after ? double(before) / double(after) : 0.0, worst);
+}

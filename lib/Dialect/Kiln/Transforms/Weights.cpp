@@ -1,0 +1,119 @@
+//===- Weights.cpp - the constant weights of matmuls ----------------------===//
+
+#include "Weights.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::weights;
+
+std::optional<MatmulWeight> weights::matchConstantWeight(MatmulOp op) {
+  auto lhs = cast<RankedTensorType>(op.getLhs().getType());
+  auto out = cast<RankedTensorType>(op.getType());
+  if (!lhs.getElementType().isF32() || !out.getElementType().isF32() ||
+      lhs.getRank() < 2 || out.getRank() != lhs.getRank())
+    return std::nullopt;
+  MatmulWeight w;
+  Value rhs = op.getRhs();
+  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
+    if (t.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    rhs = t.getInput();
+    w.transposed = true;
+  }
+  w.constant = rhs.getDefiningOp<ConstantOp>();
+  auto type = cast<RankedTensorType>(rhs.getType());
+  if (!w.constant || type.getRank() != 2 || !type.hasStaticShape() ||
+      !type.getElementType().isF32())
+    return std::nullopt;
+  w.k = type.getDimSize(w.transposed ? 1 : 0);
+  w.n = type.getDimSize(w.transposed ? 0 : 1);
+  if (lhs.getShape().back() != w.k || out.getShape().back() != w.n)
+    return std::nullopt;
+  w.name = locationName(op.getLoc()) + " " + locationName(w.constant.getLoc());
+  return w;
+}
+
+bool weights::readWeight(const MatmulWeight &w, std::vector<float> &out) {
+  int64_t count = w.k * w.n;
+  out.assign(size_t(count), 0.0f);
+  ElementsAttr attr = ConstantOp(w.constant).getValue();
+  std::vector<float> raw;
+  const float *src = nullptr;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
+      return false;
+    src = reinterpret_cast<const float *>(blob->getData().data());
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    raw.reserve(size_t(count));
+    if (dense.isSplat())
+      raw.assign(size_t(count), dense.getSplatValue<float>());
+    else
+      for (float x : dense.getValues<float>())
+        raw.push_back(x);
+    src = raw.data();
+  } else {
+    return false;
+  }
+  if (!w.transposed) {
+    std::memcpy(out.data(), src, size_t(count) * sizeof(float));
+    return true;
+  }
+  // Stored [N, K].
+  for (int64_t n = 0; n < w.n; ++n)
+    for (int64_t k = 0; k < w.k; ++k)
+      out[size_t(k * w.n + n)] = src[n * w.k + k];
+  return true;
+}
+
+std::string weights::locationName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    std::string out;
+    for (Location l : fused.getLocations()) {
+      std::string s = locationName(l);
+      if (!s.empty())
+        out += (out.empty() ? "" : " ") + s;
+    }
+    return out;
+  }
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  loc.print(os);
+  return out;
+}
+
+std::string weights::blobKey(ConstantOp c) {
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+    return res.getRawHandle().getKey().str();
+  return "w";
+}
+
+Value weights::blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                            llvm::StringRef key, llvm::ArrayRef<char> bytes) {
+  auto attr = DenseResourceElementsAttr::get(
+      type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+  return ConstantOp::create(b, loc, type, attr);
+}
+
+bool weights::compileExclude(llvm::StringRef pattern, Location loc,
+                             std::optional<llvm::Regex> &out) {
+  out.reset();
+  if (pattern.empty())
+    return true;
+  out.emplace(pattern);
+  std::string error;
+  if (!out->isValid(error)) {
+    emitError(loc) << "exclude: bad regular expression '" << pattern
+                   << "': " << error;
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,58 @@
+//===- Weights.h - the constant weights of matmuls --------------*- C++ -*-===//
+//
+// Helpers shared by the passes that change how weights are stored
+// (kiln-quantize-weights, kiln-bf16-weights): finding a matmul's constant
+// weight, reading it, naming it, and storing new weights as resource blobs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
+#define KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
+#include "llvm/Support/Regex.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::kiln::weights {
+
+/// The f32 constant weight W ([K, N]) of a matmul: the rhs itself, or a
+/// [N, K] constant through kiln.transpose [1, 0].
+struct MatmulWeight {
+  ConstantOp constant;
+  bool transposed = false;
+  int64_t k = 0, n = 0;
+  /// The matmul's location and the constant's, for --exclude and reports.
+  std::string name;
+};
+
+/// The constant weight of `op` when its lhs and result are f32 and its rhs
+/// is a 2-D f32 constant (or the transpose of one); nullopt otherwise.
+std::optional<MatmulWeight> matchConstantWeight(MatmulOp op);
+
+/// W as row-major [K, N] floats; false if the constant's data is not
+/// available (a resource blob that was never loaded).
+bool readWeight(const MatmulWeight &w, std::vector<float> &out);
+
+/// A short name for a location: the names of NameLocs (the ONNX node or
+/// initializer), else the printed location.
+std::string locationName(Location loc);
+
+/// The resource key of a constant's blob (or "w"), to name derived blobs.
+std::string blobKey(ConstantOp c);
+
+/// A resource-blob constant of `type` holding `bytes`, named after `key`.
+Value blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                   llvm::StringRef key, llvm::ArrayRef<char> bytes);
+
+/// Compiles `pattern` (empty: matches nothing). Emits an error at `loc` and
+/// returns false if it is malformed.
+bool compileExclude(llvm::StringRef pattern, Location loc,
+                    std::optional<llvm::Regex> &out);
+
+} // namespace mlir::kiln::weights
+
+#endif // KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H

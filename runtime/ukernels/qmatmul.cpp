@@ -1,0 +1,643 @@
+//===- qmatmul.cpp - matmul micro-kernels on int8 / int4 weights ----------===//
+//
+// kiln_uk_matmul_q8_f32 and kiln_uk_matmul_q4_f32: C = act(A W + bias) (+ C)
+// with W quantized and packed in the layout of matmul_qpack.h (64-column
+// panels, K-major). The fp32 weight is never materialized:
+//
+// Decode (rows = batch x M <= kGemvMaxRows): the product is bound by the
+// bandwidth the weights stream at, so the kernel reads each panel once, as
+// one sequential stream, converts the int8 / int4 values to fp32 in
+// registers and multiplies them with broadcast activations into 4 x 16-lane
+// accumulators per row. Scales are applied once per group, not per weight:
+//   acc += s[g] * (sum_{k in g} a_k q_k)  -  s[g] z[g] * (sum_{k in g} a_k)
+// so a k step costs one conversion and one FMA per 16 weights and row. The
+// panels are spread over the thread pool.
+//
+// Why not VNNI (vpdpbusd) here: it needs the activations in int8 too, which
+// costs accuracy (an LLM's activations have outliers) for a product that is
+// already bound by memory bandwidth at M = 1; the fp32 path keeps fp32
+// activations and reaches the bandwidth limit on this machine (see
+// test/bench/decode_bench.py and docs/quantization.md).
+//
+// Prefill (more rows): compute-bound, so the weights are dequantized a
+// column chunk at a time (at most ~2 MiB of fp32, in the layout of
+// matmul_pack.h) and the chunk runs through the fp32 packed-B kernels
+// (kiln_uk_matmul_packed_f32), whose blocking does the rest. Dequantizing
+// costs K x N conversions against M x K x N FMAs.
+//
+// Portability: the AVX-512 code carries target attributes and is chosen at
+// run time; portable C++ covers other CPUs (and the unit tests force it).
+//
+//===----------------------------------------------------------------------===//
+
+#include "matmul_pack.h"
+#include "matmul_qpack.h"
+#include "ukernels.h"
+
+#include "../src/internal.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <immintrin.h>
+#include <type_traits>
+
+namespace {
+
+/// Largest row count (batch x M) of the streaming (decode) path.
+constexpr int64_t kGemvMaxRows = 4;
+/// Rows per register block of the streaming kernels (4 accumulator vectors
+/// and 4 group sums per row, plus 4 weight vectors: 8 x 3 + 4 = 28 zmm).
+constexpr int kGemvRowBlock = 3;
+/// Below this many multiply-adds a product runs on the calling thread.
+constexpr int64_t kMinParallelWork = int64_t(1) << 17;
+/// Bytes of fp32 weights dequantized per chunk on the prefill path.
+constexpr int64_t kChunkBytes = int64_t(2) << 20;
+constexpr int64_t kNR = KILN_UK_QMATMUL_NR;
+
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// A 64-byte aligned buffer, grown on demand.
+struct Buffer {
+  float *data = nullptr;
+  int64_t size = 0;
+  ~Buffer() { std::free(data); }
+  float *get(int64_t n) {
+    if (n > size) {
+      std::free(data);
+      size = std::max<int64_t>(n, 1024);
+      data = static_cast<float *>(
+          std::aligned_alloc(64, ceilDiv(size * sizeof(float), 64) * 64));
+      if (!data) {
+        std::fprintf(stderr, "kiln: out of memory in a quantized matmul\n");
+        std::abort();
+      }
+    }
+    return data;
+  }
+};
+
+template <typename F> void parallelFor(int64_t count, bool parallel, F &&f) {
+  if (count <= 0)
+    return;
+  using Fn = std::remove_reference_t<F>;
+  if (!parallel || count == 1) {
+    f(int64_t(0), count);
+    return;
+  }
+  kiln_rt_parallel_for(
+      count,
+      [](void *captures, int64_t begin, int64_t end) {
+        (*static_cast<Fn *>(captures))(begin, end);
+      },
+      &f);
+}
+
+float activate(float xf, int act) {
+  double x = xf;
+  switch (act) {
+  case KILN_UK_ACT_RELU:
+    return xf > 0.0f ? xf : 0.0f;
+  case KILN_UK_ACT_GELU_ERF:
+    return float(0.5 * x * std::erfc(-x * M_SQRT1_2));
+  case KILN_UK_ACT_GELU_TANH: {
+    double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+    return float(x / (1.0 + std::exp(-2.0 * u)));
+  }
+  case KILN_UK_ACT_SILU:
+    return float(x / (1.0 + std::exp(-x)));
+  default:
+    return xf;
+  }
+}
+
+/// One call, its operands normalized.
+struct Problem {
+  int bits;
+  int64_t batch, aBatch, m, k, n, groups, gs;
+  const float *a;
+  int64_t aSB, aSM, aSK;
+  const uint8_t *w; // dense [P, K, width]
+  const float *s;
+  int64_t sSG, sSN;
+  const uint8_t *z; // null: 8 (int4) or 0 (int8)
+  int64_t zSG, zSN;
+  const float *bias;
+  int64_t biasS;
+  int act;
+  bool accumulate;
+  float *c;
+  int64_t cSB, cSM, cSN;
+
+  int64_t rows() const { return batch * m; }
+  const float *aRow(int64_t r) const {
+    int64_t b = aBatch == 1 ? 0 : r / m;
+    return a + b * aSB + (r % m) * aSM;
+  }
+  float *cRow(int64_t r) const { return c + (r / m) * cSB + (r % m) * cSM; }
+  int64_t width() const { return kiln_uk_qmatmul_panel_width(bits); }
+  const uint8_t *panel(int64_t p) const { return w + p * k * width(); }
+  float scale(int64_t g, int64_t col) const { return s[g * sSG + col * sSN]; }
+  float zero(int64_t g, int64_t col) const {
+    if (z)
+      return float(z[g * zSG + col * zSN]);
+    return bits == 4 ? 8.0f : 0.0f;
+  }
+};
+
+/// Writes `acc` (the product of row r with panel p, `cols` columns) through
+/// the epilogue into C.
+void storeRow(const Problem &pb, int64_t r, int64_t n0, int cols,
+              const float *acc) {
+  float *c = pb.cRow(r) + n0 * pb.cSN;
+  for (int j = 0; j < cols; ++j) {
+    float x = acc[j];
+    if (pb.bias)
+      x += pb.bias[(n0 + j) * pb.biasS];
+    x = activate(x, pb.act);
+    if (pb.accumulate)
+      x += c[j * pb.cSN];
+    c[j * pb.cSN] = x;
+  }
+}
+
+/// Contiguous copies of `count` rows of A from row r0, and their sums per
+/// group (for the zero points): rows [count][K], sums [count][G].
+void gatherRows(const Problem &pb, int64_t r0, int count, float *rows,
+                float *sums) {
+  for (int i = 0; i < count; ++i) {
+    const float *src = pb.aRow(r0 + i);
+    float *dst = rows + i * pb.k;
+    for (int64_t kk = 0; kk < pb.k; ++kk)
+      dst[kk] = src[kk * pb.aSK];
+    for (int64_t g = 0; g < pb.groups; ++g) {
+      float sum = 0;
+      for (int64_t kk = g * pb.gs; kk < (g + 1) * pb.gs; ++kk)
+        sum += dst[kk];
+      sums[i * pb.groups + g] = sum;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Portable kernels
+//===----------------------------------------------------------------------===//
+
+/// Panels [p0, p1) for `count` contiguous rows (decode path).
+void gemvGeneric(const Problem &pb, int64_t p0, int64_t p1, int64_t r0,
+                 int count, const float *rows, const float *sums) {
+  float acc[kNR], part[kNR];
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    int64_t n0 = p * kNR;
+    int cols = int(std::min<int64_t>(kNR, pb.n - n0));
+    for (int i = 0; i < count; ++i) {
+      const float *a = rows + i * pb.k;
+      std::fill(acc, acc + kNR, 0.0f);
+      for (int64_t g = 0; g < pb.groups; ++g) {
+        std::fill(part, part + kNR, 0.0f);
+        for (int64_t kk = g * pb.gs; kk < (g + 1) * pb.gs; ++kk) {
+          const uint8_t *wr = panel + kk * pb.width();
+          float ak = a[kk];
+          if (pb.bits == 8) {
+            for (int j = 0; j < kNR; ++j)
+              part[j] += ak * float(int8_t(wr[j]));
+          } else {
+            for (int j = 0; j < 32; ++j) {
+              part[j] += ak * float(wr[j] & 15);
+              part[j + 32] += ak * float(wr[j] >> 4);
+            }
+          }
+        }
+        float sum = sums[i * pb.groups + g];
+        for (int j = 0; j < cols; ++j)
+          acc[j] += pb.scale(g, n0 + j) * (part[j] - pb.zero(g, n0 + j) * sum);
+      }
+      storeRow(pb, r0 + i, n0, cols, acc);
+    }
+  }
+}
+
+/// Dequantizes panels [p0, p1) into `out`, in the fp32 packed-B layout of
+/// matmul_pack.h (32-column panels) for the columns from 64 p0.
+void dequantGeneric(const Problem &pb, int64_t p0, int64_t p1, float *out) {
+  const int64_t half = KILN_UK_MATMUL_PACK_NR;
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    for (int h = 0; h < 2; ++h) {
+      float *dst = out + ((p - p0) * 2 + h) * pb.k * half;
+      for (int64_t g = 0; g < pb.groups; ++g) {
+        float s[32], zs[32];
+        for (int j = 0; j < 32; ++j) {
+          int64_t col = p * kNR + h * 32 + j;
+          s[j] = col < pb.n ? pb.scale(g, col) : 0.0f;
+          zs[j] = col < pb.n ? pb.zero(g, col) : 0.0f;
+        }
+        for (int64_t kk = g * pb.gs; kk < (g + 1) * pb.gs; ++kk) {
+          const uint8_t *wr = panel + kk * pb.width();
+          for (int j = 0; j < 32; ++j) {
+            float q = pb.bits == 8 ? float(int8_t(wr[h * 32 + j]))
+                                   : float(h ? wr[j] >> 4 : wr[j] & 15);
+            dst[kk * half + j] = (q - zs[j]) * s[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// AVX-512 kernels
+//===----------------------------------------------------------------------===//
+
+#define KILN_AVX512                                                            \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+
+KILN_AVX512 inline __mmask16 lanes16(int n) {
+  return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << std::max(n, 0)) - 1);
+}
+
+/// The 64 weights of one k step of a panel, as 4 x 16 fp32 lanes (columns
+/// 0-15, 16-31, 32-47, 48-63).
+template <int BITS>
+KILN_AVX512 inline void loadWeights(const uint8_t *row, __m512 w[4]) {
+  if constexpr (BITS == 8) {
+    for (int v = 0; v < 4; ++v)
+      w[v] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 16 * v))));
+  } else {
+    const __m512i mask = _mm512_set1_epi32(15);
+    for (int v = 0; v < 2; ++v) {
+      __m512i d = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(row + 16 * v)));
+      w[v] = _mm512_cvtepi32_ps(_mm512_and_si512(d, mask));
+      w[v + 2] = _mm512_cvtepi32_ps(_mm512_srli_epi32(d, 4));
+    }
+  }
+}
+
+/// Per-group scales (and scale x zero point) of a panel's 64 columns.
+KILN_AVX512 inline void loadGroupParams(const Problem &pb, int64_t g,
+                                        int64_t n0, int cols, __m512 s[4],
+                                        __m512 sz[4]) {
+  for (int v = 0; v < 4; ++v) {
+    __mmask16 m = lanes16(cols - 16 * v);
+    if (pb.sSN == 1) {
+      s[v] = _mm512_maskz_loadu_ps(m, pb.s + g * pb.sSG + n0 + 16 * v);
+    } else {
+      alignas(64) float tmp[16] = {};
+      for (int j = 0; j < 16 && 16 * v + j < cols; ++j)
+        tmp[j] = pb.scale(g, n0 + 16 * v + j);
+      s[v] = _mm512_load_ps(tmp);
+    }
+    if (pb.z) {
+      alignas(64) float tmp[16] = {};
+      for (int j = 0; j < 16 && 16 * v + j < cols; ++j)
+        tmp[j] = pb.zero(g, n0 + 16 * v + j);
+      sz[v] = _mm512_mul_ps(s[v], _mm512_load_ps(tmp));
+    } else {
+      sz[v] = _mm512_mul_ps(s[v], _mm512_set1_ps(pb.bits == 4 ? 8.0f : 0.0f));
+    }
+  }
+}
+
+/// RB rows (contiguous, K apart) times panels [p0, p1). Group sums `part`
+/// are folded into `acc` with the group's scales at the end of each group.
+/// One row runs two sets of group sums (even and odd k) so that 8 FMA
+/// chains hide the FMA latency.
+template <int BITS, int RB>
+KILN_AVX512 void gemvAvx512(const Problem &pb, int64_t p0, int64_t p1,
+                            int64_t r0, const float *rows, const float *sums) {
+  const int64_t width = kiln_uk_qmatmul_panel_width(BITS);
+  const bool hasZero = BITS == 4 || pb.z;
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    int64_t n0 = p * kNR;
+    int cols = int(std::min<int64_t>(kNR, pb.n - n0));
+    __m512 acc[RB][4];
+    for (int i = 0; i < RB; ++i)
+      for (int v = 0; v < 4; ++v)
+        acc[i][v] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < pb.groups; ++g) {
+      __m512 part[RB][4], part2[4];
+      for (int i = 0; i < RB; ++i)
+        for (int v = 0; v < 4; ++v)
+          part[i][v] = _mm512_setzero_ps();
+      for (int v = 0; v < 4; ++v)
+        part2[v] = _mm512_setzero_ps();
+      int64_t k0 = g * pb.gs, k1 = k0 + pb.gs, kk = k0;
+      const uint8_t *wr = panel + k0 * width;
+      if (RB == 1) {
+        for (; kk + 2 <= k1; kk += 2, wr += 2 * width) {
+          __m512 w0[4], w1[4];
+          _mm_prefetch(reinterpret_cast<const char *>(wr + 16 * width),
+                       _MM_HINT_T0);
+          loadWeights<BITS>(wr, w0);
+          loadWeights<BITS>(wr + width, w1);
+          __m512 x0 = _mm512_set1_ps(rows[kk]);
+          __m512 x1 = _mm512_set1_ps(rows[kk + 1]);
+          for (int v = 0; v < 4; ++v) {
+            part[0][v] = _mm512_fmadd_ps(x0, w0[v], part[0][v]);
+            part2[v] = _mm512_fmadd_ps(x1, w1[v], part2[v]);
+          }
+        }
+      }
+      for (; kk < k1; ++kk, wr += width) {
+        __m512 w[4];
+        loadWeights<BITS>(wr, w);
+        for (int i = 0; i < RB; ++i) {
+          __m512 x = _mm512_set1_ps(rows[i * pb.k + kk]);
+          for (int v = 0; v < 4; ++v)
+            part[i][v] = _mm512_fmadd_ps(x, w[v], part[i][v]);
+        }
+      }
+      if (RB == 1)
+        for (int v = 0; v < 4; ++v)
+          part[0][v] = _mm512_add_ps(part[0][v], part2[v]);
+      __m512 s[4], sz[4];
+      loadGroupParams(pb, g, n0, cols, s, sz);
+      for (int i = 0; i < RB; ++i) {
+        __m512 sum = _mm512_set1_ps(sums[i * pb.groups + g]);
+        for (int v = 0; v < 4; ++v) {
+          acc[i][v] = _mm512_fmadd_ps(s[v], part[i][v], acc[i][v]);
+          if (hasZero)
+            acc[i][v] = _mm512_fnmadd_ps(sz[v], sum, acc[i][v]);
+        }
+      }
+    }
+    for (int i = 0; i < RB; ++i) {
+      alignas(64) float out[kNR];
+      for (int v = 0; v < 4; ++v)
+        _mm512_store_ps(out + 16 * v, acc[i][v]);
+      storeRow(pb, r0 + i, n0, cols, out);
+    }
+  }
+}
+
+template <int BITS>
+KILN_AVX512 void dequantAvx512(const Problem &pb, int64_t p0, int64_t p1,
+                               float *out) {
+  const int64_t half = KILN_UK_MATMUL_PACK_NR;
+  const int64_t width = kiln_uk_qmatmul_panel_width(BITS);
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    int64_t n0 = p * kNR;
+    int cols = int(std::min<int64_t>(kNR, pb.n - n0));
+    float *dst0 = out + (p - p0) * 2 * pb.k * half;
+    float *dst1 = dst0 + pb.k * half;
+    for (int64_t g = 0; g < pb.groups; ++g) {
+      __m512 s[4], sz[4];
+      loadGroupParams(pb, g, n0, cols, s, sz);
+      const uint8_t *wr = panel + g * pb.gs * width;
+      for (int64_t kk = g * pb.gs; kk < (g + 1) * pb.gs; ++kk, wr += width) {
+        __m512 w[4];
+        loadWeights<BITS>(wr, w);
+        // (q - z) s = q s - z s; columns past N get scale 0.
+        _mm512_store_ps(dst0 + kk * half, _mm512_fmsub_ps(w[0], s[0], sz[0]));
+        _mm512_store_ps(dst0 + kk * half + 16,
+                        _mm512_fmsub_ps(w[1], s[1], sz[1]));
+        _mm512_store_ps(dst1 + kk * half, _mm512_fmsub_ps(w[2], s[2], sz[2]));
+        _mm512_store_ps(dst1 + kk * half + 16,
+                        _mm512_fmsub_ps(w[3], s[3], sz[3]));
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Drivers
+//===----------------------------------------------------------------------===//
+
+bool detectAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+}
+
+/// Tests lower the ISA to exercise the fallbacks: 0 portable, -1 the CPU's.
+std::atomic<int> isaLimit{-1};
+
+bool useAvx512() {
+  static const bool has = detectAvx512();
+  return has && isaLimit.load(std::memory_order_relaxed) != 0;
+}
+
+struct Scratch {
+  Buffer rows, sums, weights;
+};
+
+Scratch &threadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+void runGemv(const Problem &pb) {
+  int64_t panels = kiln_uk_qmatmul_panels(pb.n);
+  bool parallel = pb.rows() * pb.k * pb.n >= kMinParallelWork;
+  Scratch &scratch = threadScratch();
+  int64_t count = pb.rows();
+  float *rows = scratch.rows.get(count * pb.k);
+  float *sums = scratch.sums.get(count * pb.groups);
+  gatherRows(pb, 0, int(count), rows, sums);
+  bool avx = useAvx512();
+  parallelFor(panels, parallel, [&](int64_t p0, int64_t p1) {
+    for (int64_t r = 0; r < count; r += kGemvRowBlock) {
+      int rb = int(std::min<int64_t>(kGemvRowBlock, count - r));
+      const float *ar = rows + r * pb.k;
+      const float *sr = sums + r * pb.groups;
+      if (!avx) {
+        gemvGeneric(pb, p0, p1, r, rb, ar, sr);
+        continue;
+      }
+      auto run = [&](auto bitsTag) {
+        constexpr int B = decltype(bitsTag)::value;
+        switch (rb) {
+        case 1:
+          return gemvAvx512<B, 1>(pb, p0, p1, r, ar, sr);
+        case 2:
+          return gemvAvx512<B, 2>(pb, p0, p1, r, ar, sr);
+        default:
+          return gemvAvx512<B, 3>(pb, p0, p1, r, ar, sr);
+        }
+      };
+      if (pb.bits == 8)
+        run(std::integral_constant<int, 8>());
+      else
+        run(std::integral_constant<int, 4>());
+    }
+  });
+}
+
+void runChunked(const Problem &pb, int64_t flags) {
+  int64_t panels = kiln_uk_qmatmul_panels(pb.n);
+  int64_t chunkPanels =
+      std::max<int64_t>(1, kChunkBytes / (pb.k * kNR * int64_t(sizeof(float))));
+  Scratch &scratch = threadScratch();
+  float *buf = scratch.weights.get(std::min(chunkPanels, panels) * kNR * pb.k);
+  bool avx = useAvx512();
+  int64_t passFlags = flags & (KILN_UK_ACCUMULATE | KILN_UK_ACT_MASK);
+  for (int64_t c0 = 0; c0 < panels; c0 += chunkPanels) {
+    int64_t c1 = std::min(panels, c0 + chunkPanels);
+    parallelFor(c1 - c0, pb.k * (c1 - c0) * kNR >= kMinParallelWork,
+                [&](int64_t b, int64_t e) {
+                  float *out = buf + b * 2 * pb.k * KILN_UK_MATMUL_PACK_NR;
+                  if (!avx)
+                    dequantGeneric(pb, c0 + b, c0 + e, out);
+                  else if (pb.bits == 8)
+                    dequantAvx512<8>(pb, c0 + b, c0 + e, out);
+                  else
+                    dequantAvx512<4>(pb, c0 + b, c0 + e, out);
+                });
+    int64_t n0 = c0 * kNR, n = std::min(pb.n, c1 * kNR) - n0;
+    int64_t size = kiln_uk_matmul_packed_size(pb.k, n);
+    float *c = pb.c + n0 * pb.cSN;
+    if (pb.bias)
+      kiln_uk_matmul_packed_bias_f32(
+          pb.a, pb.aBatch, pb.m, pb.k, pb.aSB, pb.aSM, pb.aSK, buf, size, 1,
+          pb.k, n, pb.bias + n0 * pb.biasS, n, pb.biasS, passFlags, c, pb.batch,
+          pb.m, n, pb.cSB, pb.cSM, pb.cSN);
+    else
+      kiln_uk_matmul_packed_f32(pb.a, pb.aBatch, pb.m, pb.k, pb.aSB, pb.aSM,
+                                pb.aSK, buf, size, 1, pb.k, n, passFlags, c,
+                                pb.batch, pb.m, n, pb.cSB, pb.cSM, pb.cSN);
+  }
+}
+
+[[noreturn]] void fail(const char *what) {
+  std::fprintf(stderr, "kiln: quantized matmul: %s\n", what);
+  std::abort();
+}
+
+void run(Problem &pb, int64_t wP, int64_t wK, int64_t wJ, int64_t wSP,
+         int64_t wSK, int64_t wSJ, int64_t sG, int64_t sN, int64_t flags) {
+  // The compiler checks these (kiln.qmatmul's verifier); a mismatch here is
+  // a bug in generated code, not bad user input.
+  if (wP != kiln_uk_qmatmul_panels(pb.n) || wK != pb.k ||
+      wJ != kiln_uk_qmatmul_panel_width(pb.bits) || sN != pb.n || sG <= 0 ||
+      pb.k % sG != 0)
+    fail("operand shapes do not match the packed layout");
+  pb.groups = sG;
+  pb.gs = pb.k / sG;
+  pb.act = int((flags & KILN_UK_ACT_MASK) >> KILN_UK_ACT_SHIFT);
+  pb.accumulate = flags & KILN_UK_ACCUMULATE;
+  if (!(flags & KILN_UK_Q_BIAS))
+    pb.bias = nullptr;
+  if (pb.rows() == 0 || pb.n == 0)
+    return;
+  if (pb.k == 0) {
+    // An empty sum: C = act(bias) (+ C).
+    float zeros[kNR] = {};
+    for (int64_t r = 0; r < pb.rows(); ++r)
+      for (int64_t n0 = 0; n0 < pb.n; n0 += kNR)
+        storeRow(pb, r, n0, int(std::min<int64_t>(kNR, pb.n - n0)), zeros);
+    return;
+  }
+  // Generated code passes the dense constant; copy anything else.
+  Buffer dense;
+  int64_t width = wJ;
+  if (wSJ != 1 || wSK != width || wSP != wK * width) {
+    uint8_t *d = reinterpret_cast<uint8_t *>(
+        dense.get(ceilDiv(wP * wK * width, int64_t(sizeof(float)))));
+    for (int64_t p = 0; p < wP; ++p)
+      for (int64_t kk = 0; kk < wK; ++kk)
+        for (int64_t j = 0; j < width; ++j)
+          d[(p * wK + kk) * width + j] = pb.w[p * wSP + kk * wSK + j * wSJ];
+    pb.w = d;
+  }
+  if (pb.rows() <= kGemvMaxRows)
+    runGemv(pb);
+  else
+    runChunked(pb, flags);
+}
+
+} // namespace
+
+extern "C" {
+
+void kiln_uk_matmul_q8_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const int8_t *w, int64_t wP, int64_t wK,
+    int64_t wJ, int64_t wStrideP, int64_t wStrideK, int64_t wStrideJ,
+    const float *s, int64_t sG, int64_t sN, int64_t sStrideG, int64_t sStrideN,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t flags,
+    float *c, int64_t cBatch, int64_t cM, int64_t cN, int64_t cStrideB,
+    int64_t cStrideM, int64_t cStrideN) {
+  (void)biasN;
+  (void)aM;
+  Problem pb{};
+  pb.bits = 8;
+  pb.batch = cBatch;
+  pb.aBatch = aBatch;
+  pb.m = cM;
+  pb.k = aK;
+  pb.n = cN;
+  pb.a = a;
+  pb.aSB = aStrideB;
+  pb.aSM = aStrideM;
+  pb.aSK = aStrideK;
+  pb.w = reinterpret_cast<const uint8_t *>(w);
+  pb.s = s;
+  pb.sSG = sStrideG;
+  pb.sSN = sStrideN;
+  pb.bias = bias;
+  pb.biasS = biasStride;
+  pb.c = c;
+  pb.cSB = cStrideB;
+  pb.cSM = cStrideM;
+  pb.cSN = cStrideN;
+  run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
+}
+
+void kiln_uk_matmul_q4_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const uint8_t *w, int64_t wP,
+    int64_t wK, int64_t wJ, int64_t wStrideP, int64_t wStrideK,
+    int64_t wStrideJ, const float *s, int64_t sG, int64_t sN, int64_t sStrideG,
+    int64_t sStrideN, const uint8_t *z, int64_t zG, int64_t zN,
+    int64_t zStrideG, int64_t zStrideN, const float *bias, int64_t biasN,
+    int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
+    int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN) {
+  (void)biasN;
+  (void)aM;
+  Problem pb{};
+  pb.bits = 4;
+  pb.batch = cBatch;
+  pb.aBatch = aBatch;
+  pb.m = cM;
+  pb.k = aK;
+  pb.n = cN;
+  pb.a = a;
+  pb.aSB = aStrideB;
+  pb.aSM = aStrideM;
+  pb.aSK = aStrideK;
+  pb.w = w;
+  pb.s = s;
+  pb.sSG = sStrideG;
+  pb.sSN = sStrideN;
+  if (flags & KILN_UK_Q_ZERO_POINTS) {
+    if (zG != sG || zN != sN)
+      fail("zero points and scales differ in shape");
+    pb.z = z;
+    pb.zSG = zStrideG;
+    pb.zSN = zStrideN;
+  }
+  pb.bias = bias;
+  pb.biasS = biasStride;
+  pb.c = c;
+  pb.cSB = cStrideB;
+  pb.cSM = cStrideM;
+  pb.cSN = cStrideN;
+  run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
+}
+
+/// For the unit tests: 0 forces the portable kernels, -1 restores the
+/// CPU's. Not in ukernels.h: not for generated code.
+KILN_UK_API void kiln_uk_qmatmul_limit_isa_for_testing(int isa) {
+  isaLimit.store(isa, std::memory_order_relaxed);
+}
+
+} // extern "C"
