@@ -77,7 +77,11 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
     auto a = typeOf(op.getLhs()), b = typeOf(op.getRhs()), c = typeOf(op);
     Type f32 = rewriter.getF32Type();
     bool bf16 = a.getElementType().isBF16() && b.getElementType().isBF16();
-    if (c.getElementType() != f32 || (!bf16 && a.getElementType() != f32))
+    // A bf16 product (an ONNX bf16 MatMul) accumulates in fp32 like the
+    // others and is rounded to bf16 once, after the kernel.
+    bool bf16Result = bf16 && c.getElementType().isBF16();
+    if ((c.getElementType() != f32 && !bf16Result) ||
+        (!bf16 && a.getElementType() != f32))
       return rewriter.notifyMatchFailure(op, "not an f32 or bf16 matmul");
     if (!a.hasStaticShape() || !b.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
@@ -107,7 +111,7 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
     Operation *last = op;
     Value bias, residual;
     int64_t act = KILN_UK_ACT_NONE;
-    if (epilogues) {
+    if (epilogues && !bf16Result) {
       auto sameType = [&](Operation *o) {
         return o && o->getResult(0).getType() == c;
       };
@@ -169,8 +173,10 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
     ins.push_back(i64Constant(rewriter, loc, flags));
     auto call = rt::UkernelOp::create(rewriter, loc, TypeRange{init.getType()},
                                       name, ins, ValueRange{init});
-    rewriter.replaceOp(
-        last, reshapeTo(rewriter, loc, call.getResult(0), c.getShape()));
+    Value result = reshapeTo(rewriter, loc, call.getResult(0), c.getShape());
+    if (bf16Result)
+      result = CastOp::create(rewriter, loc, c, result);
+    rewriter.replaceOp(last, result);
     return success();
   }
 };

@@ -59,6 +59,21 @@ func.func @bf16(%x: tensor<4x8xbf16>, %w: tensor<8x16xbf16>, %b: tensor<16xf32>)
 
 // -----
 
+// A bf16 product (ONNX's bf16 MatMul) accumulates in fp32 in the kernel and
+// is rounded to bf16 once after it; the add stays (no bf16 epilogues).
+// CHECK-LABEL: func @bf16_result
+// CHECK: %[[C:.*]] = kiln_rt.ukernel "kiln_uk_matmul_bf16"{{.*}} -> tensor<1x4x16xf32>
+// CHECK: %[[R:.*]] = kiln.reshape %[[C]]
+// CHECK: %[[B:.*]] = kiln.cast %[[R]] : tensor<4x16xf32> to tensor<4x16xbf16>
+// CHECK: kiln.add %[[B]]
+func.func @bf16_result(%x: tensor<4x8xbf16>, %w: tensor<8x16xbf16>, %b: tensor<16xbf16>) -> tensor<4x16xbf16> {
+  %0 = kiln.matmul %x, %w : (tensor<4x8xbf16>, tensor<8x16xbf16>) -> tensor<4x16xbf16>
+  %1 = kiln.add %0, %b : (tensor<4x16xbf16>, tensor<16xbf16>) -> tensor<4x16xbf16>
+  return %1 : tensor<4x16xbf16>
+}
+
+// -----
+
 // Near-misses: integer matmuls, mixed batch broadcasting, and an add that
 // broadcasts the product (not a bias) stay kiln ops.
 // CHECK-LABEL: func @near_misses

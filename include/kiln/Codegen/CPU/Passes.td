@@ -5,6 +5,35 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ConvToMatmul : Pass<"kiln-conv-to-matmul", "func::FuncOp"> {
+  let summary = "Rewrite 2-D convolutions as im2col and a matmul";
+  let description = [{
+    A `kiln.conv` with two spatial dimensions, one group, static shapes and
+    f32 elements becomes, per image, `W [F, C*KH*KW] . col [C*KH*KW, OH*OW]`
+    in the kiln dialect, which `kiln-use-ukernels` then runs on the matmul
+    micro-kernel; the product is already in NCHW order. `col` is built from
+    one strided `kiln.slice` per kernel tap of the padded input, stacked
+    along a tap axis (K runs over `(c, kh, kw)` like the weight), or, for
+    non-overlapping patches (stride equal to the kernel, no padding, as in
+    a ViT patch embedding or a 1x1 conv), by a reshape and a transpose. The
+    bias becomes a broadcast add. Convolutions with more than `max-taps`
+    overlapping taps, grouped or depthwise convolutions, 1-D convolutions
+    and other element types stay `kiln.conv`.
+
+    ```mlir
+    %y = kiln.conv %x, %w {padding = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x8x6x6xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x6x6xf32>
+    // becomes: kiln.pad, 9 x (kiln.slice, kiln.reshape), kiln.concat,
+    // kiln.reshape to [1, 72, 36], kiln.matmul with the [4, 72] weight,
+    // kiln.reshape to [1, 4, 6, 6].
+    ```
+  }];
+  let options = [
+    Option<"maxTaps", "max-taps", "int64_t", /*default=*/"64",
+           "Largest KH*KW rewritten for overlapping windows">,
+  ];
+}
+
 def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
   let summary = "Call the runtime's micro-kernels for matmuls and attention";
   let description = [{
