@@ -103,6 +103,24 @@ kiln_compiler_set_ukernels(kiln_compiler *compiler, int enabled);
 KILN_API kiln_compiler_status *
 kiln_compiler_set_lower_fused_ops(kiln_compiler *compiler, int enabled);
 
+/* Weight quantization of the matmuls with constant weights, as
+ * kiln-compile's --quantize, --quant-group, --quant-zero-points and
+ * --quant-exclude: `mode` "int8" (per output channel), "int4" (groups of
+ * `group_size` rows: 32, 64 or 128; asymmetric with zero points if
+ * `zero_points`), or NULL / "" (none, the default); weights whose ONNX node
+ * or initializer name matches the regular expression `exclude` (NULL: none)
+ * keep their type. */
+KILN_API kiln_compiler_status *
+kiln_compiler_set_quantization(kiln_compiler *compiler, const char *mode,
+                               int group_size, int zero_points,
+                               const char *exclude);
+
+/* The element type of the matmuls with constant weights that are not
+ * quantized: "f32" (as written, the default) or "bf16" (bf16 weights and
+ * inputs, fp32 accumulation), as kiln-compile's --dtype. */
+KILN_API kiln_compiler_status *kiln_compiler_set_dtype(kiln_compiler *compiler,
+                                                       const char *dtype);
+
 /* Fixes the dynamic dimensions of the model input `name` to `dims` (`rank`
  * of them, each >= 0); kiln compiles static shapes. Same as kiln-compile's
  * --input-shape NAME=DIMS. A later call for the same name replaces it. */

@@ -14,6 +14,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include "llvm/Support/Regex.h"
 #include <algorithm>
 #include <mutex>
 #include <new>
@@ -140,6 +141,45 @@ kiln_compiler_set_lower_fused_ops(kiln_compiler *c, int enabled) {
   if (!c)
     return invalid("kiln_compiler_set_lower_fused_ops", "compiler is NULL");
   c->options.lowerFusedOps = enabled != 0;
+  return nullptr;
+}
+
+extern "C" kiln_compiler_status *
+kiln_compiler_set_quantization(kiln_compiler *c, const char *mode,
+                               int group_size, int zero_points,
+                               const char *exclude) {
+  const char *fn = "kiln_compiler_set_quantization";
+  if (!c)
+    return invalid(fn, "compiler is NULL");
+  std::string m = mode ? mode : "";
+  if (!m.empty() && m != "int8" && m != "int4")
+    return invalid(fn, "mode '" + m + "' is not int8, int4 or NULL (none)");
+  if (group_size != 32 && group_size != 64 && group_size != 128)
+    return invalid(fn, "group_size " + std::to_string(group_size) +
+                           " is not 32, 64 or 128");
+  if (zero_points && m != "int4")
+    return invalid(fn, "zero points apply to int4 only");
+  std::string pattern = exclude ? exclude : "";
+  std::string error;
+  if (!pattern.empty() && !llvm::Regex(pattern).isValid(error))
+    return invalid(fn, "exclude '" + pattern +
+                           "' is not a regular expression: " + error);
+  c->options.quantize = m;
+  c->options.quantGroupSize = group_size;
+  c->options.quantZeroPoints = zero_points != 0;
+  c->options.quantExclude = pattern;
+  return nullptr;
+}
+
+extern "C" kiln_compiler_status *kiln_compiler_set_dtype(kiln_compiler *c,
+                                                         const char *dtype) {
+  const char *fn = "kiln_compiler_set_dtype";
+  if (!c)
+    return invalid(fn, "compiler is NULL");
+  std::string d = dtype ? dtype : "f32";
+  if (d != "f32" && d != "bf16")
+    return invalid(fn, "dtype '" + d + "' is not f32 or bf16");
+  c->options.dtype = d;
   return nullptr;
 }
 

@@ -75,6 +75,7 @@ def compile(model, example_inputs=None, target="cpu", quantize=None,
             dtype=None, *, output=None, aot=False, input_shapes=None,
             bind=None, cpu="host", cpu_features=None, opt_level=3,
             ukernels=True, lower_fused_ops=True, num_threads=None,
+            quant_group=32, quant_zero_points=False, quant_exclude=None,
             input_names=None, output_names=None, opset=17):
     """Compiles `model` and returns a callable kiln.Module.
 
@@ -86,10 +87,15 @@ def compile(model, example_inputs=None, target="cpu", quantize=None,
         outputs (default: the forward's parameter names, and "output" or
         "output_0", "output_1", ...).
     target: "cpu", the only target so far.
-    quantize, dtype: weight quantization (say "int8") and the compute
-        element type (say "bf16"). Not implemented yet: they raise
-        NotImplementedError until kiln's quantization lands, rather than
-        compiling something other than what was asked for. Leave them None.
+    quantize: weight quantization of the matmuls with constant weights:
+        None (keep them), "int8" (per output channel) or "int4" (groups of
+        `quant_group` rows, 32, 64 or 128; asymmetric with zero points if
+        `quant_zero_points`), as kiln-compile's --quantize. Weights whose
+        ONNX node or initializer name matches the regular expression
+        `quant_exclude` keep their type.
+    dtype: the element type of the other constant-weight matmuls: None or
+        "float32" / "f32" (as written) or "bfloat16" / "bf16" (bf16 weights
+        and inputs, fp32 accumulation), as kiln-compile's --dtype.
     output: a path: compile ahead of time into this .so (loadable by
         kiln.load, kiln-run and the C runtime) and return the module loaded
         from it.
@@ -112,17 +118,6 @@ def compile(model, example_inputs=None, target="cpu", quantize=None,
     location in the model: FILE:LINE:COL, or the ONNX node's name and op)
     when the model cannot be compiled.
     """
-    if quantize is not None:
-        raise NotImplementedError(
-            "kiln.compile: quantize=%r is not implemented yet (weight "
-            "quantization is planned; until it lands, models compile with "
-            "their own weight types): pass quantize=None" % (quantize, ))
-    if dtype is not None:
-        raise NotImplementedError(
-            "kiln.compile: dtype=%r is not implemented yet (compiling in "
-            "another element type comes with quantization; until then "
-            "models compile in the element types they are written in): "
-            "pass dtype=None" % (dtype, ))
     if output is not None:
         aot = True
 
@@ -133,6 +128,10 @@ def compile(model, example_inputs=None, target="cpu", quantize=None,
     session.set_opt_level(int(opt_level))
     session.set_ukernels(1 if ukernels else 0)
     session.set_lower_fused_ops(1 if lower_fused_ops else 0)
+    session.set_quantization(_quantize_mode(quantize), int(quant_group),
+                             1 if quant_zero_points else 0,
+                             quant_exclude.encode() if quant_exclude else None)
+    session.set_dtype(_dtype_name(dtype))
     for name, shape in (input_shapes or {}).items():
         dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
         session.add_input_shape(str(name).encode(), len(shape), dims)
@@ -149,6 +148,34 @@ def compile(model, example_inputs=None, target="cpu", quantize=None,
         handle = ctypes.c_void_p()
         session.jit_file(path.encode(), ctypes.byref(handle))
         return Module(_Model(handle), num_threads=num_threads)
+
+
+def _quantize_mode(quantize):
+    if quantize is None:
+        return None
+    mode = str(quantize).lower()
+    if mode not in ("int8", "int4"):
+        raise ValueError("kiln.compile: quantize must be None, \"int8\" or "
+                         "\"int4\", got %r" % (quantize, ))
+    return mode.encode()
+
+
+def _dtype_name(dtype):
+    """b"f32" or b"bf16" for `dtype`: None, a name, or a numpy or torch
+    dtype."""
+    if dtype is None:
+        return b"f32"
+    name = str(dtype).lower().replace("torch.", "")
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        pass
+    names = {"f32": "f32", "float32": "f32", "fp32": "f32",
+             "bf16": "bf16", "bfloat16": "bf16"}
+    if name not in names:
+        raise ValueError("kiln.compile: dtype must be None, \"f32\" or "
+                         "\"bf16\", got %r" % (dtype, ))
+    return names[name].encode()
 
 
 def _model_file(model, example_inputs, tmp, input_names, output_names,

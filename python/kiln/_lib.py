@@ -115,6 +115,8 @@ _COMPILER_FUNCTIONS = [
     ("kiln_compiler_set_opt_level", _P, [_P, _I]),
     ("kiln_compiler_set_ukernels", _P, [_P, _I]),
     ("kiln_compiler_set_lower_fused_ops", _P, [_P, _I]),
+    ("kiln_compiler_set_quantization", _P, [_P, _S, _I, _I, _S]),
+    ("kiln_compiler_set_dtype", _P, [_P, _S]),
     ("kiln_compiler_add_input_shape", _P,
      [_P, _S, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64)]),
     ("kiln_compiler_bind_input", _P, [_P, _S, _S]),

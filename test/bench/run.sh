@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kiln against its peers, side by side in one run (`make bench`).
 #
-#   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models
+#   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models quant
 #
 # Benchmarks are not tests: nothing here fails because the machine is slow or
 # a peer is missing. Every implementation runs on the same thread count
@@ -29,7 +29,7 @@ BUILD_DIR=$(realpath -m "$BUILD_ARG")
 shift || true
 BENCHES=("$@")
 if [ ${#BENCHES[@]} -eq 0 ] || [ "${BENCHES[0]}" = all ]; then
-  BENCHES=(matmul attention models)
+  BENCHES=(matmul attention models quant)
 fi
 
 PY=/usr/bin/python3
@@ -46,8 +46,8 @@ export PYTHONWARNINGS=ignore
 
 for b in "${BENCHES[@]}"; do
   case "$b" in
-    matmul | attention | models) ;;
-    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models)" >&2
+    matmul | attention | models | quant) ;;
+    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant)" >&2
        exit 2 ;;
   esac
 done
@@ -284,6 +284,23 @@ bench_models() {
   say ""
   say "### models, fp32, batch 1 (families.py; sizes in test/bench/models.py)"
   table models "$IMPL_ORDER"
+}
+
+# Issue 7: one decode step of a Llama-style decoder in fp32, bf16, int8 and
+# int4 (quant_bench.py times the four side by side and prints its table).
+bench_quant() {
+  echo "== quant (test/bench/quant_bench.py)"
+  mkdir -p "$WORK/quant"
+  say ""
+  say "### decode step, Llama-style (d=768, 12 layers, SwiGLU 2048, vocab" \
+      "32000), batch 1, past KV 128: fp32, --dtype=bf16, --quantize=int8/int4"
+  say ""
+  say '```'
+  if ! "$PY" "$HERE/quant_bench.py" --build "$BUILD_DIR" --threads "$THREADS" \
+      --work "$WORK/quant" 2>"$WORK/quant/log" | tee -a "$REPORT"; then
+    echo "  quant benchmark failed, see $WORK/quant/log" >&2
+  fi
+  say '```'
 }
 
 ORT=""

@@ -56,15 +56,6 @@ def test_unsupported_onnx_op_names_the_node(tmp_path):
         kiln.compile(model)
 
 
-def test_quantize_and_dtype_are_not_implemented(add_mlir):
-    with pytest.raises(NotImplementedError, match="quantize='int8' is not "
-                       "implemented yet"):
-        kiln.compile(add_mlir, quantize="int8")
-    with pytest.raises(NotImplementedError,
-                       match="dtype='bf16' is not implemented yet"):
-        kiln.compile(add_mlir, dtype="bf16")
-
-
 def test_bad_options(add_mlir):
     with pytest.raises(kiln.CompileError, match="unknown target 'cuda'") as e:
         kiln.compile(add_mlir, target="cuda")
