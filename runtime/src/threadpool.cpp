@@ -3,7 +3,11 @@
 // Generated code calls kiln_rt_parallel_for once per parallel kernel, often
 // thousands of times per model run, so waking workers must cost little:
 // workers spin on a job counter for a while before they sleep, and the
-// calling thread takes part in every job.
+// calling thread takes part in every job. Workers join a job explicitly;
+// once the items are all taken the caller closes it and waits only for the
+// workers that joined, so a worker the OS has not scheduled yet (a busy
+// machine) never holds a job up: the items it would have run were run by
+// the others.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,7 +37,10 @@ struct kiln_context {
   int64_t grain = 1;
   TaskFn task = nullptr;
   void *captures = nullptr;
-  std::atomic<int> busyWorkers{0};
+  // Joining: (job generation << 32) | closed << 31 | workers that joined.
+  std::atomic<uint64_t> entry{0};
+  std::atomic<int> finished{0};
+  static constexpr uint64_t kClosed = uint64_t(1) << 31;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -92,8 +99,15 @@ void kiln_context::workerLoop() {
         return;
     }
     seen = generation.load(std::memory_order_acquire);
-    runShare();
-    busyWorkers.fetch_sub(1, std::memory_order_release);
+    // Join the job unless it is closed or already another one.
+    uint64_t v = entry.load(std::memory_order_acquire);
+    while ((v >> 32) == (seen & 0xffffffff) && !(v & kClosed)) {
+      if (entry.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) {
+        runShare();
+        finished.fetch_add(1, std::memory_order_release);
+        break;
+      }
+    }
   }
 }
 
@@ -157,16 +171,27 @@ extern "C" void kiln_rt_parallel_for(int64_t count, TaskFn task,
   ctx->captures = captures;
   ctx->grain = std::max<int64_t>(1, count / (int64_t(ctx->numThreads) * 8));
   ctx->next.store(0, std::memory_order_relaxed);
-  ctx->busyWorkers.store(static_cast<int>(ctx->workers.size()),
-                         std::memory_order_relaxed);
-  ctx->generation.fetch_add(1, std::memory_order_release);
+  ctx->finished.store(0, std::memory_order_relaxed);
+  uint64_t gen = ctx->generation.load(std::memory_order_relaxed) + 1;
+  ctx->entry.store((gen & 0xffffffff) << 32, std::memory_order_release);
+  ctx->generation.store(gen, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(ctx->mutex);
     if (ctx->sleepers > 0)
       ctx->wake.notify_all();
   }
   ctx->runShare();
-  while (ctx->busyWorkers.load(std::memory_order_acquire) != 0)
-    cpuRelax();
+  // Every item is taken: close the job and wait for the workers that
+  // joined it to finish theirs.
+  uint64_t joined =
+      ctx->entry.fetch_or(kiln_context::kClosed, std::memory_order_acq_rel) &
+      (kiln_context::kClosed - 1);
+  for (int spin = 0;
+       ctx->finished.load(std::memory_order_acquire) != int(joined); ++spin) {
+    if (spin < 4096)
+      cpuRelax();
+    else
+      std::this_thread::yield();
+  }
   ctx->jobMutex.unlock();
 }

@@ -316,6 +316,37 @@ TEST(ThreadPool, RunsEveryIndexOnce) {
   kiln_context_destroy(nullptr);
 }
 
+// Many tiny jobs on more workers than cores: most workers wake after the
+// caller has taken every item and closed the job, and must neither run
+// items of it nor join the next one late; every index still runs exactly
+// once per job.
+TEST(ThreadPool, LateWorkersNeverRunClosedJobs) {
+  kiln_context *ctx = nullptr;
+  ASSERT_EQ(message(kiln_context_create(16, &ctx)), "");
+  for (auto &h : hits)
+    h = 0;
+  static const char *meta = "kiln-artifact 1\nweights 0\nentry p 0 0 0\nend\n";
+  auto resolver = [](void *, const char *) -> kiln_entry_fn {
+    return [](void **, void *const *, void *) {
+      for (int rep = 0; rep < 20000; ++rep)
+        kiln_rt_parallel_for(3 + rep % 5, countTask, nullptr);
+    };
+  };
+  kiln_model *m = nullptr;
+  ASSERT_EQ(message(kiln_model_create(meta, resolver, nullptr, nullptr, 0,
+                                      nullptr, nullptr, &m)),
+            "");
+  ASSERT_EQ(message(kiln_model_run(m, ctx, 0, nullptr, 0, nullptr, 0)), "");
+  // Index i < 3 runs in all 20000 jobs; index 3 + k in those with
+  // rep % 5 > k.
+  for (int i = 0; i < 7; ++i)
+    EXPECT_EQ(hits[i].load(), i < 3 ? 20000 : 4000 * (7 - i)) << i;
+  for (int i = 7; i < 1000; ++i)
+    EXPECT_EQ(hits[i].load(), 0);
+  kiln_model_free(m);
+  kiln_context_destroy(ctx);
+}
+
 TEST(ThreadPool, ConcurrentRunsShareAPool) {
   kiln_context *ctx = nullptr;
   ASSERT_EQ(message(kiln_context_create(2, &ctx)), "");
