@@ -230,6 +230,44 @@ def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
   ];
 }
 
+def FoldQdq : Pass<"kiln-fold-qdq", "func::FuncOp"> {
+  let summary = "Fold dequantized int8 matmul weights (ONNX QDQ) into kiln.qmatmul";
+  let description = [{
+    An already-quantized ONNX model stores a weight as an int8 (or uint8)
+    initializer and a `DequantizeLinear` (`kiln.dequantize`) in front of the
+    `MatMul` or `Gemm` that reads it. This pass rewrites
+    `kiln.matmul %x, kiln.dequantize(%q, %s [, %z])` (also through a
+    `[1, 0]` transpose, as a torch `Linear` weight `[N, K]` exports) into
+    `kiln.qmatmul`, so the product runs on the int8 kernels and the artifact
+    stores the int8 bytes, never an fp32 copy.
+
+    Matched: `%q` a 2-D `i8` or `ui8` constant, `%s` an f32 constant scalar
+    (per tensor) or per-axis along the output channel (`N`), `%z` (optional)
+    a constant. Then `W[k, n] = (q - z) * s[n]`, which `kiln.qmatmul`
+    represents exactly (int8, `group_size = K`, `weight_error = 0`) when
+    every `q - z` lies in `[-128, 127]` (signed int8 with zero point 0, or
+    uint8 with 128: the usual symmetric forms). Otherwise (uint8 with other
+    zero points: `kiln.qmatmul` has no int8 zero points) the dequantized
+    weight is requantized per output channel, symmetric, and
+    `weight_error` records the relative L2 error against it.
+
+    Left alone: a non-constant quantized input, per-axis scales along the
+    contraction axis, block-wise (`block_size > 0`) scales, 4-bit inputs,
+    and a dequantized weight that feeds anything but a matmul's rhs.
+
+    ```mlir
+    %q = kiln.constant dense_resource<w> : tensor<768x2048xi8>
+    %s = kiln.constant dense_resource<s> : tensor<2048xf32>
+    %w = kiln.dequantize %q, %s {axis = 1 : i64} : (tensor<768x2048xi8>, tensor<2048xf32>) -> tensor<768x2048xf32>
+    %y = kiln.matmul %x, %w : (tensor<1x768xf32>, tensor<768x2048xf32>) -> tensor<1x2048xf32>
+    // becomes
+    %y = kiln.qmatmul %x, %wq, %s2 {bits = 8 : i64, group_size = 768 : i64, weight_error = 0.0 : f64}
+        : (tensor<1x768xf32>, tensor<32x768x64xi8>, tensor<1x2048xf32>) -> tensor<1x2048xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
 def Bf16Weights : Pass<"kiln-bf16-weights", "func::FuncOp"> {
   let summary = "Run matmuls with constant weights in bf16";
   let description = [{
