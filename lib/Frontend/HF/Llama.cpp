@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -91,7 +92,11 @@ private:
     int64_t n = wt.getDimSize(0);
     auto xt = cast<RankedTensorType>(x.getType());
     Value wT = transpose(constant(w), {1, 0});
-    Value y = MatmulOp::create(b, loc, f32T({1, xt.getDimSize(1), n}), x, wT);
+    // Named after the weight, for --quant-exclude and --report.
+    Location at = loc;
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(w))
+      at = NameLoc::get(b.getStringAttr(r.getRawHandle().getKey()), loc);
+    Value y = MatmulOp::create(b, at, f32T({1, xt.getDimSize(1), n}), x, wT);
     if (bias)
       y = AddOp::create(b, loc, y.getType(), y, constant(bias));
     return y;

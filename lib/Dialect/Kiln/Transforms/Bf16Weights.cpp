@@ -64,7 +64,7 @@ struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
         OpBuilder b(w->constant);
         b.setInsertionPointAfter(w->constant);
         std::string base = blobKey(w->constant);
-        weight = blobConstant(
+        weight = sharedBlobConstant(
             b, w->constant.getLoc(),
             RankedTensorType::get({w->k, w->n}, b.getBF16Type()),
             base + "_bf16",

@@ -239,13 +239,13 @@ struct FoldQdqPass : kiln::impl::FoldQdqBase<FoldQdqPass> {
         std::string base = blobKey(w->q);
         Made m;
         m.error = f.relError;
-        m.weight = blobConstant(
+        m.weight = sharedBlobConstant(
             b, loc,
             RankedTensorType::get({kiln_uk_qmatmul_panels(w->n), w->k,
                                    kiln_uk_qmatmul_panel_width(8)},
                                   b.getI8Type()),
             base + "_q8", packed);
-        m.scales = blobConstant(
+        m.scales = sharedBlobConstant(
             b, loc, RankedTensorType::get({1, w->n}, b.getF32Type()),
             base + "_scales",
             ArrayRef<char>(reinterpret_cast<const char *>(f.scales.data()),

@@ -205,24 +205,24 @@ struct QuantizeWeightsPass
         Made m;
         m.groupSize = gs;
         m.error = qz.relError;
-        m.weight = blobConstant(
+        m.weight = sharedBlobConstant(
             b, loc,
             RankedTensorType::get({kiln_uk_qmatmul_panels(w->n), w->k,
                                    kiln_uk_qmatmul_panel_width(bits)},
                                   i8),
             base + (bits == 8 ? "_q8" : "_q4"), packed);
-        m.scales = blobConstant(
+        m.scales = sharedBlobConstant(
             b, loc, RankedTensorType::get({groups, w->n}, f32),
             base + "_scales",
             ArrayRef<char>(reinterpret_cast<const char *>(qz.scales.data()),
                            qz.scales.size() * sizeof(float)));
         if (!qz.zeroPoints.empty())
-          m.zeroPoints =
-              blobConstant(b, loc, RankedTensorType::get({groups, w->n}, i8),
-                           base + "_zero_points",
-                           ArrayRef<char>(reinterpret_cast<const char *>(
-                                              qz.zeroPoints.data()),
-                                          qz.zeroPoints.size()));
+          m.zeroPoints = sharedBlobConstant(
+              b, loc, RankedTensorType::get({groups, w->n}, i8),
+              base + "_zero_points",
+              ArrayRef<char>(
+                  reinterpret_cast<const char *>(qz.zeroPoints.data()),
+                  qz.zeroPoints.size()));
         it = made.insert({key, m}).first;
       }
       const Made &m = it->second;

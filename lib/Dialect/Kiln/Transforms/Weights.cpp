@@ -7,6 +7,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <cstring>
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -101,6 +102,29 @@ Value weights::blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
   auto attr = DenseResourceElementsAttr::get(
       type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
   return ConstantOp::create(b, loc, type, attr);
+}
+
+Value weights::sharedBlobConstant(OpBuilder &b, Location loc,
+                                  RankedTensorType type, llvm::StringRef key,
+                                  llvm::ArrayRef<char> bytes) {
+  // Function passes may run in parallel: look up and insert under one lock,
+  // so that the second function finds the first one's blob.
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &iface =
+      DenseResourceElementsHandle::getManagerInterface(b.getContext());
+  if (DialectResourceBlobManager::BlobEntry *entry =
+          iface.getBlobManager().lookup(key)) {
+    const AsmResourceBlob *blob = entry->getBlob();
+    if (blob && blob->getData().size() == bytes.size() &&
+        std::memcmp(blob->getData().data(), bytes.data(), bytes.size()) == 0) {
+      auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
+      auto attr = DenseResourceElementsAttr::get(
+          type, DenseResourceElementsHandle(entry, dialect));
+      return ConstantOp::create(b, loc, type, attr);
+    }
+  }
+  return blobConstant(b, loc, type, key, bytes);
 }
 
 bool weights::compileExclude(llvm::StringRef pattern, Location loc,

@@ -48,6 +48,12 @@ std::string blobKey(ConstantOp c);
 Value blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
                    llvm::StringRef key, llvm::ArrayRef<char> bytes);
 
+/// As blobConstant, but reuses the blob already stored under `key` when it
+/// holds exactly `bytes`: a weight that several functions (an LLM's prefill
+/// and decode entries) read is converted in each, and stored once.
+Value sharedBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                         llvm::StringRef key, llvm::ArrayRef<char> bytes);
+
 /// Compiles `pattern` (empty: matches nothing). Emits an error at `loc` and
 /// returns false if it is malformed.
 bool compileExclude(llvm::StringRef pattern, Location loc,
