@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 using kiln::rt::error;
@@ -34,11 +36,13 @@ struct FreeDeleter {
 struct Signature {
   int entry = -1;
   std::vector<kiln_tensor> inputs;
+  std::vector<std::string> names;
   kiln_tensor logits{};
+  kiln_tensor newState{}; // recurrent models: the updated state
 };
 
 kiln_status *describe(kiln_model *model, const char *name, int numInputs,
-                      Signature &sig) {
+                      int numOutputs, Signature &sig) {
   sig.entry = kiln_model_find_entry(model, name);
   if (sig.entry < 0)
     return error(KILN_INVALID_ARGUMENT,
@@ -46,23 +50,39 @@ kiln_status *describe(kiln_model *model, const char *name, int numInputs,
                  "checkpoint directory to get a decoder artifact)",
                  name);
   if (kiln_model_num_inputs(model, sig.entry) != numInputs ||
-      kiln_model_num_outputs(model, sig.entry) != 1)
+      kiln_model_num_outputs(model, sig.entry) != numOutputs)
     return error(KILN_INVALID_ARGUMENT,
                  "kiln_generate: '%s' takes %d inputs and %d outputs; a "
-                 "decoder's takes %d and 1",
+                 "decoder's takes %d and %d",
                  name, kiln_model_num_inputs(model, sig.entry),
-                 kiln_model_num_outputs(model, sig.entry), numInputs);
+                 kiln_model_num_outputs(model, sig.entry), numInputs,
+                 numOutputs);
   sig.inputs.resize(numInputs);
   for (int i = 0; i < numInputs; ++i) {
     const char *n;
     if (kiln_status *s =
             kiln_model_input_info(model, sig.entry, i, &n, &sig.inputs[i]))
       return s;
+    sig.names.push_back(n ? n : "");
   }
   const char *n;
   if (kiln_status *s =
           kiln_model_output_info(model, sig.entry, 0, &n, &sig.logits))
     return s;
+  if (numOutputs == 2) {
+    if (kiln_status *s =
+            kiln_model_output_info(model, sig.entry, 1, &n, &sig.newState))
+      return s;
+    if (!n || std::string(n) != "state" ||
+        sig.newState.dtype != sig.inputs.back().dtype ||
+        sig.newState.rank != sig.inputs.back().rank ||
+        !std::equal(sig.newState.shape, sig.newState.shape + sig.newState.rank,
+                    sig.inputs.back().shape))
+      return error(KILN_INVALID_ARGUMENT,
+                   "kiln_generate: '%s' must return the new state like its "
+                   "input 'state'",
+                   name);
+  }
   if (sig.logits.dtype != KILN_F32 || sig.logits.rank != 1)
     return error(KILN_INVALID_ARGUMENT,
                  "kiln_generate: '%s' must return f32 logits [V]", name);
@@ -163,25 +183,41 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
     return error(KILN_INVALID_ARGUMENT,
                  "kiln_generate: temperature must be finite and top_k >= 0");
 
+  // A recurrent model (Mamba) names its state input "state" and returns
+  // the updated state as a second output.
+  int prefillEntry = kiln_model_find_entry(model, "prefill");
+  const char *stateName = nullptr;
+  kiln_tensor ignored;
+  bool recurrent =
+      prefillEntry >= 0 && kiln_model_num_inputs(model, prefillEntry) == 4 &&
+      !kiln_model_input_info(model, prefillEntry, 3, &stateName, &ignored) &&
+      stateName && std::string(stateName) == "state";
   Signature pre, dec;
-  if (kiln_status *s = describe(model, "prefill", 4, pre))
+  if (kiln_status *s = describe(model, "prefill", 4, recurrent ? 2 : 1, pre))
     return s;
-  if (kiln_status *s = describe(model, "decode", 3, dec))
+  if (kiln_status *s = describe(model, "decode", 3, recurrent ? 2 : 1, dec))
     return s;
+  // The state both entry points update in place: a KV cache
+  // ([layers, 2, kv_heads, max_context, head_dim]), or a recurrent state
+  // named "state" (Mamba's conv and SSM states), of any shape, which does
+  // not bound the context.
   const kiln_tensor &kvSpec = pre.inputs[3];
   bool ok = isTokens(pre.inputs[0]) && isScalarI64(pre.inputs[1]) &&
             isScalarI64(pre.inputs[2]) && isTokens(dec.inputs[0]) &&
             dec.inputs[0].shape[1] == 1 && isScalarI64(dec.inputs[1]) &&
-            kvSpec.dtype == KILN_F32 && kvSpec.rank == 5 &&
-            dec.inputs[2].dtype == KILN_F32 && dec.inputs[2].rank == 5 &&
-            std::equal(kvSpec.shape, kvSpec.shape + 5, dec.inputs[2].shape) &&
+            kvSpec.dtype == KILN_F32 && (recurrent || kvSpec.rank == 5) &&
+            dec.names[2] == pre.names[3] && dec.inputs[2].dtype == KILN_F32 &&
+            dec.inputs[2].rank == kvSpec.rank &&
+            std::equal(kvSpec.shape, kvSpec.shape + kvSpec.rank,
+                       dec.inputs[2].shape) &&
             pre.logits.shape[0] == dec.logits.shape[0];
   if (!ok)
     return error(KILN_INVALID_ARGUMENT,
                  "kiln_generate: the prefill and decode entry points do not "
                  "have a decoder's signatures (see runtime.h)");
   const int64_t P = pre.inputs[0].shape[1];
-  const int64_t maxContext = kvSpec.shape[3];
+  const int64_t maxContext =
+      recurrent ? std::numeric_limits<int64_t>::max() : kvSpec.shape[3];
   const int64_t vocab = pre.logits.shape[0];
   if (P > maxContext)
     return error(KILN_INVALID_ARGUMENT,
@@ -204,15 +240,19 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
                    "vocabulary [0, %lld)",
                    (long long)i, (long long)prompt[i], (long long)vocab);
 
-  // The KV cache: runtime-owned, zeroed, shared by both entry points.
+  // The KV cache: runtime-owned, zeroed, shared by both entry points. A
+  // recurrent state has a second buffer for the state each call returns;
+  // the two swap after every call.
   std::unique_ptr<void, FreeDeleter> cache(
       kiln::rt::alignedAlloc(kvSpec.size_bytes));
+  std::unique_ptr<void, FreeDeleter> next(
+      recurrent ? kiln::rt::alignedAlloc(kvSpec.size_bytes) : nullptr);
   std::unique_ptr<void, FreeDeleter> logits(
       kiln::rt::alignedAlloc(pre.logits.size_bytes));
-  if (!cache || !logits)
+  if (!cache || !logits || (recurrent && !next))
     return error(KILN_OUT_OF_MEMORY,
-                 "kiln_generate: cannot allocate the %zu-byte KV cache",
-                 kvSpec.size_bytes);
+                 "kiln_generate: cannot allocate the %zu-byte %s",
+                 kvSpec.size_bytes, recurrent ? "state" : "KV cache");
   std::memset(cache.get(), 0, kvSpec.size_bytes);
   std::vector<int64_t> chunk(P);
   int64_t len = 0, pos = 0;
@@ -221,11 +261,19 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
   in[1].data = &len;
   in[2].data = &pos;
   in[3].data = cache.get();
-  kiln_tensor out = pre.logits;
-  out.data = logits.get();
+  kiln_tensor out[2] = {pre.logits, pre.newState};
+  out[0].data = logits.get();
+  out[1].data = next.get();
+  const int numOut = recurrent ? 2 : 1;
+  // After a call of a recurrent model: its new state is the next input.
+  auto swapState = [&](kiln_tensor &stateIn, kiln_tensor &stateOut) {
+    if (recurrent)
+      std::swap(stateIn.data, stateOut.data);
+  };
 
   // Prefill, P tokens at a time; a chunk that would run past the cache
-  // starts earlier and recomputes a few cached positions.
+  // starts earlier and recomputes a few cached positions (never for a
+  // recurrent state, which has no such bound and cannot recompute).
   auto t0 = Clock::now();
   for (int64_t start = 0; start < promptLen; start += P) {
     pos = std::min(start, maxContext - P);
@@ -233,8 +281,9 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
     std::fill(chunk.begin(), chunk.end(), 0);
     std::copy(prompt + pos, prompt + pos + len, chunk.begin());
     if (kiln_status *s =
-            kiln_model_run(model, context, pre.entry, in, 4, &out, 1))
+            kiln_model_run(model, context, pre.entry, in, 4, out, numOut))
       return s;
+    swapState(in[3], out[1]);
   }
   auto t1 = Clock::now();
 
@@ -246,9 +295,10 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
   kiln_tensor din[3] = {dec.inputs[0], dec.inputs[1], dec.inputs[2]};
   din[0].data = &token;
   din[1].data = &pos;
-  din[2].data = cache.get();
-  kiln_tensor dout = dec.logits;
-  dout.data = logits.get();
+  din[2].data = in[3].data;
+  kiln_tensor dout[2] = {dec.logits, dec.newState};
+  dout[0].data = logits.get();
+  dout[1].data = out[1].data;
   pos = promptLen;
   while (true) {
     token = sample(static_cast<const float *>(logits.get()), vocab, o, rng,
@@ -257,8 +307,9 @@ extern "C" kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
     if (generated == o.max_new_tokens || token == o.eos_token)
       break;
     if (kiln_status *s =
-            kiln_model_run(model, context, dec.entry, din, 3, &dout, 1))
+            kiln_model_run(model, context, dec.entry, din, 3, dout, numOut))
       return s;
+    swapState(din[2], dout[1]);
     ++pos;
     ++steps;
   }

@@ -8,10 +8,12 @@
 #ifndef KILN_LIB_FRONTEND_HF_CHECKPOINT_H
 #define KILN_LIB_FRONTEND_HF_CHECKPOINT_H
 
+#include "kiln/Frontend/HF/Importer.h"
 #include "kiln/Frontend/HF/SafeTensors.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -46,6 +48,13 @@ private:
   /// Constants already made, so a tied weight is one blob.
   llvm::StringMap<DenseResourceElementsAttr> made;
 };
+
+/// Imports a checkpoint whose config.json (`configText`, at `configLoc`)
+/// has model_type "mamba" (Mamba.cpp).
+OwningOpRef<ModuleOp> importMamba(MLIRContext &ctx, llvm::StringRef dir,
+                                  llvm::StringRef configText,
+                                  Location configLoc,
+                                  const ImportOptions &options);
 
 } // namespace mlir::kiln::hf
 

@@ -129,3 +129,40 @@ Expected<LlamaConfig> hf::parseLlamaConfig(StringRef json) {
                 " is odd; rotary embeddings need an even one");
   return c;
 }
+
+Expected<MambaConfig> hf::parseMambaConfig(StringRef json) {
+  Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed)
+    return fail("config.json is not valid JSON: " +
+                llvm::toString(parsed.takeError()));
+  const llvm::json::Object *obj = parsed->getAsObject();
+  if (!obj || obj->getString("model_type") != StringRef("mamba"))
+    return fail("config.json is not a mamba config");
+  if (std::optional<StringRef> act = obj->getString("hidden_act"))
+    if (*act != "silu")
+      return fail("hidden_act '" + *act + "' is not supported (only silu)");
+  Fields f{*obj, ""};
+  MambaConfig c;
+  c.vocabSize = f.integer("vocab_size", std::nullopt);
+  c.hiddenSize = f.integer("hidden_size", std::nullopt, 1 << 16);
+  c.stateSize = f.integer("state_size", 16, 256);
+  c.convKernel = f.integer("conv_kernel", 4, 64);
+  int64_t expand = f.integer("expand", 2, 64);
+  c.intermediateSize =
+      f.integer("intermediate_size", expand * c.hiddenSize, 1 << 18);
+  const llvm::json::Value *rank = obj->get("time_step_rank");
+  if (rank && rank->getAsString() == std::optional<StringRef>("auto"))
+    rank = nullptr;
+  c.timeStepRank = rank ? f.integer("time_step_rank", std::nullopt, 1 << 16)
+                        : (c.hiddenSize + 15) / 16;
+  c.numLayers = f.integer("num_hidden_layers", std::nullopt, 1024);
+  c.layerNormEps = f.number("layer_norm_epsilon", 1e-5);
+  c.useBias = f.boolean("use_bias", false);
+  c.useConvBias = f.boolean("use_conv_bias", true);
+  c.tieWordEmbeddings = f.boolean("tie_word_embeddings", true);
+  if (!f.error.empty())
+    return fail("config.json: " + f.error);
+  if (c.convKernel < 2)
+    return fail("config.json: conv_kernel must be at least 2");
+  return c;
+}

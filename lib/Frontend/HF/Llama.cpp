@@ -29,6 +29,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -334,6 +335,12 @@ OwningOpRef<ModuleOp> hf::importCheckpoint(MLIRContext &ctx,
   FailureOr<std::string> text = readText(ctx, configPath);
   if (failed(text))
     return nullptr;
+  // Mamba has its own builder (Mamba.cpp); parse errors are reported below.
+  if (std::optional<llvm::json::Value> json =
+          llvm::expectedToOptional(llvm::json::parse(*text)))
+    if (const llvm::json::Object *obj = json->getAsObject())
+      if (obj->getString("model_type") == llvm::StringRef("mamba"))
+        return importMamba(ctx, dir, *text, configLoc, options);
   llvm::Expected<LlamaConfig> config = parseLlamaConfig(*text);
   if (!config) {
     emitError(configLoc) << llvm::toString(config.takeError());

@@ -147,8 +147,12 @@ KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
  *   decode(token [1,1] i64, pos i64, kv_cache) -> logits [V] f32
  * kv_cache ([layers, 2, kv_heads, max_context, head_dim] f32) is state: both
  * entry points write the keys and values of their tokens into it in place,
- * at positions pos.., and attend over positions [0, pos]. kiln_generate
- * owns one (zeroed) per call and runs the loop below. */
+ * at positions pos.., and attend over positions [0, pos]. A recurrent
+ * model (Mamba) has the same entry points over an input named "state"
+ * (f32, any shape) instead of kv_cache: its conv and SSM states, with no
+ * max context; each entry point also returns the updated state as a
+ * second output "state" (same shape), the next call's input. kiln_generate
+ * owns the cache or the states (zeroed) per call and runs the loop below. */
 
 typedef struct kiln_generate_options {
   int64_t max_new_tokens; /* tokens to generate (>= 1) */

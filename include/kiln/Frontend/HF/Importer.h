@@ -17,6 +17,15 @@
 // ([layers, 2, kv_heads, max_context, head_dim] f32) in place and attend
 // over positions [0, pos] of it. See docs/llm.md.
 //
+// Mamba checkpoints (model_type "mamba") get the same two entry points
+// over a recurrent state instead of a KV cache (see docs/llm.md):
+//
+//   prefill(tokens: [1, P] i64, len: i64, pos: i64, state) -> logits [V]
+//   decode(token: [1, 1] i64, pos: i64, state) -> logits [V]
+//
+// state ([layers, d_inner * (conv_kernel - 1 + state_size)] f32) holds each
+// layer's conv state then its SSM state; `pos` is not used by the math.
+//
 // Weights are never copied into the IR: fp32 tensors are referenced in the
 // mapped safetensors files; fp16/bf16 tensors are widened to fp32 one
 // tensor at a time while importing (the only copy).
@@ -56,6 +65,24 @@ struct LlamaConfig {
 
 /// Parses config.json text; the error says which field is missing or bad.
 llvm::Expected<LlamaConfig> parseLlamaConfig(llvm::StringRef json);
+
+/// The architecture fields of a Mamba (MambaForCausalLM) config.json.
+struct MambaConfig {
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  int64_t stateSize = 0;        // N
+  int64_t convKernel = 0;       // K
+  int64_t intermediateSize = 0; // d_inner (expand * hidden_size)
+  int64_t timeStepRank = 0;     // R ("auto": ceil(hidden_size / 16))
+  int64_t numLayers = 0;
+  double layerNormEps = 1e-5;
+  bool useBias = false;    // in_proj and out_proj biases
+  bool useConvBias = true; // conv1d bias
+  bool tieWordEmbeddings = true;
+};
+
+/// Parses a config.json of model_type "mamba".
+llvm::Expected<MambaConfig> parseMambaConfig(llvm::StringRef json);
 
 struct ImportOptions {
   /// The KV cache's length in positions; 0 takes the config's
