@@ -29,8 +29,10 @@ test: build fuzz-build
 demo: build
 	@./scripts/demo.sh $(BUILD_DIR)
 
+# BENCH: names from test/bench/run.sh (default: its default set);
+# `make bench BENCH=bigmodel` is issue 12's 1.1e9-parameter compile.
 bench: build
-	@./test/bench/run.sh $(BUILD_DIR)
+	@./test/bench/run.sh $(BUILD_DIR) $(BENCH)
 
 format:
 	@./scripts/format.sh fix

@@ -2,6 +2,8 @@
 
 #include "Checkpoint.h"
 
+#include "kiln/Support/FileBackedMemory.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -114,23 +116,33 @@ Checkpoint::f32(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) {
     blob = UnmanagedAsmResourceBlob::allocateWithAlign(
         raw, 4, [owner](void *, size_t, size_t) {});
   } else {
+    // Widened into a file-backed blob (allocateWeightBlob), a chunk at a
+    // time; the pages of the source and of the result are dropped as the
+    // conversion goes, so its resident memory is a few chunks, not the model.
     int64_t n = e.view.numElements();
-    blob = HeapAsmResourceBlob::allocate(n * 4, 64, /*dataIsMutable=*/true);
+    blob = allocateWeightBlob(size_t(n) * 4);
     float *out = reinterpret_cast<float *>(blob.getMutableData().data());
     const char *in = raw.data();
-    for (int64_t i = 0; i < n; ++i) {
-      if (dt == DType::F32) {
-        std::memcpy(&out[i], in + 4 * i, 4);
-      } else {
-        uint16_t h;
-        std::memcpy(&h, in + 2 * i, 2);
-        if (dt == DType::F16) {
-          out[i] = halfToFloat(h);
+    int64_t inSize = dtypeSize(dt);
+    constexpr int64_t kChunk = 1 << 20;
+    for (int64_t start = 0; start < n; start += kChunk) {
+      int64_t end = std::min(n, start + kChunk);
+      for (int64_t i = start; i < end; ++i) {
+        if (dt == DType::F32) {
+          std::memcpy(&out[i], in + 4 * i, 4);
         } else {
-          uint32_t bits = uint32_t(h) << 16;
-          std::memcpy(&out[i], &bits, 4);
+          uint16_t h;
+          std::memcpy(&h, in + 2 * i, 2);
+          if (dt == DType::F16) {
+            out[i] = halfToFloat(h);
+          } else {
+            uint32_t bits = uint32_t(h) << 16;
+            std::memcpy(&out[i], &bits, 4);
+          }
         }
       }
+      dropPages(in + inSize * start, size_t(inSize * (end - start)));
+      dropPages(out + start, size_t(4 * (end - start)));
     }
   }
   auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));

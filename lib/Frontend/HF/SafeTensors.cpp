@@ -1,6 +1,7 @@
 //===- SafeTensors.cpp - reading .safetensors files -----------------------===//
 
 #include "kiln/Frontend/HF/SafeTensors.h"
+#include "kiln/Support/FileBackedMemory.h"
 
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/JSON.h"
@@ -207,9 +208,13 @@ Expected<MappedFile> hf::mapFile(StringRef path) {
   if (base == MAP_FAILED)
     return llvm::createStringError(std::make_error_code(std::errc::io_error),
                                    "cannot map '" + p + "': " + strerror(err));
+  // Read-only: its pages can be dropped and read back (FileBackedMemory.h).
+  registerFileBacked(base, size);
   std::shared_ptr<void> owner(base, [size](void *q) {
-    if (q)
+    if (q) {
+      unregisterFileBacked(q);
       munmap(q, size);
+    }
   });
   return MappedFile{StringRef(static_cast<const char *>(base), size), owner};
 }

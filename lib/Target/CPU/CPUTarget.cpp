@@ -1,6 +1,7 @@
 //===- CPUTarget.cpp - from the llvm dialect to objects and artifacts -----===//
 
 #include "kiln/Target/CPU/CPUTarget.h"
+#include "kiln/Support/FileBackedMemory.h"
 #include "kiln/Transforms/Passes.h"
 #include "kiln/runtime.h"
 
@@ -201,6 +202,9 @@ LogicalResult cpu::appendWeights(ModuleOp module, StringRef path,
     table.push_back(data.size());
     os.write(data.data(), data.size());
     pos += data.size();
+    // Weights stream: a file-backed blob's pages leave this process once
+    // written (a no-op for heap blobs).
+    dropPages(data.data(), data.size());
   }
   pad(64);
   uint64_t tableOffset = pos;

@@ -2,6 +2,8 @@
 
 #include "Weights.h"
 
+#include "kiln/Support/FileBackedMemory.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -64,12 +66,14 @@ bool weights::readWeight(const MatmulWeight &w, std::vector<float> &out) {
   }
   if (!w.transposed) {
     std::memcpy(out.data(), src, size_t(count) * sizeof(float));
-    return true;
+  } else {
+    // Stored [N, K].
+    for (int64_t n = 0; n < w.n; ++n)
+      for (int64_t k = 0; k < w.k; ++k)
+        out[size_t(k * w.n + n)] = src[n * w.k + k];
   }
-  // Stored [N, K].
-  for (int64_t n = 0; n < w.n; ++n)
-    for (int64_t k = 0; k < w.k; ++k)
-      out[size_t(k * w.n + n)] = src[n * w.k + k];
+  // A file-backed source leaves resident memory once read.
+  dropPages(src, size_t(count) * sizeof(float));
   return true;
 }
 
@@ -99,8 +103,11 @@ std::string weights::blobKey(ConstantOp c) {
 
 Value weights::blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
                             llvm::StringRef key, llvm::ArrayRef<char> bytes) {
-  auto attr = DenseResourceElementsAttr::get(
-      type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+  // File-backed when big (FileBackedMemory.h), its pages dropped once written.
+  AsmResourceBlob blob = allocateWeightBlob(bytes.size());
+  std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
+  dropPages(blob.getData().data(), bytes.size());
+  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
   return ConstantOp::create(b, loc, type, attr);
 }
 
