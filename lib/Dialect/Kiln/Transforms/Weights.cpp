@@ -123,8 +123,13 @@ Value weights::sharedBlobConstant(OpBuilder &b, Location loc,
   if (DialectResourceBlobManager::BlobEntry *entry =
           iface.getBlobManager().lookup(key)) {
     const AsmResourceBlob *blob = entry->getBlob();
-    if (blob && blob->getData().size() == bytes.size() &&
-        std::memcmp(blob->getData().data(), bytes.data(), bytes.size()) == 0) {
+    bool same =
+        blob && blob->getData().size() == bytes.size() &&
+        std::memcmp(blob->getData().data(), bytes.data(), bytes.size()) == 0;
+    // The comparison read a file-backed blob back in: drop it again.
+    if (blob)
+      dropPages(blob->getData().data(), blob->getData().size());
+    if (same) {
       auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
       auto attr = DenseResourceElementsAttr::get(
           type, DenseResourceElementsHandle(entry, dialect));
