@@ -225,6 +225,10 @@ std::vector<ScanCase> scanCases() {
       {"channel_strided", 1, 15, 33, 16, kAll, false, true, -3, 3},
       {"large_decay", 1, 10, 16, 16, 0, false, false, 20, 60},
       {"empty_sequence", 1, 0, 16, 16, KILN_UK_SSM_STATE},
+      // Longer than the kernel's time chunk (64 steps), several channel
+      // blocks per task (one thread runs every item in one call).
+      {"long_chunks", 2, 150, 80, 16, kAll, false, false, -3, 3},
+      {"long_chunks_n7", 1, 131, 40, 7, kAll, true, false, -3, 3},
   };
   return cs;
 }
@@ -264,18 +268,22 @@ INSTANTIATE_TEST_SUITE_P(Ukernel, SelectiveScan,
                          });
 
 TEST(SelectiveScanUkernel, StateUpdatesInPlace) {
-  for (bool generic : {false, true}) {
-    ScanCase c{"inplace", 2, 3, 40, 16, kAll, false, false, -3, 3};
-    ScanData data(c);
-    std::vector<double> yRef, hRef;
-    data.reference(c.flags, yRef, hRef);
-    onPool(2, generic, [&] { data.runInto(c.flags, data.h0); });
-    for (int64_t b = 0; b < c.Bt; ++b)
-      for (int64_t d = 0; d < c.Di; ++d)
-        for (int64_t n = 0; n < c.N; ++n)
-          expectNear(data.h0.at(b, d, n), hRef[(b * c.Di + d) * c.N + n],
-                     "in-place state");
-  }
+  // L = 130: several time chunks, all of one task's items initialized
+  // before the first writes its final state.
+  for (int64_t L : {3, 130})
+    for (int threads : {1, 2})
+      for (bool generic : {false, true}) {
+        ScanCase c{"inplace", 2, L, 40, 16, kAll, false, false, -3, 3};
+        ScanData data(c);
+        std::vector<double> yRef, hRef;
+        data.reference(c.flags, yRef, hRef);
+        onPool(threads, generic, [&] { data.runInto(c.flags, data.h0); });
+        for (int64_t b = 0; b < c.Bt; ++b)
+          for (int64_t d = 0; d < c.Di; ++d)
+            for (int64_t n = 0; n < c.N; ++n)
+              expectNear(data.h0.at(b, d, n), hRef[(b * c.Di + d) * c.N + n],
+                         "in-place state");
+      }
 }
 
 TEST(SelectiveScanUkernel, SplitSequenceEqualsWhole) {
