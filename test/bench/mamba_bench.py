@@ -13,18 +13,23 @@ MambaBlock) through kiln against PyTorch eager, side by side in one run:
   kiln-recognize-selective-scan. torch.onnx (1.13) needs minutes for it
   beyond a few hundred steps (its _jit_pass_onnx is superlinear in the
   node count: ~70 s at L = 256 here), hence the default;
+- the selective scan alone (kiln.SelectiveScan on time-major inputs)
+  against the same reference loop in PyTorch (mamba.py's SelectiveScanFn);
 - one decode step (mamba.py's MambaStep: x_t, conv state, SSM state in;
   y_t and both states out; torch.onnx's export, recognized), against the
   same PyTorch step.
 
     test/bench/mamba_bench.py [--build BUILD_DIR] [--threads T] [--len L]
                               [--form kiln-ops|unrolled] [--runs N]
-                              [--work DIR]
+                              [--rounds R] [--work DIR]
 
 kiln is timed with `kiln-run MODEL.so --random-inputs --bench N --threads T`
 (one warm-up run, then the median of N), in its own process so that no
 PyTorch thread pool competes with it; PyTorch (torch.set_num_threads(T)) the
-same way: a first run, 2 warm-ups, the median of N. Before timing, kiln's
+same way: a first run, 2 warm-ups, the median of N. R rounds (default 3)
+alternate the two, and the ratio reported is the median of the rounds'
+ratios (on a shared machine PyTorch's OpenMP pool is far noisier than
+kiln). Before timing, kiln's
 outputs are checked against PyTorch's on the same inputs. Also printed: the
 workspace kiln's memory plan gives each entry point (all its intermediate
 tensors), the process peak RSS of kiln-run and of a PyTorch process running
@@ -83,6 +88,40 @@ def torch_peak_kib(length, threads):
     return kib
 
 
+def write_scan_model(path, block, length):
+    """kiln.SelectiveScan alone (delta_bias, softplus, D, z gate), on
+    time-major inputs as a Mamba layer computes them (u, delta, z: [1, L,
+    Di]; B, C: [1, L, N]), transposed to the op's channel-major interface
+    and back (kiln absorbs the transposes into the kernel call)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    di, n = block.di, block.n
+
+    def vi(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    def init(name, value):
+        return numpy_helper.from_array(value.detach().numpy(), name)
+
+    nodes = [helper.make_node("Transpose", [v], [v + "_cm"], perm=[0, 2, 1])
+             for v in ("u", "delta", "B", "C", "z")]
+    nodes.append(helper.make_node(
+        "SelectiveScan", ["u_cm", "delta_cm", "A", "B_cm", "C_cm", "D",
+                          "z_cm", "delta_bias"], ["y_cm", "h"], domain="kiln",
+        delta_softplus=1))
+    nodes.append(helper.make_node("Transpose", ["y_cm"], ["y"], perm=[0, 2, 1]))
+    g = helper.make_graph(
+        nodes, "scan", [vi("u", [1, length, di]), vi("delta", [1, length, di]),
+                        vi("B", [1, length, n]), vi("C", [1, length, n]),
+                        vi("z", [1, length, di])],
+        [vi("y", [1, length, di]), vi("h", [1, di, n])],
+        [init("A", -block.A_log.exp()), init("D", block.D),
+         init("delta_bias", block.dt_proj.bias)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("kiln", 1)])
+    onnx.save(m, str(path))
+
+
 def main():
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("--build", default=str(ROOT / "build"))
@@ -91,6 +130,7 @@ def main():
     ap.add_argument("--form", choices=["kiln-ops", "unrolled"],
                     default="kiln-ops")
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work")
     a = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -133,9 +173,30 @@ def main():
     print(f"- torch.onnx export: {time.perf_counter() - t0:.1f} s "
           f"(prefill graph: {prefill_onnx.stat().st_size >> 20} MiB)")
 
+    # The scan alone, against the same reference loop in PyTorch (mamba.py's
+    # SelectiveScanFn.forward: mamba_ssm's selective_scan_ref semantics).
+    scan_onnx = work / f"scan_{L}.onnx"
+    if not scan_onnx.exists():
+        write_scan_model(scan_onnx, block, L)
+    g = torch.Generator().manual_seed(2)
+    scan_in = (torch.randn(1, L, di, generator=g),
+               torch.randn(1, L, di, generator=g) * 0.5 - 2,
+               torch.randn(1, L, n, generator=g),
+               torch.randn(1, L, n, generator=g),
+               torch.randn(1, L, di, generator=g))
+    A = -block.A_log.exp()
+
+    def scan_ref(u, delta, B, C, z):
+        tr = lambda v: v.transpose(1, 2)
+        y, h = mamba.SelectiveScanFn.forward(None, tr(u), tr(delta), A, tr(B),
+                                             tr(C), block.D, tr(z),
+                                             block.dt_proj.bias)
+        return tr(y), h
+
     rows = []
     for name, onnx_path, inputs, ref in [
             (f"prefill L={L} ({a.form})", prefill_onnx, (x, ), block),
+            (f"scan only L={L}", scan_onnx, scan_in, scan_ref),
             ("decode step", step_onnx, (xt, conv0, ssm0), step)]:
         so = onnx_path.with_suffix(".so")
         t0 = time.perf_counter()
@@ -152,10 +213,19 @@ def main():
                  for g, w in zip(got, want))
         ws = m.workspace_bytes
         del m
-        kiln_ms, kiln_kib = kiln_bench(build / "bin", so, a.threads, a.runs)
-        with torch.no_grad():
-            torch_ms, tmin, tmax = median_ms(lambda: ref(*inputs), a.runs)
-        rows.append((name, kiln_ms, torch_ms, compile_s, ws, kiln_kib, err, ok))
+        # Rounds alternate kiln and PyTorch, so that both see the same
+        # machine; the table gives the medians over rounds and the median
+        # of the rounds' ratios.
+        kiln_ms, torch_ms, ratios = [], [], []
+        for _ in range(a.rounds):
+            kms, kiln_kib = kiln_bench(build / "bin", so, a.threads, a.runs)
+            with torch.no_grad():
+                tms = median_ms(lambda: ref(*inputs), a.runs)[0]
+            kiln_ms.append(kms)
+            torch_ms.append(tms)
+            ratios.append(tms / kms)
+        rows.append((name, kiln_ms, torch_ms, ratios, compile_s, ws, kiln_kib,
+                     err, ok))
 
     # Anything of L x d_inner x d_state elements in the lowered IR?
     linalg = subprocess.run([str(build / "bin" / "kiln-compile"),
@@ -174,15 +244,21 @@ def main():
     torch_kib = torch_peak_kib(L, a.threads)
 
     print()
+    med = statistics.median
+    print(f"Medians over {a.rounds} rounds of (kiln: {a.runs} runs, PyTorch: "
+          f"{a.runs} runs); the ratio is the median of the rounds' ratios, "
+          f"its range in brackets.")
+    print()
     print("| case | kiln ms | PyTorch ms | PyTorch ÷ kiln | kiln compile s "
           "| kiln workspace MiB | max abs err vs PyTorch |")
     print("|---|---|---|---|---|---|---|")
-    for name, kms, tms, cs, ws, kib, err, ok in rows:
-        print(f"| {name} | {kms:.3f} | {tms:.3f} | {tms / kms:.1f}x | {cs:.1f} "
-              f"| {ws / 2**20:.2f} | {err:.2e}{'' if ok else ' MISMATCH'} |")
+    for name, kms, tms, rs, cs, ws, kib, err, ok in rows:
+        print(f"| {name} | {med(kms):.3f} | {med(tms):.3f} | {med(rs):.1f}x "
+              f"[{min(rs):.1f}, {max(rs):.1f}] | {cs:.1f} | {ws / 2**20:.2f} "
+              f"| {err:.2e}{'' if ok else ' MISMATCH'} |")
     print()
-    print(f"- peak RSS: kiln-run prefill {rows[0][5] / 1024:.0f} MiB, "
-          f"kiln-run decode {rows[1][5] / 1024:.0f} MiB, PyTorch process "
+    print(f"- peak RSS: kiln-run prefill {rows[0][6] / 1024:.0f} MiB, "
+          f"kiln-run decode {rows[2][6] / 1024:.0f} MiB, PyTorch process "
           f"running the prefill once {torch_kib / 1024:.0f} MiB; one "
           f"[L, d_inner, d_state] fp32 tensor is {L * di * n * 4 / 2**20:.0f} "
           f"MiB, one [L, d_inner] {L * di * 4 / 2**20:.1f} MiB")
