@@ -2,6 +2,7 @@
 # kiln against its peers, side by side in one run (`make bench`).
 #
 #   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models quant
+#                                                 mamba
 #                                                 bigmodel (only when named)
 #
 # Benchmarks are not tests: nothing here fails because the machine is slow or
@@ -30,7 +31,7 @@ BUILD_DIR=$(realpath -m "$BUILD_ARG")
 shift || true
 BENCHES=("$@")
 if [ ${#BENCHES[@]} -eq 0 ] || [ "${BENCHES[0]}" = all ]; then
-  BENCHES=(matmul attention models quant)
+  BENCHES=(matmul attention models quant mamba)
 fi
 
 PY=/usr/bin/python3
@@ -47,8 +48,8 @@ export PYTHONWARNINGS=ignore
 
 for b in "${BENCHES[@]}"; do
   case "$b" in
-    matmul | attention | models | quant | bigmodel) ;;
-    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, bigmodel)" >&2
+    matmul | attention | models | quant | mamba | bigmodel) ;;
+    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, mamba, bigmodel)" >&2
        exit 2 ;;
   esac
 done
@@ -300,6 +301,21 @@ bench_quant() {
   if ! "$PY" "$HERE/quant_bench.py" --build "$BUILD_DIR" --threads "$THREADS" \
       --work "$WORK/quant" 2>"$WORK/quant/log" | tee -a "$REPORT"; then
     echo "  quant benchmark failed, see $WORK/quant/log" >&2
+  fi
+  say '```'
+}
+
+# Issue 8's Mamba block (d_model 768, d_inner 1536, d_state 16): prefill of
+# 1024 tokens, the scan alone and a decode step against PyTorch eager
+# (mamba_bench.py times both sides and prints its table).
+bench_mamba() {
+  echo "== mamba (test/bench/mamba_bench.py)"
+  mkdir -p "$WORK/mamba"
+  say ""
+  say '```'
+  if ! "$PY" "$HERE/mamba_bench.py" --build "$BUILD_DIR" --threads "$THREADS" \
+      --work "$WORK/mamba" 2>"$WORK/mamba/log" | tee -a "$REPORT"; then
+    echo "  mamba benchmark failed, see $WORK/mamba/log" >&2
   fi
   say '```'
 }
