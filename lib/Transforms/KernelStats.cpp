@@ -50,6 +50,10 @@ double attentionPairs(int64_t sq, int64_t skv, bool causal) {
 /// FLOPs of attention on [B, Hq, Sq, D] queries and [.., Skv, Dv] values.
 double attentionFlops(Value q, Value v, int64_t skv, bool causal) {
   ArrayRef<int64_t> qs = shapeOf(q);
+  // A dynamic size (a decoder's KV length) has no count: report 0.
+  if (ShapedType::isDynamic(skv) || ShapedType::isDynamicShape(qs) ||
+      ShapedType::isDynamicShape(shapeOf(v)))
+    return 0;
   return 2.0 * qs[0] * qs[1] * attentionPairs(qs[2], skv, causal) *
          (qs[3] + shapeOf(v)[3]);
 }

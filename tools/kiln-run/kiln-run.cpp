@@ -233,6 +233,8 @@ double element(const kiln_tensor &t, int64_t i) {
   case KILN_U8:
   case KILN_BOOL:
     return reinterpret_cast<const uint8_t *>(p)[i];
+  case KILN_DTYPE_MAX_ENUM:
+    break; // not a dtype: the runtime never reports it
   }
   return 0;
 }
@@ -278,6 +280,8 @@ void fillRandom(kiln_tensor &t, std::mt19937 &rng) {
     case KILN_BOOL:
       reinterpret_cast<uint8_t *>(p)[i] = small(rng) & 1;
       break;
+    case KILN_DTYPE_MAX_ENUM:
+      break; // not a dtype: the runtime never reports it
     }
   }
 }

@@ -43,6 +43,7 @@ typedef enum kiln_status_code {
   KILN_OUT_OF_MEMORY = 4,
   KILN_UNSUPPORTED = 5,
   KILN_INTERNAL = 6,
+  KILN_STATUS_CODE_MAX_ENUM = 0x7fffffff, /* not a code: int-wide enum */
 } kiln_status_code;
 
 typedef struct kiln_status kiln_status;
@@ -64,6 +65,10 @@ typedef enum kiln_dtype {
   KILN_I8 = 7,
   KILN_U8 = 8,
   KILN_BOOL = 9, /* one byte per element, 0 or 1 */
+  /* Not a dtype: makes the enum as wide as an int, so that any value a
+     caller passes is a valid kiln_dtype (the functions below reject the
+     unknown ones) rather than undefined behaviour in C++. */
+  KILN_DTYPE_MAX_ENUM = 0x7fffffff,
 } kiln_dtype;
 
 /* The dtype's name ("f32", ...) and its size in bytes (0 if unknown). */
