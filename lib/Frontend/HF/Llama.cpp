@@ -18,6 +18,7 @@
 #include "kiln/Frontend/HF/Importer.h"
 
 #include "Checkpoint.h"
+#include "GraphBuilder.h"
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Transforms/Passes.h"
@@ -54,76 +55,20 @@ struct LayerWeights {
   Attribute qBias, kBias, vBias, oBias, gateBias, upBias, downBias;
 };
 
-class LlamaBuilder {
+class LlamaBuilder : GraphBuilder {
 public:
   LlamaBuilder(MLIRContext &ctx, const LlamaConfig &c, int64_t maxContext,
                int64_t prefillLength)
-      : c(c), C(maxContext), P(prefillLength), b(&ctx),
-        loc(UnknownLoc::get(&ctx)) {}
+      : GraphBuilder(ctx, c.rmsNormEps), c(c), C(maxContext), P(prefillLength) {
+  }
 
   LogicalResult loadWeights(Checkpoint &ckpt);
   void buildTables();
   void buildEntry(ModuleOp module, bool decode);
 
 private:
-  RankedTensorType f32T(ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, b.getF32Type());
-  }
-  Value constant(Attribute a) {
-    auto t = cast<RankedTensorType>(cast<TypedAttr>(a).getType());
-    return ConstantOp::create(b, loc, t, cast<ElementsAttr>(a));
-  }
-  Value reshape(Value v, ArrayRef<int64_t> shape) {
-    auto t = cast<RankedTensorType>(v.getType());
-    return ReshapeOp::create(
-        b, loc, RankedTensorType::get(shape, t.getElementType()), v);
-  }
-  Value transpose(Value v, ArrayRef<int64_t> perm) {
-    auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<int64_t> shape;
-    for (int64_t p : perm)
-      shape.push_back(t.getDimSize(p));
-    return TransposeOp::create(b, loc,
-                               RankedTensorType::get(shape, t.getElementType()),
-                               v, b.getDenseI64ArrayAttr(perm));
-  }
-  /// x [1, S, K] times W^T for W [N, K], plus the bias [N].
-  Value linear(Value x, Attribute w, Attribute bias) {
-    auto wt = cast<RankedTensorType>(cast<TypedAttr>(w).getType());
-    int64_t n = wt.getDimSize(0);
-    auto xt = cast<RankedTensorType>(x.getType());
-    Value wT = transpose(constant(w), {1, 0});
-    // Named after the weight, for --quant-exclude and --report.
-    Location at = loc;
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(w))
-      at = NameLoc::get(b.getStringAttr(r.getRawHandle().getKey()), loc);
-    Value y = MatmulOp::create(b, at, f32T({1, xt.getDimSize(1), n}), x, wT);
-    if (bias)
-      y = AddOp::create(b, loc, y.getType(), y, constant(bias));
-    return y;
-  }
-  Value rmsNorm(Value x, Attribute scale) {
-    return RmsNormOp::create(b, loc, x.getType(), x, constant(scale),
-                             b.getI64IntegerAttr(2),
-                             b.getF64FloatAttr(c.rmsNormEps));
-  }
-  Value index(Value i64) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64);
-  }
-  Value i64Const(int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
-  }
-  /// The scalar in a tensor<i64> input, clamped to [lo, hi].
-  Value scalarInput(Value t, int64_t lo, int64_t hi) {
-    Value v = tensor::ExtractOp::create(b, loc, t, ValueRange{});
-    v = arith::MaxSIOp::create(b, loc, v, i64Const(lo));
-    return arith::MinSIOp::create(b, loc, v, i64Const(hi));
-  }
-
   const LlamaConfig &c;
   int64_t C, P;
-  OpBuilder b;
-  Location loc;
   Attribute embed, finalNorm, lmHead, cosTable, sinTable;
   std::vector<LayerWeights> layers;
 };

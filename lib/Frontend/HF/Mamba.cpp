@@ -30,6 +30,7 @@
 #include "kiln/Frontend/HF/Importer.h"
 
 #include "Checkpoint.h"
+#include "GraphBuilder.h"
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Transforms/Passes.h"
@@ -51,55 +52,18 @@ struct MambaLayer {
       d, outProj, outBias;
 };
 
-class MambaBuilder {
+class MambaBuilder : GraphBuilder {
 public:
   MambaBuilder(MLIRContext &ctx, const MambaConfig &c, int64_t prefillLength)
-      : c(c), P(prefillLength), b(&ctx), loc(UnknownLoc::get(&ctx)) {}
+      : GraphBuilder(ctx, c.layerNormEps), c(c), P(prefillLength) {}
 
   LogicalResult loadWeights(Checkpoint &ckpt);
   void buildMask();
   void buildEntry(ModuleOp module, bool decode);
 
 private:
-  RankedTensorType f32T(ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, b.getF32Type());
-  }
-  Value constant(Attribute a) {
-    auto t = cast<RankedTensorType>(cast<TypedAttr>(a).getType());
-    return ConstantOp::create(b, loc, t, cast<ElementsAttr>(a));
-  }
-  Value reshape(Value v, ArrayRef<int64_t> shape) {
-    auto t = cast<RankedTensorType>(v.getType());
-    return ReshapeOp::create(
-        b, loc, RankedTensorType::get(shape, t.getElementType()), v);
-  }
-  Value transpose(Value v, ArrayRef<int64_t> perm) {
-    auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<int64_t> shape;
-    for (int64_t p : perm)
-      shape.push_back(t.getDimSize(p));
-    return TransposeOp::create(b, loc,
-                               RankedTensorType::get(shape, t.getElementType()),
-                               v, b.getDenseI64ArrayAttr(perm));
-  }
   /// [1, S, X] <-> [1, X, S].
   Value swap(Value v) { return transpose(v, {0, 2, 1}); }
-  /// x [1, S, K] times W^T for W [N, K], plus the bias [N].
-  Value linear(Value x, Attribute w, Attribute bias) {
-    auto wt = cast<RankedTensorType>(cast<TypedAttr>(w).getType());
-    int64_t n = wt.getDimSize(0);
-    auto xt = cast<RankedTensorType>(x.getType());
-    Value wT = transpose(constant(w), {1, 0});
-    Value y = MatmulOp::create(b, loc, f32T({1, xt.getDimSize(1), n}), x, wT);
-    if (bias)
-      y = AddOp::create(b, loc, y.getType(), y, constant(bias));
-    return y;
-  }
-  Value rmsNorm(Value x, Attribute scale) {
-    return RmsNormOp::create(b, loc, x.getType(), x, constant(scale),
-                             b.getI64IntegerAttr(2),
-                             b.getF64FloatAttr(c.layerNormEps));
-  }
   /// Static slice [0, 0, from .. from+n) of x [1, S, X].
   Value lastDimSlice(Value x, int64_t from, int64_t n) {
     auto t = cast<RankedTensorType>(x.getType());
@@ -115,23 +79,9 @@ private:
       r.push_back(b.getIndexAttr(x));
     return r;
   }
-  Value index(Value i64) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64);
-  }
-  Value i64Const(int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
-  }
-  /// The scalar in a tensor<i64> input, clamped to [lo, hi].
-  Value scalarInput(Value t, int64_t lo, int64_t hi) {
-    Value v = tensor::ExtractOp::create(b, loc, t, ValueRange{});
-    v = arith::MaxSIOp::create(b, loc, v, i64Const(lo));
-    return arith::MinSIOp::create(b, loc, v, i64Const(hi));
-  }
 
   const MambaConfig &c;
   int64_t P;
-  OpBuilder b;
-  Location loc;
   Attribute embed, finalNorm, lmHead, mask;
   std::vector<MambaLayer> layers;
 };
