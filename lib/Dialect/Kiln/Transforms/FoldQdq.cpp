@@ -49,17 +49,10 @@ struct QdqWeight {
 std::optional<QdqWeight> match(MatmulOp op) {
   auto lhs = cast<RankedTensorType>(op.getLhs().getType());
   auto out = cast<RankedTensorType>(op.getType());
-  if (!lhs.getElementType().isF32() || !out.getElementType().isF32() ||
-      lhs.getRank() < 2 || out.getRank() != lhs.getRank())
-    return std::nullopt;
   QdqWeight w;
-  Value rhs = op.getRhs();
-  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
-    if (t.getPermutation() != ArrayRef<int64_t>{1, 0})
-      return std::nullopt;
-    rhs = t.getInput();
-    w.transposed = true;
-  }
+  Value rhs = f32MatmulWeightSource(op, w.transposed);
+  if (!rhs)
+    return std::nullopt;
   w.dq = rhs.getDefiningOp<DequantizeOp>();
   if (!w.dq || w.dq.getBlockSize() != 0)
     return std::nullopt;

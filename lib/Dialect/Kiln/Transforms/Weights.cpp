@@ -15,20 +15,30 @@ using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::weights;
 
-std::optional<MatmulWeight> weights::matchConstantWeight(MatmulOp op) {
+Value weights::f32MatmulWeightSource(MatmulOp op, bool &transposed) {
   auto lhs = cast<RankedTensorType>(op.getLhs().getType());
   auto out = cast<RankedTensorType>(op.getType());
+  transposed = false;
   if (!lhs.getElementType().isF32() || !out.getElementType().isF32() ||
       lhs.getRank() < 2 || out.getRank() != lhs.getRank())
-    return std::nullopt;
-  MatmulWeight w;
+    return {};
   Value rhs = op.getRhs();
   if (auto t = rhs.getDefiningOp<TransposeOp>()) {
     if (t.getPermutation() != ArrayRef<int64_t>{1, 0})
-      return std::nullopt;
-    rhs = t.getInput();
-    w.transposed = true;
+      return {};
+    transposed = true;
+    return t.getInput();
   }
+  return rhs;
+}
+
+std::optional<MatmulWeight> weights::matchConstantWeight(MatmulOp op) {
+  auto lhs = cast<RankedTensorType>(op.getLhs().getType());
+  auto out = cast<RankedTensorType>(op.getType());
+  MatmulWeight w;
+  Value rhs = f32MatmulWeightSource(op, w.transposed);
+  if (!rhs)
+    return std::nullopt;
   w.constant = rhs.getDefiningOp<ConstantOp>();
   auto type = cast<RankedTensorType>(rhs.getType());
   if (!w.constant || type.getRank() != 2 || !type.hasStaticShape() ||

@@ -29,6 +29,11 @@ struct MatmulWeight {
   std::string name;
 };
 
+/// The value a matmul with f32 lhs and result reads as its weight: its rhs,
+/// or the input of a kiln.transpose [1, 0] rhs (`transposed` is set); null
+/// for other matmuls.
+Value f32MatmulWeightSource(MatmulOp op, bool &transposed);
+
 /// The constant weight of `op` when its lhs and result are f32 and its rhs
 /// is a 2-D f32 constant (or the transpose of one); nullopt otherwise.
 std::optional<MatmulWeight> matchConstantWeight(MatmulOp op);
