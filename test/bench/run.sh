@@ -2,7 +2,7 @@
 # kiln against its peers, side by side in one run (`make bench`).
 #
 #   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models quant
-#                                                 mamba
+#                                                 mamba llm
 #                                                 bigmodel (only when named)
 #
 # Benchmarks are not tests: nothing here fails because the machine is slow or
@@ -31,7 +31,7 @@ BUILD_DIR=$(realpath -m "$BUILD_ARG")
 shift || true
 BENCHES=("$@")
 if [ ${#BENCHES[@]} -eq 0 ] || [ "${BENCHES[0]}" = all ]; then
-  BENCHES=(matmul attention models quant mamba)
+  BENCHES=(matmul attention models quant mamba llm)
 fi
 
 PY=/usr/bin/python3
@@ -48,8 +48,8 @@ export PYTHONWARNINGS=ignore
 
 for b in "${BENCHES[@]}"; do
   case "$b" in
-    matmul | attention | models | quant | mamba | bigmodel) ;;
-    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, mamba, bigmodel)" >&2
+    matmul | attention | models | quant | mamba | llm | bigmodel) ;;
+    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, mamba, llm, bigmodel)" >&2
        exit 2 ;;
   esac
 done
@@ -316,6 +316,22 @@ bench_mamba() {
   if ! "$PY" "$HERE/mamba_bench.py" --build "$BUILD_DIR" --threads "$THREADS" \
       --work "$WORK/mamba" 2>"$WORK/mamba/log" | tee -a "$REPORT"; then
     echo "  mamba benchmark failed, see $WORK/mamba/log" >&2
+  fi
+  say '```'
+}
+
+# Issue 10's decoder: a random Llama-style checkpoint (d=768, 12 layers,
+# vocab 32000) compiled from its directory; prefill and decode tokens/s
+# against PyTorch eager with the same KV-cache algorithm (llm_bench.py
+# checks that both generate the same greedy tokens, then times them).
+bench_llm() {
+  echo "== llm (test/bench/llm_bench.py)"
+  mkdir -p "$WORK/llm"
+  say ""
+  say '```'
+  if ! "$PY" "$HERE/llm_bench.py" --build "$BUILD_DIR" --threads "$THREADS" \
+      --work "$WORK/llm" 2>"$WORK/llm/log" | tee -a "$REPORT"; then
+    echo "  llm benchmark failed, see $WORK/llm/log" >&2
   fi
   say '```'
 }
