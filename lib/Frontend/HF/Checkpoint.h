@@ -31,6 +31,16 @@ public:
   /// emitted at the file that holds it (or the directory).
   FailureOr<DenseResourceElementsAttr> f32(llvm::StringRef name,
                                            llvm::ArrayRef<int64_t> shape);
+  /// The same, stored into `out`, for chains of loads that stop at the
+  /// first error.
+  LogicalResult load(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                     Attribute &out) {
+    FailureOr<DenseResourceElementsAttr> a = f32(name, shape);
+    if (failed(a))
+      return failure();
+    out = *a;
+    return success();
+  }
   bool has(llvm::StringRef name) const { return tensors.count(name); }
   /// Names of tensors no call of f32() asked for.
   std::vector<std::string> unused() const;

@@ -76,44 +76,39 @@ private:
 LogicalResult LlamaBuilder::loadWeights(Checkpoint &ckpt) {
   int64_t d = c.hiddenSize, f = c.intermediateSize, dh = c.headDim;
   int64_t qDim = c.numHeads * dh, kvDim = c.numKVHeads * dh;
-  auto get = [&](const std::string &name, ArrayRef<int64_t> shape,
-                 Attribute &out) -> LogicalResult {
-    FailureOr<DenseResourceElementsAttr> a = ckpt.f32(name, shape);
-    if (failed(a))
-      return failure();
-    out = *a;
-    return success();
-  };
-  if (failed(get("model.embed_tokens.weight", {c.vocabSize, d}, embed)) ||
-      failed(get("model.norm.weight", {d}, finalNorm)))
+  if (failed(ckpt.load("model.embed_tokens.weight", {c.vocabSize, d}, embed)) ||
+      failed(ckpt.load("model.norm.weight", {d}, finalNorm)))
     return failure();
   if (c.tieWordEmbeddings && !ckpt.has("lm_head.weight"))
     lmHead = embed;
-  else if (failed(get("lm_head.weight", {c.vocabSize, d}, lmHead)))
+  else if (failed(ckpt.load("lm_head.weight", {c.vocabSize, d}, lmHead)))
     return failure();
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights w;
     std::string at = p + "self_attn.", mlp = p + "mlp.";
-    if (failed(get(p + "input_layernorm.weight", {d}, w.inNorm)) ||
-        failed(get(p + "post_attention_layernorm.weight", {d}, w.postNorm)) ||
-        failed(get(at + "q_proj.weight", {qDim, d}, w.q)) ||
-        failed(get(at + "k_proj.weight", {kvDim, d}, w.k)) ||
-        failed(get(at + "v_proj.weight", {kvDim, d}, w.v)) ||
-        failed(get(at + "o_proj.weight", {d, qDim}, w.o)) ||
-        failed(get(mlp + "gate_proj.weight", {f, d}, w.gate)) ||
-        failed(get(mlp + "up_proj.weight", {f, d}, w.up)) ||
-        failed(get(mlp + "down_proj.weight", {d, f}, w.down)))
+    if (failed(ckpt.load(p + "input_layernorm.weight", {d}, w.inNorm)) ||
+        failed(ckpt.load(p + "post_attention_layernorm.weight", {d},
+                         w.postNorm)) ||
+        failed(ckpt.load(at + "q_proj.weight", {qDim, d}, w.q)) ||
+        failed(ckpt.load(at + "k_proj.weight", {kvDim, d}, w.k)) ||
+        failed(ckpt.load(at + "v_proj.weight", {kvDim, d}, w.v)) ||
+        failed(ckpt.load(at + "o_proj.weight", {d, qDim}, w.o)) ||
+        failed(ckpt.load(mlp + "gate_proj.weight", {f, d}, w.gate)) ||
+        failed(ckpt.load(mlp + "up_proj.weight", {f, d}, w.up)) ||
+        failed(ckpt.load(mlp + "down_proj.weight", {d, f}, w.down)))
       return failure();
-    if (c.attentionBias && (failed(get(at + "q_proj.bias", {qDim}, w.qBias)) ||
-                            failed(get(at + "k_proj.bias", {kvDim}, w.kBias)) ||
-                            failed(get(at + "v_proj.bias", {kvDim}, w.vBias))))
+    if (c.attentionBias &&
+        (failed(ckpt.load(at + "q_proj.bias", {qDim}, w.qBias)) ||
+         failed(ckpt.load(at + "k_proj.bias", {kvDim}, w.kBias)) ||
+         failed(ckpt.load(at + "v_proj.bias", {kvDim}, w.vBias))))
       return failure();
-    if (c.outputBias && failed(get(at + "o_proj.bias", {d}, w.oBias)))
+    if (c.outputBias && failed(ckpt.load(at + "o_proj.bias", {d}, w.oBias)))
       return failure();
-    if (c.mlpBias && (failed(get(mlp + "gate_proj.bias", {f}, w.gateBias)) ||
-                      failed(get(mlp + "up_proj.bias", {f}, w.upBias)) ||
-                      failed(get(mlp + "down_proj.bias", {d}, w.downBias))))
+    if (c.mlpBias &&
+        (failed(ckpt.load(mlp + "gate_proj.bias", {f}, w.gateBias)) ||
+         failed(ckpt.load(mlp + "up_proj.bias", {f}, w.upBias)) ||
+         failed(ckpt.load(mlp + "down_proj.bias", {d}, w.downBias))))
       return failure();
     layers.push_back(w);
   }

@@ -89,39 +89,33 @@ private:
 LogicalResult MambaBuilder::loadWeights(Checkpoint &ckpt) {
   int64_t d = c.hiddenSize, di = c.intermediateSize, n = c.stateSize,
           r = c.timeStepRank, k = c.convKernel;
-  auto get = [&](const std::string &name, ArrayRef<int64_t> shape,
-                 Attribute &out) -> LogicalResult {
-    FailureOr<DenseResourceElementsAttr> a = ckpt.f32(name, shape);
-    if (failed(a))
-      return failure();
-    out = *a;
-    return success();
-  };
-  if (failed(get("backbone.embeddings.weight", {c.vocabSize, d}, embed)) ||
-      failed(get("backbone.norm_f.weight", {d}, finalNorm)))
+  if (failed(
+          ckpt.load("backbone.embeddings.weight", {c.vocabSize, d}, embed)) ||
+      failed(ckpt.load("backbone.norm_f.weight", {d}, finalNorm)))
     return failure();
   if (c.tieWordEmbeddings && !ckpt.has("lm_head.weight"))
     lmHead = embed;
-  else if (failed(get("lm_head.weight", {c.vocabSize, d}, lmHead)))
+  else if (failed(ckpt.load("lm_head.weight", {c.vocabSize, d}, lmHead)))
     return failure();
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string p = "backbone.layers." + std::to_string(i) + ".";
     std::string m = p + "mixer.";
     MambaLayer w;
-    if (failed(get(p + "norm.weight", {d}, w.norm)) ||
-        failed(get(m + "in_proj.weight", {2 * di, d}, w.inProj)) ||
-        failed(get(m + "conv1d.weight", {di, 1, k}, w.convW)) ||
-        failed(get(m + "x_proj.weight", {r + 2 * n, di}, w.xProj)) ||
-        failed(get(m + "dt_proj.weight", {di, r}, w.dtProj)) ||
-        failed(get(m + "dt_proj.bias", {di}, w.dtBias)) ||
-        failed(get(m + "A_log", {di, n}, w.aLog)) ||
-        failed(get(m + "D", {di}, w.d)) ||
-        failed(get(m + "out_proj.weight", {d, di}, w.outProj)))
+    if (failed(ckpt.load(p + "norm.weight", {d}, w.norm)) ||
+        failed(ckpt.load(m + "in_proj.weight", {2 * di, d}, w.inProj)) ||
+        failed(ckpt.load(m + "conv1d.weight", {di, 1, k}, w.convW)) ||
+        failed(ckpt.load(m + "x_proj.weight", {r + 2 * n, di}, w.xProj)) ||
+        failed(ckpt.load(m + "dt_proj.weight", {di, r}, w.dtProj)) ||
+        failed(ckpt.load(m + "dt_proj.bias", {di}, w.dtBias)) ||
+        failed(ckpt.load(m + "A_log", {di, n}, w.aLog)) ||
+        failed(ckpt.load(m + "D", {di}, w.d)) ||
+        failed(ckpt.load(m + "out_proj.weight", {d, di}, w.outProj)))
       return failure();
-    if (c.useConvBias && failed(get(m + "conv1d.bias", {di}, w.convBias)))
+    if (c.useConvBias && failed(ckpt.load(m + "conv1d.bias", {di}, w.convBias)))
       return failure();
-    if (c.useBias && (failed(get(m + "in_proj.bias", {2 * di}, w.inBias)) ||
-                      failed(get(m + "out_proj.bias", {d}, w.outBias))))
+    if (c.useBias &&
+        (failed(ckpt.load(m + "in_proj.bias", {2 * di}, w.inBias)) ||
+         failed(ckpt.load(m + "out_proj.bias", {d}, w.outBias))))
       return failure();
     layers.push_back(w);
   }
