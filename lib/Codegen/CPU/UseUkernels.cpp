@@ -258,6 +258,27 @@ bool staticF32(Operation *op) {
          llvm::all_of(op->getResultTypes(), isIt);
 }
 
+/// Replaces `op` by a call of the sequence kernel `name`: the kernel writes
+/// `y` time-major ([B, L, D] for the op's [B, D, L]) and the final state
+/// `state`, which replace the op's results.
+void callTimeMajor(PatternRewriter &rewriter, Operation *op, StringRef name,
+                   ValueRange ins, Value y, Value state) {
+  Location loc = op->getLoc();
+  auto yt = typeOf(y);
+  auto st = typeOf(state);
+  Type f32 = rewriter.getF32Type();
+  SmallVector<int64_t> yShape{yt.getDimSize(0), yt.getDimSize(2),
+                              yt.getDimSize(1)};
+  Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape, f32);
+  Value sInit = tensor::EmptyOp::create(rewriter, loc, st.getShape(), f32);
+  auto call =
+      rt::UkernelOp::create(rewriter, loc, TypeRange{yInit.getType(), st}, name,
+                            ins, ValueRange{yInit, sInit});
+  replaceTimeMajor(rewriter, loc, y, call.getResult(0));
+  rewriter.replaceAllUsesWith(state, call.getResult(1));
+  rewriter.eraseOp(op);
+}
+
 /// f32 selective scan -> kiln_uk_selective_scan_f32 (time-major operands).
 struct SelectiveScanPattern : OpRewritePattern<SelectiveScanOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -285,19 +306,8 @@ struct SelectiveScanPattern : OpRewritePattern<SelectiveScanOp> {
                            or_(op.getDeltaBias(), 1),
                            or_(op.getInitialState(), 3),
                            i64Constant(rewriter, loc, flags)};
-    auto y = typeOf(op.getY());
-    auto h = typeOf(op.getFinalState());
-    Type f32 = rewriter.getF32Type();
-    SmallVector<int64_t> yShape{y.getDimSize(0), y.getDimSize(2),
-                                y.getDimSize(1)};
-    Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape, f32);
-    Value hInit = tensor::EmptyOp::create(rewriter, loc, h.getShape(), f32);
-    auto call = rt::UkernelOp::create(
-        rewriter, loc, TypeRange{yInit.getType(), h},
-        "kiln_uk_selective_scan_f32", ins, ValueRange{yInit, hInit});
-    replaceTimeMajor(rewriter, loc, op.getY(), call.getResult(0));
-    rewriter.replaceAllUsesWith(op.getFinalState(), call.getResult(1));
-    rewriter.eraseOp(op);
+    callTimeMajor(rewriter, op, "kiln_uk_selective_scan_f32", ins, op.getY(),
+                  op.getFinalState());
     return success();
   }
 };
@@ -320,19 +330,8 @@ struct CausalConv1dPattern : OpRewritePattern<CausalConv1dOp> {
         op.getBias() ? op.getBias() : absent(rewriter, loc, 1),
         op.getState() ? op.getState() : absent(rewriter, loc, 3),
         i64Constant(rewriter, loc, flags)};
-    auto y = typeOf(op.getResult());
-    auto s = typeOf(op.getFinalState());
-    Type f32 = rewriter.getF32Type();
-    SmallVector<int64_t> yShape{y.getDimSize(0), y.getDimSize(2),
-                                y.getDimSize(1)};
-    Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape, f32);
-    Value sInit = tensor::EmptyOp::create(rewriter, loc, s.getShape(), f32);
-    auto call = rt::UkernelOp::create(
-        rewriter, loc, TypeRange{yInit.getType(), s},
-        "kiln_uk_causal_conv1d_f32", ins, ValueRange{yInit, sInit});
-    replaceTimeMajor(rewriter, loc, op.getResult(), call.getResult(0));
-    rewriter.replaceAllUsesWith(op.getFinalState(), call.getResult(1));
-    rewriter.eraseOp(op);
+    callTimeMajor(rewriter, op, "kiln_uk_causal_conv1d_f32", ins,
+                  op.getResult(), op.getFinalState());
     return success();
   }
 };
