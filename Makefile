@@ -66,7 +66,7 @@ sanitize: sanitize-configure
 
 fuzz-build: sanitize-configure
 	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target kiln-fuzz-onnx \
-	  kiln-fuzz-npy kiln-fuzz-artifact
+	  kiln-fuzz-npy kiln-fuzz-artifact kiln-fuzz-safetensors
 
 # Longer fuzzing sessions: make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
