@@ -12,6 +12,7 @@ STATUS_CODES = {
     4: "out_of_memory",
     5: "unsupported",
     6: "internal",
+    7: "device_error",
 }
 
 

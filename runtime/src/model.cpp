@@ -15,6 +15,8 @@
 
 #include "internal.h"
 
+#include "cuda/driver.h"
+
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -51,6 +53,7 @@ struct Entry {
 };
 
 struct Metadata {
+  std::string target = "cpu";
   int64_t numWeights = 0;
   std::vector<uint64_t> weightBytes;
   std::vector<std::unique_ptr<Entry>> entries;
@@ -90,7 +93,16 @@ kiln_status *parseMetadata(const char *text, Metadata &md) {
       sawHeader = true;
       continue;
     }
-    if (kw == "weights") {
+    if (kw == "target") {
+      // Optional; before the entries. "cpu" when absent.
+      if (!(ls >> md.target) || !md.entries.empty())
+        return bad("expected 'target <name>' before the entries");
+      if (md.target != "cpu" && md.target != "cuda")
+        return error(KILN_UNSUPPORTED,
+                     "the artifact targets '%.64s'; this runtime runs 'cpu' "
+                     "and 'cuda' artifacts",
+                     md.target.c_str());
+    } else if (kw == "weights") {
       if (!(ls >> md.numWeights) || md.numWeights < 0 ||
           md.numWeights > kMaxCount)
         return bad("bad weight count");
@@ -279,7 +291,16 @@ extern "C" kiln_status *kiln_model_load(const char *path, kiln_model **out) {
     return error(KILN_OUT_OF_MEMORY, "out of memory");
   // dlopen needs a path with a slash to skip the library search path.
   std::string p = strchr(path, '/') ? path : std::string("./") + path;
+  // A CUDA artifact loads its GPU modules from constructors that run in
+  // dlopen (mgpuModuleLoad): collect their first error.
+  cuda::ErrorScope cudaErrors;
   model->dl = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (kiln_status *s = cudaErrors.take()) {
+    kiln_status *e = error(kiln_status_get_code(s), "'%s': %s", path,
+                           kiln_status_get_message(s));
+    kiln_status_free(s);
+    return e;
+  }
   if (!model->dl) {
     const char *msg = dlerror();
     return error(KILN_FORMAT_ERROR, "'%s' is not a loadable artifact: %s", path,
@@ -297,6 +318,14 @@ extern "C" kiln_status *kiln_model_load(const char *path, kiln_model **out) {
     return error(KILN_FORMAT_ERROR, "'%s': metadata is not terminated", path);
   if (kiln_status *s = parseMetadata(meta, model->md))
     return s;
+  if (model->md.target == "cuda")
+    if (kiln_status *s = kiln_cuda_init(nullptr)) {
+      kiln_status *e =
+          error(kiln_status_get_code(s), "'%s' was compiled for CUDA: %s", path,
+                kiln_status_get_message(s));
+      kiln_status_free(s);
+      return e;
+    }
   for (auto &e : model->md.entries) {
     std::string sym = "kiln_entry_" + e->name;
     e->fn = reinterpret_cast<kiln_entry_fn>(dlsym(model->dl, sym.c_str()));
@@ -343,6 +372,10 @@ kiln_model_create(const char *metadata, kiln_entry_resolver resolve, void *user,
 }
 
 extern "C" void kiln_model_free(kiln_model *model) { delete model; }
+
+extern "C" const char *kiln_model_target(const kiln_model *model) {
+  return model ? model->md.target.c_str() : nullptr;
+}
 
 namespace {
 Entry *getEntry(const kiln_model *model, int entry) {
@@ -522,10 +555,20 @@ extern "C" kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
   }
   kiln_context *saved = currentContext();
   setCurrentContext(context);
+  // The first error of the mgpu* calls the entry makes (CUDA models).
+  cuda::ErrorScope cudaErrors;
   e->fn(buffers.data(), model->weights.data(), workspace);
+  kiln_status *cudaError = cudaErrors.take();
   setCurrentContext(saved);
   if (ownWorkspace)
     kiln_free(workspace);
+  if (cudaError) {
+    cleanup();
+    kiln_status *s = error(kiln_status_get_code(cudaError), "%s: %s",
+                           e->name.c_str(), kiln_status_get_message(cudaError));
+    kiln_status_free(cudaError);
+    return s;
+  }
   return nullptr;
 }
 

@@ -2,7 +2,9 @@
  *
  * Loads models compiled by kiln (shared-library artifacts, or modules the
  * compiler JIT-compiled in-process), describes their entry points and runs
- * them. The runtime depends on libc, libm, libstdc++ and libpthread only.
+ * them. The runtime depends on libc, libm, libstdc++ and libpthread only;
+ * models compiled for CUDA need the CUDA driver, which it opens at run time
+ * (see "CUDA" below).
  *
  * Errors: functions that can fail return a kiln_status pointer, NULL on
  * success. A non-NULL status carries a code and a message and must be freed
@@ -43,6 +45,7 @@ typedef enum kiln_status_code {
   KILN_OUT_OF_MEMORY = 4,
   KILN_UNSUPPORTED = 5,
   KILN_INTERNAL = 6,
+  KILN_DEVICE_ERROR = 7, /* the GPU driver failed a call (its message says) */
   KILN_STATUS_CODE_MAX_ENUM = 0x7fffffff, /* not a code: int-wide enum */
 } kiln_status_code;
 
@@ -110,9 +113,16 @@ KILN_API void kiln_context_destroy(kiln_context *context);
 
 typedef struct kiln_model kiln_model;
 
-/* Opens an artifact written by `kiln-compile` (a .so). */
+/* Opens an artifact written by `kiln-compile` (a .so). Loading one compiled
+ * with --target=cuda opens the CUDA driver and loads its GPU modules: it
+ * fails with the CUDA error (see kiln_cuda_init) where that fails. */
 KILN_API kiln_status *kiln_model_load(const char *path, kiln_model **out);
 KILN_API void kiln_model_free(kiln_model *model);
+
+/* The target the model was compiled for: "cpu" or "cuda" (NULL for a NULL
+ * model). A "cuda" model runs its kernels on the GPU and takes host
+ * buffers like any other; it needs kiln_cuda_init to succeed. */
+KILN_API const char *kiln_model_target(const kiln_model *model);
 
 KILN_API int kiln_model_num_entries(const kiln_model *model);
 /* Entry point `index`'s name, or NULL when out of range. */
@@ -138,7 +148,10 @@ KILN_API kiln_status *kiln_model_output_info(const kiln_model *model, int entry,
  * match the entry point's dtypes and shapes exactly. An output with a
  * non-NULL `data` is written there (it must match too); an output with NULL
  * `data` gets a buffer from the runtime, which the caller frees with
- * kiln_free. */
+ * kiln_free. For a "cuda" model, the first CUDA error of the run is
+ * returned (KILN_DEVICE_ERROR, KILN_OUT_OF_MEMORY, ...; the message names
+ * the failed driver call and its CUDA error) and the outputs' contents are
+ * then undefined; the process is never aborted. */
 KILN_API kiln_status *kiln_model_run(kiln_model *model, kiln_context *context,
                                      int entry, const kiln_tensor *inputs,
                                      int num_inputs, kiln_tensor *outputs,
@@ -190,6 +203,20 @@ KILN_API kiln_status *kiln_generate(kiln_model *model, kiln_context *context,
                                     int64_t *out_tokens,
                                     kiln_generate_stats *stats);
 
+/*===-- CUDA -------------------------------------------------------------===*/
+
+/* The runtime has no link-time CUDA dependency: it opens the driver,
+ * libcuda.so.1, with dlopen the first time a CUDA model or this function
+ * needs it (once per process, thread-safe; the outcome is kept). This
+ * returns NULL when the driver loads, cuInit succeeds, there is at least one
+ * device and device 0's primary context can be retained, and then sets
+ * `*device_count` (if not NULL) to the number of devices. Otherwise it
+ * returns why, e.g. "CUDA driver libcuda.so.1 not found: <dlerror>"
+ * (KILN_UNSUPPORTED: no driver, no device) or the CUDA error of the call
+ * that failed (KILN_DEVICE_ERROR), and sets `*device_count` to 0. The CPU
+ * path never needs it. See docs/cuda-runtime.md. */
+KILN_API kiln_status *kiln_cuda_init(int *device_count);
+
 /*===-- .npy files -------------------------------------------------------===*/
 
 /* Reads a .npy file (format 1.0-3.0, little-endian, C order) into a tensor
@@ -221,6 +248,11 @@ kiln_model_create(const char *metadata, kiln_entry_resolver resolve, void *user,
                   void (*release)(void *owner), kiln_model **out);
 
 /*===-- For generated code ----------------------------------------------===*/
+
+/* The runtime also exports the mgpu* functions that MLIR's gpu-to-llvm
+ * lowering calls (mgpuModuleLoad, mgpuLaunchKernel, mgpuMemAlloc, ...; not
+ * declared here), with upstream LLVM 22's signatures, over the driver that
+ * kiln_cuda_init opens; docs/cuda-runtime.md lists them. */
 
 /* Runs task(captures, begin, end) over [0, count) on the calling thread's
  * current pool (the one kiln_model_run was given), and returns when every
