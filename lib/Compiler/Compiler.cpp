@@ -12,6 +12,7 @@
 #include "kiln/Transforms/KernelStats.h"
 #include "kiln/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
@@ -43,6 +44,7 @@ std::optional<EmitKind> kiln::parseEmitKind(llvm::StringRef name) {
       .Case("llvm-ir", EmitKind::LLVMIR)
       .Case("obj", EmitKind::Object)
       .Case("so", EmitKind::Artifact)
+      .Case("ptx", EmitKind::PTX)
       .Default(std::nullopt);
 }
 
@@ -192,11 +194,36 @@ OwningOpRef<ModuleOp> kiln::loadModel(MLIRContext &ctx, llvm::StringRef path,
   return loadModelFromBuffer(ctx, buf->getBuffer(), path, options);
 }
 
+/// The gpu-module-to-binary format for --target=cuda: a cubin when the
+/// toolkit's ptxas is there, else PTX (compiled by the driver at load).
+static std::string cudaBinaryFormat(const CompileOptions &options,
+                                    EmitKind emit) {
+  if (emit == EmitKind::PTX)
+    return "isa";
+  SmallString<128> ptxas(options.cudaToolkit);
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  return llvm::sys::fs::can_execute(ptxas) ? "bin" : "isa";
+}
+
 LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
                               const CompileOptions &options) {
-  if (options.target != "cpu")
+  bool cuda = options.target == "cuda";
+  if (options.target != "cpu" && !cuda)
+    return emitError(module.getLoc()) << "unknown target '" << options.target
+                                      << "' (supported: cpu, cuda)";
+  if (cuda && !llvm::is_contained(
+                  ArrayRef<StringRef>{"sm_80", "sm_86", "sm_89", "sm_90"},
+                  options.gpuArch))
     return emitError(module.getLoc())
-           << "unknown target '" << options.target << "' (supported: cpu)";
+           << "unknown GPU architecture '" << options.gpuArch
+           << "' (supported: sm_80, sm_86, sm_89, sm_90)";
+  if (cuda && !options.lowerFusedOps)
+    return emitError(module.getLoc())
+           << "--target=cuda lowers attention and the Mamba ops with their "
+              "reference decompositions: --lower-fused-ops=false is for "
+              "the CPU micro-kernels";
+  if (!cuda && emit == EmitKind::PTX)
+    return emitError(module.getLoc()) << "--emit=ptx needs --target=cuda";
   PassManager graph(module.getContext());
   if (options.configurePassManager &&
       failed(options.configurePassManager(graph)))
@@ -230,7 +257,8 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
       return failure();
     last = &calls;
   }
-  if ((lowering || options.report) && options.ukernels) {
+  // The micro-kernels are CPU code: the CUDA target lowers every op.
+  if ((lowering || options.report) && options.ukernels && !cuda) {
     last->addNestedPass<func::FuncOp>(createConvToMatmul());
     last->addNestedPass<func::FuncOp>(createUseUkernels());
   }
@@ -253,7 +281,9 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   }
   if (emit >= EmitKind::Kernels)
     buildKernelsPipeline(pm);
-  if (emit >= EmitKind::Codegen) {
+  if (emit >= EmitKind::Codegen && cuda) {
+    buildCUDACodegenPipeline(pm);
+  } else if (emit >= EmitKind::Codegen) {
     CPUCodegenOptions codegen;
     codegen.tasksPerOp = options.tasksPerOp;
     codegen.minTaskElements = options.minTaskElements;
@@ -261,18 +291,38 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   }
   if (emit >= EmitKind::Bufferized)
     buildBufferizePipeline(pm);
-  if (emit >= EmitKind::LLVMDialect)
+  if (emit >= EmitKind::LLVMDialect && cuda) {
+    CUDAOptions target;
+    target.gpuArch = options.gpuArch;
+    target.threadsPerBlock = options.gpuThreadsPerBlock;
+    target.toolkit = options.cudaToolkit;
+    target.format = cudaBinaryFormat(options, emit);
+    buildCUDAToLLVMPipeline(pm, target);
+  } else if (emit >= EmitKind::LLVMDialect) {
     buildCPUToLLVMPipeline(pm);
+  }
   return pm.run(module);
 }
 
 LogicalResult kiln::compileToFile(ModuleOp module, EmitKind emit,
                                   const CompileOptions &options,
                                   llvm::StringRef output) {
-  EmitKind stages = std::min(emit, EmitKind::LLVMDialect);
+  // --emit=ptx runs every stage with the kernels kept as PTX.
+  EmitKind stages =
+      emit == EmitKind::PTX ? emit : std::min(emit, EmitKind::LLVMDialect);
   if (failed(runStages(module, stages, options)))
     return failure();
   std::string error;
+  if (emit == EmitKind::PTX) {
+    auto out = openOutputFile(output, &error);
+    if (!out)
+      return emitError(module.getLoc()) << error;
+    for (auto binary : module.getOps<gpu::BinaryOp>())
+      for (Attribute a : binary.getObjects())
+        out->os() << cast<gpu::ObjectAttr>(a).getObject().getValue();
+    out->keep();
+    return success();
+  }
   if (emit <= EmitKind::LLVMDialect) {
     auto out = openOutputFile(output, &error);
     if (!out)

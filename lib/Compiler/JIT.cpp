@@ -44,6 +44,10 @@ kiln_entry_fn resolve(void *user, const char *symbol) {
 FailureOr<kiln_model *> kiln::compileToJIT(ModuleOp module,
                                            const CompileOptions &options,
                                            std::shared_ptr<void> keepAlive) {
+  if (options.target != "cpu")
+    return emitError(module.getLoc())
+           << "the JIT compiles for the CPU only; compile --target="
+           << options.target << " ahead of time";
   if (failed(runStages(module, EmitKind::LLVMDialect, options)))
     return failure();
   std::string error;

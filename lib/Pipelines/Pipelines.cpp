@@ -3,14 +3,17 @@
 #include "kiln/Pipelines/Pipelines.h"
 
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/CUDA/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -46,6 +49,9 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
     q.zeroPoints = options.quantZeroPoints;
     q.exclude = options.quantExclude;
     pm.addNestedPass<func::FuncOp>(createQuantizeWeights(q));
+    QuantizeEmbeddingsOptions e;
+    e.exclude = options.quantExclude;
+    pm.addNestedPass<func::FuncOp>(createQuantizeEmbeddings(e));
   }
   if (options.dtype == "bf16") {
     Bf16WeightsOptions b;
@@ -108,6 +114,49 @@ void kiln::buildCPUToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+void kiln::buildCUDACodegenPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createInlineKernels());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
+                                   const CUDAOptions &options) {
+  // Device memory, then every linalg op a kernel of one thread per
+  // element of its parallel dimensions.
+  pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  CUDAMapLoopsOptions map;
+  map.threadsPerBlock = options.threadsPerBlock;
+  pm.addNestedPass<func::FuncOp>(createCUDAMapLoops(map));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  // Kernels: NVVM, then PTX (or cubin) through LLVM's NVPTX back end.
+  GpuNVVMAttachTargetOptions nvvm;
+  nvvm.chip = options.gpuArch;
+  nvvm.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(nvvm));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  // Host: one stream per call, the device work ordered on it.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCUDAHostToLLVM());
+  pm.addPass(createEmitEntryPoints());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 namespace {
 struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> ukernels{*this, "ukernels",
@@ -149,6 +198,24 @@ void kiln::registerPipelines() {
   PassPipelineRegistration<>("kiln-cpu-to-llvm-pipeline",
                              "kiln's CPU target stage: to the llvm dialect",
                              buildCPUToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "kiln-codegen-cuda-pipeline",
+      "kiln's CUDA codegen stage: kernel regions inlined",
+      buildCUDACodegenPipeline);
+  PassPipelineRegistration<CUDAOptions>(
+      "kiln-cuda-to-llvm-pipeline",
+      "kiln's CUDA target stage: kernels to PTX or cubin, the host to the "
+      "llvm dialect",
+      buildCUDAToLLVMPipeline);
+  PassPipelineRegistration<CUDAOptions>(
+      "kiln-cuda-pipeline",
+      "kiln's CUDA stages, from the kernels stage's output to the llvm "
+      "dialect with embedded kernels",
+      [](OpPassManager &pm, const CUDAOptions &o) {
+        buildCUDACodegenPipeline(pm);
+        buildBufferizePipeline(pm);
+        buildCUDAToLLVMPipeline(pm, o);
+      });
   PassPipelineRegistration<CPUPipelineOptions>(
       "kiln-cpu-pipeline",
       "Every kiln stage from kiln ops to the llvm dialect (CPU)",

@@ -37,10 +37,22 @@ static cl::opt<std::string> outputFile(
 static cl::opt<std::string> emitKind(
     "emit",
     cl::desc("What to write: kiln, linalg, kernels, codegen, bufferized, "
-             "llvm (MLIR stages), llvm-ir, obj or so (the default)"),
+             "llvm (MLIR stages), llvm-ir, obj or so (the default); ptx "
+             "(--target=cuda: the kernels)"),
     cl::init("so"));
-static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
-                                   cl::init("cpu"));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Target: cpu, or cuda (NVIDIA GPUs; host code for the "
+                    "CPU, kernels as cubin, or PTX without ptxas)"),
+           cl::init("cpu"));
+static cl::opt<std::string>
+    gpuArch("gpu-arch",
+            cl::desc("--target=cuda: the GPU, sm_80, sm_86, sm_89 or sm_90"),
+            cl::init("sm_90"));
+static cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit",
+    cl::desc("--target=cuda: the CUDA toolkit (libdevice; bin/ptxas)"),
+    cl::init("/usr/local/cuda"));
 static cl::opt<std::string>
     cpuName("cpu",
             cl::desc("CPU to generate code for: host (default) or an LLVM "
@@ -134,6 +146,8 @@ int main(int argc, char **argv) {
   }
   CompileOptions options;
   options.target = target;
+  options.gpuArch = gpuArch;
+  options.cudaToolkit = cudaToolkit;
   options.cpu.cpu = cpuName;
   options.cpu.features = cpuFeatures;
   options.cpu.optLevel = optLevel;

@@ -39,9 +39,10 @@ enum class EmitKind {
   LLVMIR,      // optimized LLVM IR
   Object,      // an ELF object
   Artifact,    // the .so the runtime loads
+  PTX,         // --target=cuda: the kernels' PTX
 };
 
-/// Parses an --emit= value ("kiln", "linalg", ..., "so").
+/// Parses an --emit= value ("kiln", "linalg", ..., "so", "ptx").
 std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 
 /// An --input-shape override: the named input gets static `dims`.
@@ -54,9 +55,15 @@ struct InputShape {
 bool parseInputShape(llvm::StringRef text, InputShape &out, std::string &error);
 
 struct CompileOptions {
-  /// "cpu" (only CPU for now).
+  /// "cpu" or "cuda" (host code for `cpu`, kernels for an NVIDIA GPU).
   std::string target = "cpu";
   cpu::TargetOptions cpu;
+  /// --target=cuda: the GPU (sm_80, sm_86, sm_89, sm_90), the CUDA toolkit
+  /// (libdevice; ptxas makes cubins when present, else PTX is embedded)
+  /// and the threads per block of each kernel launch.
+  std::string gpuArch = "sm_90";
+  std::string cudaToolkit = "/usr/local/cuda";
+  int64_t gpuThreadsPerBlock = 256;
   /// Decompose attention and the Mamba ops (reference lowering).
   bool lowerFusedOps = true;
   /// Call the runtime's micro-kernels for matmuls and attention.

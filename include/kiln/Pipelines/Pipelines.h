@@ -21,7 +21,8 @@ struct GraphOptions : PassPipelineOptions<GraphOptions> {
   Option<std::string> quantize{
       *this, "quantize",
       llvm::cl::desc("Quantize the constant weights of matmuls: int8 (per "
-                     "output channel) or int4 (group-wise); empty: keep them"),
+                     "output channel) or int4 (group-wise), and constant "
+                     "gather tables to int8 rows; empty: keep them"),
       llvm::cl::init("")};
   Option<int64_t> quantGroupSize{
       *this, "quant-group",
@@ -63,6 +64,29 @@ struct CPUCodegenOptions : PassPipelineOptions<CPUCodegenOptions> {
       llvm::cl::init(16384)};
 };
 
+struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
+  Option<std::string> gpuArch{
+      *this, "gpu-arch",
+      llvm::cl::desc("NVIDIA GPU to generate code for: sm_80, sm_86, sm_89 "
+                     "or sm_90"),
+      llvm::cl::init("sm_90")};
+  Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("Threads in each block of a kernel launch"),
+      llvm::cl::init(256)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("How kernels are embedded: isa (PTX, compiled by the "
+                     "driver when the module loads) or bin (cubin, made by "
+                     "the toolkit's ptxas)"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("CUDA toolkit directory: libdevice for the math "
+                     "functions, bin/ptxas for format=bin"),
+      llvm::cl::init("/usr/local/cuda")};
+};
+
 /// graph: cleanups and (as they land) recognition passes on kiln ops, then
 /// the weights' storage types (quantization, bf16) as `options` ask.
 void buildGraphPipeline(OpPassManager &pm);
@@ -80,8 +104,16 @@ void buildBufferizePipeline(OpPassManager &pm);
 /// target (CPU): loops, math, and everything to the llvm dialect.
 void buildCPUToLLVMPipeline(OpPassManager &pm);
 
+/// codegen (CUDA): kernel regions inlined (each op becomes its own
+/// kernel for now).
+void buildCUDACodegenPipeline(OpPassManager &pm);
+/// target (CUDA): device buffers, parallel loops mapped to kernels, kernels
+/// compiled with NVVM to PTX (or cubin), the host to the llvm dialect.
+void buildCUDAToLLVMPipeline(OpPassManager &pm, const CUDAOptions &options);
+
 /// Registers the pipelines above as kiln-<stage>-pipeline, and
-/// kiln-cpu-pipeline, which runs them all.
+/// kiln-cpu-pipeline, which runs them all; kiln-cuda-pipeline runs the
+/// CUDA stages after the kernels stage.
 void registerPipelines();
 
 } // namespace mlir::kiln

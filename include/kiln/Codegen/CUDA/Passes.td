@@ -1,0 +1,112 @@
+//===- Passes.td - CUDA code generation passes -------------*- tablegen -*-===//
+
+#ifndef KILN_CODEGEN_CUDA_PASSES_TD
+#define KILN_CODEGEN_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
+  let summary = "Give an entry point's buffers device memory";
+  let description = [{
+    Runs on bufferized entry points (public functions with `kiln.inputs`
+    and `kiln.outputs`, after `kiln-plan-memory`), whose arguments are
+    host memory: the input buffers, the output buffers, the weight table
+    and the workspace. Every memref the function reads or writes gets a
+    device copy made with `gpu.alloc`:
+
+    - inputs are copied host to device (`gpu.memcpy`) on entry;
+    - outputs are copied device to host before each `return`;
+    - the workspace becomes a device buffer of the same size (the host
+      workspace the runtime passes is left unused);
+    - each weight (`kiln_rt.weight`) and each constant global
+      (`memref.get_global`) is copied host to device on every call: the
+      weights are not yet uploaded once at load (see docs/cuda.md).
+
+    Every device buffer is freed (`gpu.dealloc`) before each return. The
+    host side then only moves data and launches kernels; an op that still
+    reads or writes a memref outside a parallel loop is wrapped in a
+    kernel by `kiln-cuda-map-loops`.
+
+    ```mlir
+    func.func @main(%in: memref<4xf32>, %out: memref<4xf32>, ...)
+    // becomes
+    %d_in = gpu.alloc () : memref<4xf32>
+    gpu.memcpy %d_in, %in : memref<4xf32>, memref<4xf32>
+    %d_out = gpu.alloc () : memref<4xf32>
+    ... uses of %in and %out now use %d_in and %d_out ...
+    gpu.memcpy %out, %d_out : memref<4xf32>, memref<4xf32>
+    gpu.dealloc %d_in : memref<4xf32>
+    gpu.dealloc %d_out : memref<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
+  let summary = "Map parallel loops to grids of thread blocks";
+  let description = [{
+    Turns every outermost `scf.parallel` of a function (as
+    `convert-linalg-to-parallel-loops` leaves them: the parallel dimensions
+    of a linalg op, with its reductions as sequential `scf.for` loops
+    inside) into a `gpu.launch`. The iteration space is flattened: thread
+    `t` of block `b` runs iteration `b * threads-per-block + t` (last
+    dimension fastest, so neighbouring threads touch neighbouring
+    elements), guarded by the trip count; there are
+    `ceildiv(trip count, threads-per-block)` blocks. Parallel loops nested
+    in a mapped one run sequentially in its thread.
+
+    Memory accesses left outside any parallel loop on the host (a
+    `memref.load`, `memref.store`, or a loop or branch containing them)
+    run in a kernel of one thread, so that the host never dereferences
+    device memory; a value such an op computes that the host needs is an
+    error. Every launch names its kernel (`<function>_kernel<i>`) in one
+    module, `kiln_kernels`, which `gpu-kernel-outlining` fills.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c64) step (%c1, %c1) {
+      ...
+    }
+    // becomes (threads-per-block = 256: 1024 iterations, 4 blocks)
+    gpu.launch blocks(%bx, ...) in (%gx = %c4, ...)
+               threads(%tx, ...) in (%sx = %c256, ...) {
+      %id = %bx * 256 + %tx
+      scf.if %id < 1024 { %i = %id / 64, %j = %id mod 64, ... }
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"256", "Threads in each block of a launch (1 to 1024)">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"kiln_kernels\"",
+           "Name of the gpu.module the kernels are outlined into">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def CUDAHostToLLVM : Pass<"kiln-cuda-host-to-llvm", "ModuleOp"> {
+  let summary = "Lower the host side to the llvm dialect and runtime calls";
+  let description = [{
+    The CUDA counterpart of `kiln-lower-to-llvm`: lowers the host functions
+    (func, arith, cf, memref, `kiln_rt.weight`) to the llvm dialect with
+    bare-pointer entry points, as `kiln-emit-entry-points` expects, and
+    the gpu dialect's host ops with upstream's patterns (those of
+    `gpu-to-llvm`): `gpu.alloc`, `gpu.memcpy`, `gpu.dealloc` and
+    `gpu.wait` become calls of `mgpuMemAlloc`, `mgpuMemcpy`, `mgpuMemFree`,
+    `mgpuStreamCreate`, `mgpuStreamSynchronize` and `mgpuStreamDestroy`
+    (the signatures of upstream's CudaRuntimeWrappers.cpp, which kiln's
+    runtime implements over the CUDA driver). `gpu.launch_func` keeps its
+    form with llvm operands and `gpu.binary` stays: their translation to
+    LLVM IR embeds the kernels and calls `mgpuModuleLoad` (or
+    `mgpuModuleLoadJIT` for PTX), `mgpuModuleGetFunction` and
+    `mgpuLaunchKernel`. Device operations must be asynchronous (run
+    `gpu-async-region` first). Anything left unconverted is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // KILN_CODEGEN_CUDA_PASSES_TD
