@@ -1,0 +1,529 @@
+//===- CudaRuntimeTest.cpp - the CUDA driver loader and mgpu* functions ---===//
+//
+// Without a GPU: the no-driver path, and the loader and mgpu* functions
+// against libkiln_fake_cuda.so (test/unit/fake_cuda), a driver on host
+// memory with failure injection. Models here are built with
+// kiln_model_create around host functions that call the mgpu* functions as
+// code lowered by gpu-to-llvm does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime.h"
+
+#include "../../runtime/src/cuda/driver.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <dlfcn.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+// The mgpu* functions, as LLVM 22's gpu-to-llvm declares them.
+extern "C" {
+void *mgpuModuleLoad(void *data, size_t size);
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t smem, void *stream,
+                      void **params, void **extra, size_t paramsCount);
+void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
+                             intptr_t clusterY, intptr_t clusterZ,
+                             intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                             intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                             int32_t smem, void *stream, void **params,
+                             void **extra);
+void *mgpuStreamCreate();
+void mgpuStreamDestroy(void *stream);
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamWaitEvent(void *stream, void *event);
+void *mgpuEventCreate();
+void mgpuEventDestroy(void *event);
+void mgpuEventSynchronize(void *event);
+void mgpuEventRecord(void *event, void *stream);
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared);
+void mgpuMemFree(void *ptr, void *stream);
+void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
+void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream);
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream);
+void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
+                               int64_t elementSizeBytes);
+void mgpuMemHostUnregisterMemRef(int64_t rank, void *descriptor,
+                                 int64_t elementSizeBytes);
+void mgpuSetDefaultDevice(int32_t device);
+}
+
+namespace {
+
+using kiln::rt::cuda::setDriverPathForTesting;
+
+struct Status {
+  kiln_status_code code;
+  std::string message;
+};
+
+/// Frees a status and returns its code and message.
+Status take(kiln_status *s) {
+  Status r{kiln_status_get_code(s), s ? kiln_status_get_message(s) : ""};
+  kiln_status_free(s);
+  return r;
+}
+
+bool startsWith(const std::string &s, const std::string &prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+//===-- A model whose entry point drives the GPU -------------------------===//
+
+/// What the entry point below does; tests change it.
+struct Plan {
+  const char *image = "fake-module";
+  int jitLevel = -1; // >= 0: mgpuModuleLoadJIT
+  const char *kernel = "add_one";
+  intptr_t grid = 1;
+  int32_t smem = 0;
+  intptr_t cluster = 0; // > 0: mgpuLaunchClusterKernel
+  bool memset = false;  // fill with mgpuMemset32 and mgpuMemset16 first
+} plan;
+
+constexpr int64_t kN = 8;
+
+/// y = add_one(x) on the device: the sequence of mgpu* calls gpu-to-llvm
+/// emits for a launch between two copies.
+void entryMain(void **buffers, void *const *, void *) {
+  void *module =
+      plan.jitLevel >= 0
+          ? mgpuModuleLoadJIT(const_cast<char *>(plan.image), plan.jitLevel)
+          : mgpuModuleLoad(const_cast<char *>(plan.image),
+                           strlen(plan.image) + 1);
+  void *function = mgpuModuleGetFunction(module, plan.kernel);
+  void *stream = mgpuStreamCreate();
+  void *event = mgpuEventCreate();
+  void *device = mgpuMemAlloc(kN * sizeof(float), stream, false);
+  mgpuMemcpy(device, buffers[0], kN * sizeof(float), stream);
+  if (plan.memset) {
+    float two = 2.0f;
+    unsigned bits;
+    memcpy(&bits, &two, 4);
+    mgpuMemset32(device, bits, kN, stream);
+    mgpuMemset16(device, 0, 2, stream); // element 0: 0.0f
+  }
+  int64_t n = kN;
+  void *params[] = {&device, &n};
+  if (plan.cluster > 0)
+    mgpuLaunchClusterKernel(function, plan.cluster, 1, 1, plan.grid, 1, 1, kN,
+                            1, 1, plan.smem, stream, params, nullptr);
+  else
+    mgpuLaunchKernel(function, plan.grid, 1, 1, kN, 1, 1, plan.smem, stream,
+                     params, nullptr, 2);
+  mgpuEventRecord(event, stream);
+  mgpuStreamWaitEvent(stream, event);
+  mgpuMemcpy(buffers[1], device, kN * sizeof(float), stream);
+  mgpuEventSynchronize(event);
+  mgpuStreamSynchronize(stream);
+  mgpuMemFree(device, stream);
+  mgpuEventDestroy(event);
+  mgpuStreamDestroy(stream);
+  mgpuModuleUnload(module);
+}
+
+kiln_entry_fn resolveMain(void *, const char *symbol) {
+  return strcmp(symbol, "kiln_entry_main") == 0 ? entryMain : nullptr;
+}
+
+const char *kCudaMetadata = "kiln-artifact 1\n"
+                            "target cuda\n"
+                            "weights 0\n"
+                            "entry main 0 1 1\n"
+                            "input x f32 1 8\n"
+                            "output y f32 1 8\n"
+                            "end\n";
+
+/// Runs the model on x = 0..7; `y` gets the output (runtime-allocated).
+Status runModel(std::vector<float> *y = nullptr) {
+  kiln_model *model = nullptr;
+  Status s = take(kiln_model_create(kCudaMetadata, resolveMain, nullptr,
+                                    nullptr, 0, nullptr, nullptr, &model));
+  if (s.code != KILN_OK)
+    return s;
+  std::vector<float> x(kN);
+  for (int i = 0; i < kN; ++i)
+    x[i] = i;
+  kiln_tensor in{}, out{};
+  in.dtype = out.dtype = KILN_F32;
+  in.rank = out.rank = 1;
+  in.shape[0] = out.shape[0] = kN;
+  in.data = x.data();
+  in.size_bytes = x.size() * sizeof(float);
+  s = take(kiln_model_run(model, nullptr, 0, &in, 1, &out, 1));
+  if (s.code == KILN_OK && y)
+    y->assign(static_cast<float *>(out.data),
+              static_cast<float *>(out.data) + kN);
+  // A failed run frees the outputs it allocated.
+  if (s.code != KILN_OK)
+    EXPECT_EQ(out.data, nullptr);
+  kiln_free(out.data);
+  kiln_model_free(model);
+  return s;
+}
+
+//===-- No driver --------------------------------------------------------===//
+
+class CudaNoDriver : public ::testing::Test {
+protected:
+  void TearDown() override { setDriverPathForTesting(nullptr); }
+};
+
+TEST_F(CudaNoDriver, MissingLibraryIsAClearError) {
+  setDriverPathForTesting("/nonexistent/libcuda.so.1");
+  int count = 7;
+  Status s = take(kiln_cuda_init(&count));
+  EXPECT_EQ(s.code, KILN_UNSUPPORTED);
+  EXPECT_TRUE(startsWith(s.message, "CUDA driver /nonexistent/libcuda.so.1 "
+                                    "not found: /nonexistent/libcuda.so.1: "))
+      << s.message;
+  EXPECT_EQ(count, 0);
+  // The outcome is kept.
+  EXPECT_EQ(take(kiln_cuda_init(nullptr)).message, s.message);
+  // A CUDA model's run fails with it instead of crashing.
+  Status run = runModel();
+  EXPECT_EQ(run.code, KILN_UNSUPPORTED);
+  EXPECT_EQ(run.message, "main: " + s.message);
+}
+
+TEST_F(CudaNoDriver, ThisMachinesDriver) {
+  setDriverPathForTesting(nullptr);
+  int count = 0;
+  Status s = take(kiln_cuda_init(&count));
+  if (s.code == KILN_OK) {
+    std::printf("[   NOTE   ] a CUDA driver with %d device(s) is present: "
+                "the no-driver path is covered by MissingLibraryIsAClearError "
+                "only\n",
+                count);
+    GTEST_SKIP() << "a CUDA driver and device are present";
+  }
+  EXPECT_EQ(count, 0);
+  // No driver, or a driver without a usable GPU.
+  EXPECT_TRUE(startsWith(s.message, "CUDA driver libcuda.so.1 not found: ") ||
+              s.message.find("cuInit failed") != std::string::npos ||
+              startsWith(s.message, "no CUDA device"))
+      << s.message;
+}
+
+TEST_F(CudaNoDriver, LibraryWithoutTheEntryPoints) {
+  setDriverPathForTesting("libm.so.6");
+  Status s = take(kiln_cuda_init(nullptr));
+  EXPECT_EQ(s.code, KILN_UNSUPPORTED);
+  EXPECT_TRUE(startsWith(s.message,
+                         "CUDA driver libm.so.6 lacks the entry point cuInit"))
+      << s.message;
+}
+
+TEST(CudaModel, TargetLine) {
+  kiln_model *model = nullptr;
+  ASSERT_EQ(take(kiln_model_create(kCudaMetadata, resolveMain, nullptr, nullptr,
+                                   0, nullptr, nullptr, &model))
+                .code,
+            KILN_OK);
+  EXPECT_STREQ(kiln_model_target(model), "cuda");
+  kiln_model_free(model);
+  EXPECT_EQ(kiln_model_target(nullptr), nullptr);
+
+  std::string cpu = kCudaMetadata;
+  cpu.replace(cpu.find("target cuda\n"), 12, "");
+  ASSERT_EQ(take(kiln_model_create(cpu.c_str(), resolveMain, nullptr, nullptr,
+                                   0, nullptr, nullptr, &model))
+                .code,
+            KILN_OK);
+  EXPECT_STREQ(kiln_model_target(model), "cpu");
+  kiln_model_free(model);
+
+  std::string rocm = kCudaMetadata;
+  rocm.replace(rocm.find("cuda"), 4, "rocm");
+  Status s = take(kiln_model_create(rocm.c_str(), resolveMain, nullptr, nullptr,
+                                    0, nullptr, nullptr, &model));
+  EXPECT_EQ(s.code, KILN_UNSUPPORTED);
+  EXPECT_EQ(s.message, "the artifact targets 'rocm'; this runtime runs 'cpu' "
+                       "and 'cuda' artifacts");
+
+  std::string late = cpu;
+  late.replace(late.find("end\n"), 4, "target cuda\nend\n");
+  s = take(kiln_model_create(late.c_str(), resolveMain, nullptr, nullptr, 0,
+                             nullptr, nullptr, &model));
+  EXPECT_EQ(s.code, KILN_FORMAT_ERROR);
+  EXPECT_NE(s.message.find("expected 'target <name>' before the entries"),
+            std::string::npos)
+      << s.message;
+}
+
+//===-- The fake driver --------------------------------------------------===//
+
+class FakeCuda : public ::testing::Test {
+protected:
+  void SetUp() override {
+    handle = dlopen(KILN_FAKE_CUDA_PATH, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(handle, nullptr) << dlerror();
+    reset = sym<void (*)()>("fake_cuda_reset");
+    fail = sym<void (*)(const char *, int, int)>("fake_cuda_fail");
+    setDeviceCount = sym<void (*)(int)>("fake_cuda_set_device_count");
+    calls = sym<int (*)(const char *)>("fake_cuda_calls");
+    live = sym<int (*)(const char *)>("fake_cuda_live");
+    lastLaunch = sym<void (*)(int *)>("fake_cuda_last_launch");
+    reset();
+    plan = Plan();
+    setDriverPathForTesting(KILN_FAKE_CUDA_PATH);
+  }
+  void TearDown() override {
+    mgpuSetDefaultDevice(0);
+    setDriverPathForTesting(nullptr);
+    if (handle)
+      dlclose(handle);
+  }
+  template <typename T> T sym(const char *name) {
+    void *p = dlsym(handle, name);
+    EXPECT_NE(p, nullptr) << name;
+    return reinterpret_cast<T>(p);
+  }
+  /// Everything the model allocated was released.
+  void expectNothingLive() {
+    for (const char *kind : {"memory", "stream", "event", "module", "host"})
+      EXPECT_EQ(live(kind), 0) << kind;
+    EXPECT_EQ(calls("cuCtxPushCurrent_v2"), calls("cuCtxPopCurrent_v2"));
+  }
+
+  void *handle = nullptr;
+  void (*reset)();
+  void (*fail)(const char *, int, int);
+  void (*setDeviceCount)(int);
+  int (*calls)(const char *);
+  int (*live)(const char *);
+  void (*lastLaunch)(int *);
+};
+
+TEST_F(FakeCuda, Init) {
+  int count = 0;
+  EXPECT_EQ(take(kiln_cuda_init(&count)).code, KILN_OK);
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(calls("cuInit"), 1);
+  EXPECT_EQ(calls("cuDevicePrimaryCtxRetain"), 1);
+  EXPECT_EQ(take(kiln_cuda_init(&count)).code, KILN_OK);
+  EXPECT_EQ(calls("cuInit"), 1);
+  EXPECT_EQ(calls("cuDevicePrimaryCtxRetain"), 1);
+}
+
+TEST_F(FakeCuda, InitOnceAcrossThreads) {
+  std::vector<std::thread> threads;
+  std::vector<int> counts(8, -1);
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back(
+        [&, i] { EXPECT_EQ(take(kiln_cuda_init(&counts[i])).code, KILN_OK); });
+  for (auto &t : threads)
+    t.join();
+  for (int c : counts)
+    EXPECT_EQ(c, 1);
+  EXPECT_EQ(calls("cuInit"), 1);
+  EXPECT_EQ(calls("cuDevicePrimaryCtxRetain"), 1);
+}
+
+TEST_F(FakeCuda, NoDevice) {
+  setDeviceCount(0);
+  Status s = take(kiln_cuda_init(nullptr));
+  EXPECT_EQ(s.code, KILN_UNSUPPORTED);
+  EXPECT_EQ(s.message, std::string("no CUDA device: the driver (") +
+                           KILN_FAKE_CUDA_PATH + ", version 13.0) found none");
+}
+
+TEST_F(FakeCuda, InitFailure) {
+  fail("cuInit", 100, 1);
+  Status s = take(kiln_cuda_init(nullptr));
+  EXPECT_EQ(s.code, KILN_UNSUPPORTED);
+  EXPECT_EQ(s.message, std::string("CUDA driver ") + KILN_FAKE_CUDA_PATH +
+                           ": cuInit failed: CUDA_ERROR_NO_DEVICE: no "
+                           "CUDA-capable device is detected");
+  // Kept: no second cuInit.
+  EXPECT_EQ(take(kiln_cuda_init(nullptr)).message, s.message);
+  EXPECT_EQ(calls("cuInit"), 1);
+}
+
+TEST_F(FakeCuda, ContextFailure) {
+  fail("cuDevicePrimaryCtxRetain", 2, 1);
+  Status s = take(kiln_cuda_init(nullptr));
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_EQ(s.message, "cuDevicePrimaryCtxRetain(device 0) failed: "
+                       "CUDA_ERROR_OUT_OF_MEMORY: out of memory");
+  // Not kept: the context is retried.
+  EXPECT_EQ(take(kiln_cuda_init(nullptr)).code, KILN_OK);
+}
+
+TEST_F(FakeCuda, RunsAModel) {
+  std::vector<float> y;
+  Status s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  for (int i = 0; i < kN; ++i)
+    EXPECT_EQ(y[i], i + 1.0f);
+  int launch[12];
+  lastLaunch(launch);
+  EXPECT_EQ(launch[0], 1);   // grid x
+  EXPECT_EQ(launch[3], kN);  // block x
+  EXPECT_EQ(launch[7], 1);   // no cluster
+  EXPECT_EQ(launch[10], -1); // no JIT options: a cubin
+  EXPECT_EQ(calls("cuLaunchKernel"), 1);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, Memset) {
+  plan.memset = true;
+  std::vector<float> y;
+  Status s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  EXPECT_EQ(y[0], 1.0f);
+  for (int i = 1; i < kN; ++i)
+    EXPECT_EQ(y[i], 3.0f) << i;
+  EXPECT_EQ(calls("cuMemsetD32Async"), 1);
+  EXPECT_EQ(calls("cuMemsetD16Async"), 1);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, JitLevelAndClusters) {
+  plan.jitLevel = 9; // clamped to the driver's 0..4
+  plan.cluster = 2;
+  plan.grid = 4;
+  std::vector<float> y;
+  Status s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  EXPECT_EQ(y[7], 8.0f);
+  int launch[12];
+  lastLaunch(launch);
+  EXPECT_EQ(launch[0], 4);
+  EXPECT_EQ(launch[7], 2); // cluster x
+  EXPECT_EQ(launch[10], 4);
+  EXPECT_EQ(calls("cuLaunchKernelEx"), 1);
+  EXPECT_EQ(calls("cuLaunchKernel"), 0);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, FirstErrorOfARunIsItsStatus) {
+  fail("cuLaunchKernel", 719, 1);
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_EQ(s.message, "main: mgpuLaunchKernel: cuLaunchKernel failed: "
+                       "CUDA_ERROR_LAUNCH_FAILED: unspecified launch failure");
+  // The calls after the launch did nothing, except the releases.
+  EXPECT_EQ(calls("cuMemcpyAsync"), 1);
+  EXPECT_EQ(calls("cuEventRecord"), 0);
+  EXPECT_EQ(calls("cuStreamSynchronize"), 0);
+  expectNothingLive();
+  // The next run starts afresh.
+  std::vector<float> y;
+  s = runModel(&y);
+  EXPECT_EQ(s.code, KILN_OK) << s.message;
+  EXPECT_EQ(y[0], 1.0f);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, OutOfDeviceMemory) {
+  fail("cuMemAlloc_v2", 2, 1);
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_OUT_OF_MEMORY);
+  EXPECT_EQ(s.message, "main: mgpuMemAlloc: cuMemAlloc failed: "
+                       "CUDA_ERROR_OUT_OF_MEMORY: out of memory (32 bytes)");
+  EXPECT_EQ(calls("cuMemcpyAsync"), 0);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, BadModuleImageCarriesTheLog) {
+  plan.image = "not a module";
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_EQ(s.message, "main: mgpuModuleLoad: cuModuleLoadDataEx failed: "
+                       "CUDA_ERROR_INVALID_IMAGE: device kernel image is "
+                       "invalid (fake ptxas: line 1: not a fake module)");
+  EXPECT_EQ(calls("cuModuleGetFunction"), 0);
+  EXPECT_EQ(calls("cuStreamCreate"), 0);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, UnknownKernel) {
+  plan.kernel = "nope";
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_EQ(s.message, "main: mgpuModuleGetFunction: cuModuleGetFunction "
+                       "failed: CUDA_ERROR_NOT_FOUND: named symbol not found "
+                       "(kernel 'nope')");
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, LaunchChecks) {
+  plan.grid = 0;
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_INVALID_ARGUMENT);
+  EXPECT_EQ(s.message, "main: mgpuLaunchKernel: bad grid size 0x1x1");
+  EXPECT_EQ(calls("cuLaunchKernel"), 0);
+
+  plan.grid = 1;
+  plan.smem = 100000; // beyond 48 KiB: opted in
+  s = runModel();
+  EXPECT_EQ(s.code, KILN_OK) << s.message;
+  int launch[12];
+  lastLaunch(launch);
+  EXPECT_EQ(launch[6], 100000);
+  EXPECT_EQ(launch[11], 100000);
+
+  plan.smem = 300000;
+  s = runModel();
+  EXPECT_EQ(s.code, KILN_INVALID_ARGUMENT);
+  EXPECT_EQ(s.message, "main: mgpuLaunchKernel: the kernel asks for 300000 "
+                       "bytes of dynamic shared memory; the device allows "
+                       "232448");
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, DefaultDevice) {
+  mgpuSetDefaultDevice(3);
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_INVALID_ARGUMENT);
+  EXPECT_EQ(s.message, "main: CUDA device 3 does not exist (1 devices)");
+  mgpuSetDefaultDevice(0);
+  EXPECT_EQ(runModel().code, KILN_OK);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, OutsideARunErrorsArePrintedAndCallsGoOn) {
+  fail("cuMemAlloc_v2", 2, 1);
+  ::testing::internal::CaptureStderr();
+  void *a = mgpuMemAlloc(64, nullptr, false);
+  void *b = mgpuMemAlloc(64, nullptr, true);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(a, nullptr);
+  EXPECT_NE(b, nullptr);
+  EXPECT_EQ(err, "kiln runtime: mgpuMemAlloc: cuMemAlloc failed: "
+                 "CUDA_ERROR_OUT_OF_MEMORY: out of memory (64 bytes)\n");
+  EXPECT_EQ(calls("cuMemAllocManaged"), 1);
+  mgpuMemFree(b, nullptr);
+  EXPECT_EQ(mgpuMemAlloc(0, nullptr, false), nullptr);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, HostRegisterMemRef) {
+  float data[2 * 3];
+  struct {
+    float *base, *aligned;
+    int64_t offset, sizes[2], strides[2];
+  } dense = {data, data, 0, {2, 3}, {3, 1}},
+    strided = {data, data, 0, {2, 3}, {6, 2}};
+  ::testing::internal::CaptureStderr();
+  mgpuMemHostRegisterMemRef(2, &dense, 4);
+  EXPECT_EQ(live("host"), 1);
+  mgpuMemHostUnregisterMemRef(2, &dense, 4);
+  mgpuMemHostRegisterMemRef(2, &strided, 4);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "kiln runtime: mgpuMemHostRegisterMemRef: the memref is not "
+                 "dense\n");
+  EXPECT_EQ(calls("cuMemHostRegister_v2"), 1);
+  expectNothingLive();
+}
+
+} // namespace
