@@ -23,6 +23,25 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
 tools = ["kiln-opt", "kiln-compile", "kiln-run", "kiln-example-c-host",
-         "FileCheck", "not", "count"]
+         "FileCheck", "not", "count", "mlir-opt", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 config.substitutions.append(("%readelf", "readelf"))
+
+
+# cuda-gpu: a CUDA driver and at least one GPU (tests that need one say
+# REQUIRES: cuda-gpu and are reported UNSUPPORTED elsewhere).
+def _has_cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return (cuda.cuInit(0) == 0 and
+                cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0)
+    except OSError:
+        return False
+
+
+if _has_cuda_gpu():
+    config.available_features.add("cuda-gpu")
+else:
+    lit_config.note("no CUDA driver or GPU: tests that REQUIRE cuda-gpu are skipped")

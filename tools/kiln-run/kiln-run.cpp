@@ -3,6 +3,7 @@
 //   kiln-run model.so --input x.npy --expect y.npy
 //   kiln-run model.onnx --random-inputs --bench 20 --threads 2
 //   kiln-run llama.so --generate 32 --prompt-ids 1,2,3 --threads 2
+//   kiln-run model-cuda.so --device=cuda --random-inputs
 //
 // MODEL is an artifact (.so, loaded by the runtime alone) or a model the
 // compiler reads (.mlir, .onnx), JIT-compiled in-process. Inputs and
@@ -41,7 +42,7 @@ struct Options {
   std::vector<std::string> inputFiles, expectFiles, inputShapes, binds;
   bool randomInputs = false;
   unsigned seed = 0;
-  std::string outputDir, entryName, cpuName = "host";
+  std::string outputDir, entryName, cpuName = "host", device = "cpu";
   double absTol = 1e-4, relTol = 1e-3;
   unsigned benchRuns = 0;
   int threads = 0;
@@ -63,6 +64,9 @@ MODEL is an artifact (.so) or a model to JIT-compile (.mlir, .onnx).
   --bench N               time N runs after warm-up, print the median
   --threads T             threads (default: one per online core)
   --entry NAME            entry point to run (default: the first)
+  --device D              cpu (default) or cuda: run an artifact compiled
+                          with kiln-compile --target=cuda on the GPU (needs
+                          the CUDA driver, libcuda.so.1)
   --cpu NAME              JIT: CPU to generate code for (default: host)
   --input-shape NAME=DIMS JIT: fix a dynamic input's shape (repeatable)
   --bind NAME=FILE.npy    JIT: specialize on an input's value; the input
@@ -143,7 +147,11 @@ void parseArgs(int argc, char **argv) {
       opts.entryName = next();
     else if (a == "--cpu")
       opts.cpuName = next();
-    else if (a == "--bind")
+    else if (a == "--device") {
+      opts.device = next();
+      if (opts.device != "cpu" && opts.device != "cuda")
+        usage("--device must be cpu or cuda, got '" + opts.device + "'");
+    } else if (a == "--bind")
       opts.binds.push_back(next());
     else if (a == "--input-shape")
       opts.inputShapes.push_back(next());
@@ -383,11 +391,29 @@ int main(int argc, char **argv) {
   // Load: an artifact through the runtime, anything else through the JIT.
   kiln_model *model = nullptr;
   std::shared_ptr<MLIRContext> ctx;
-  if (llvm::sys::path::extension(modelPath) == ".so") {
+  bool isArtifact = llvm::sys::path::extension(modelPath) == ".so";
+  bool cuda = opts.device == "cuda";
+  if (cuda && !isArtifact)
+    usage("--device=cuda runs artifacts compiled with kiln-compile "
+          "--target=cuda; the JIT compiles for the CPU only");
+  if (cuda) {
+    int devices = 0;
+    check(kiln_cuda_init(&devices), "--device=cuda: ");
+  }
+  if (isArtifact) {
     if (!opts.binds.empty() || !opts.inputShapes.empty())
       usage("--bind and --input-shape apply when compiling; an artifact "
             "has them built in");
     check(kiln_model_load(modelPath.c_str(), &model), "");
+    std::string target = kiln_model_target(model);
+    if (cuda && target != "cuda")
+      fail("--device=cuda: '" + modelPath + "' is a " +
+           (target == "cpu" ? "CPU" : target) +
+           " artifact; compile the model with kiln-compile --target=cuda "
+           "to run it on the GPU");
+    if (!cuda && target == "cuda")
+      fail("'" + modelPath + "' was compiled with --target=cuda: run it " +
+           "with --device=cuda");
   } else {
     ctx = kiln::createContext();
     llvm::SourceMgr sourceMgr;
