@@ -2,7 +2,10 @@
 //
 // kiln-lower-to-llvm's conversion (bare-pointer entry points, kiln_rt
 // weights) plus upstream's gpu-to-llvm patterns for the device operations,
-// in one full conversion so that nothing is silently left behind.
+// in one full conversion so that nothing is silently left behind. Kernel
+// launches are converted first, on their own: with bare pointers for the
+// host, upstream's launch lowering would pass bare pointers to kernels
+// that expect descriptors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +68,23 @@ struct CUDAHostToLLVMPass
           << "' is not compiled yet: run gpu-module-to-binary first";
       return signalPassFailure();
     }
+    // Kernels take memref descriptors (convert-gpu-to-nvvm's default
+    // convention), whatever the host functions use: the launches are
+    // converted first, with a converter that expands descriptors.
+    {
+      LLVMTypeConverter converter(ctx);
+      RewritePatternSet patterns(ctx);
+      populateGpuToLLVMConversionPatterns(converter, patterns);
+      ConversionTarget target(*ctx);
+      target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+      target.addDynamicallyLegalOp<gpu::LaunchFuncOp>(
+          [&](gpu::LaunchFuncOp op) -> bool {
+            return converter.isLegal(op->getOperandTypes());
+          });
+      if (failed(applyPartialConversion(module, target, std::move(patterns))))
+        return signalPassFailure();
+    }
+
     LowerToLLVMOptions options(ctx);
     options.useBarePtrCallConv = true;
     LLVMTypeConverter converter(ctx, options);

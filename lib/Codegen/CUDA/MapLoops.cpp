@@ -42,39 +42,76 @@ void classify(Operation *op, bool &memory, bool &parallel) {
   });
 }
 
+/// The op of `block` that contains `op` (or `op` itself); null if none.
+Operation *ancestorIn(Block &block, Operation *op) {
+  return block.findAncestorOpInBlock(*op);
+}
+
 /// Wraps the host ops of `block` that touch memory outside any parallel
 /// loop in one-iteration scf.parallel loops, so they are mapped to kernels
-/// like the rest.
+/// like the rest. A run of ops goes into one loop when values flow between
+/// them (a load and the store of its value).
 LogicalResult wrapHostMemoryOps(Block &block) {
-  for (Operation &op : llvm::make_early_inc_range(block)) {
+  for (auto it = block.begin(); it != block.end();) {
+    Operation &op = *it;
     if (isa<scf::ParallelOp, gpu::LaunchOp>(op) ||
-        op.hasTrait<OpTrait::IsTerminator>())
+        op.hasTrait<OpTrait::IsTerminator>()) {
+      ++it;
       continue;
+    }
     bool memory = false, parallel = false;
     classify(&op, memory, parallel);
-    if (!memory)
+    if (!memory) {
+      ++it;
       continue;
+    }
     if (parallel) {
       for (Region &r : op.getRegions())
         for (Block &b : r)
           if (failed(wrapHostMemoryOps(b)))
             return failure();
+      ++it;
       continue;
     }
-    if (op.getNumResults() != 0) {
-      for (Value r : op.getResults())
-        if (!r.use_empty())
-          return op.emitError("computes on the host a value read from device "
-                              "memory; the CUDA target cannot map this op to "
-                              "a kernel");
+    // The group: from `op` to the last op of the block that uses a value
+    // defined in it.
+    Operation *last = &op;
+    for (Operation *cur = &op;; cur = cur->getNextNode()) {
+      for (Value r : cur->getResults())
+        for (Operation *user : r.getUsers()) {
+          Operation *a = ancestorIn(block, user);
+          if (!a)
+            return op.emitError("computes on the host a value read from "
+                                "device memory that is used elsewhere; the "
+                                "CUDA target cannot map this op to a kernel");
+          if (last->isBeforeInBlock(a))
+            last = a;
+        }
+      if (cur == last)
+        break;
     }
+    for (Operation *cur = &op;; cur = cur->getNextNode()) {
+      bool curMemory = false, curParallel = false;
+      classify(cur, curMemory, curParallel);
+      if (curParallel || cur->hasTrait<OpTrait::IsTerminator>())
+        return op.emitError("computes on the host a value read from device "
+                            "memory that a kernel or the return needs; the "
+                            "CUDA target cannot map this op to a kernel");
+      if (cur == last)
+        break;
+    }
+    it = std::next(Block::iterator(last));
     OpBuilder b(&op);
     Location loc = op.getLoc();
     Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
     auto loop = scf::ParallelOp::create(b, loc, ValueRange{c0}, ValueRange{c1},
                                         ValueRange{c1});
-    op.moveBefore(loop.getBody()->getTerminator());
+    Operation *terminator = loop.getBody()->getTerminator();
+    for (Operation *cur = &op, *next; cur; cur = next) {
+      next = cur == last ? nullptr : cur->getNextNode();
+      cur->moveBefore(terminator);
+    }
   }
   return success();
 }
@@ -91,20 +128,35 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
     OpBuilder b(loop);
     // Trip count of each dimension, and of the whole nest.
     SmallVector<Value> counts;
+    std::optional<int64_t> staticTotal = 1;
     Value total = arith::ConstantIndexOp::create(b, loc, 1);
     for (auto [lb, ub, step] : llvm::zip(
              loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-      Value span = arith::SubIOp::create(b, loc, ub, lb);
-      Value n = arith::CeilDivSIOp::create(b, loc, span, step);
-      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-      n = arith::MaxSIOp::create(b, loc, n, c0);
+      std::optional<int64_t> l = getConstantIntValue(lb),
+                             u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      Value n;
+      if (l && u && s && *s > 0) {
+        int64_t c = std::max<int64_t>(0, llvm::divideCeilSigned(*u - *l, *s));
+        n = arith::ConstantIndexOp::create(b, loc, c);
+        if (staticTotal)
+          *staticTotal *= c;
+      } else {
+        Value span = arith::SubIOp::create(b, loc, ub, lb);
+        n = arith::CeilDivSIOp::create(b, loc, span, step);
+        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+        n = arith::MaxSIOp::create(b, loc, n, c0);
+        staticTotal.reset();
+      }
       counts.push_back(n);
       total = arith::MulIOp::create(b, loc, total, n);
     }
+    if (staticTotal)
+      total = arith::ConstantIndexOp::create(b, loc, *staticTotal);
     // A static nest smaller than a block gets a block of its size.
     int64_t threads = threadsPerBlock;
-    if (std::optional<int64_t> t = getConstantIntValue(total))
-      threads = std::max<int64_t>(1, std::min<int64_t>(threads, *t));
+    if (staticTotal)
+      threads = std::max<int64_t>(1, std::min<int64_t>(threads, *staticTotal));
     Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value grid = arith::CeilDivSIOp::create(b, loc, total, blockSize);
@@ -124,10 +176,13 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
         b, loc,
         arith::MulIOp::create(b, loc, launch.getBlockIds().x, blockSize),
         launch.getThreadIds().x);
-    Value inRange =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, id, total);
-    auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
-    b.setInsertionPointToStart(&guard.getThenRegion().front());
+    // The tail guard, unless the grid covers the nest exactly.
+    if (!staticTotal || *staticTotal % threads != 0) {
+      Value inRange =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, id, total);
+      auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+      b.setInsertionPointToStart(&guard.getThenRegion().front());
+    }
     // Delinearize, last dimension fastest.
     IRMapping map;
     Value rest = id;
@@ -156,7 +211,7 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
       return;
     if (threadsPerBlock < 1 || threadsPerBlock > 1024) {
       func.emitError("threads-per-block must be 1 to 1024, got ")
-          << threadsPerBlock;
+          << static_cast<int64_t>(threadsPerBlock);
       return signalPassFailure();
     }
     for (Block &block : func.getBody())

@@ -1,0 +1,104 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-device-buffers))' | FileCheck %s
+
+// Inputs, weights and constants are copied in, the output copied out, the
+// workspace replaced by a device buffer; all freed before the return.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: memref<4xf32>, %[[Y:.*]]: memref<4xf32>, %[[T:.*]]: !llvm.ptr, %[[WS:.*]]: memref<64xi8>)
+// CHECK-NEXT: %[[DX:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK-NEXT: gpu.memcpy %[[DX]], %[[X]]
+// CHECK-NEXT: %[[DY:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK-NEXT: %[[DWS:.*]] = gpu.alloc () : memref<64xi8>
+// CHECK: %[[W:.*]] = kiln_rt.weight %[[T]][0]
+// CHECK-NEXT: %[[DW:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK-NEXT: gpu.memcpy %[[DW]], %[[W]]
+// CHECK-NEXT: %[[G:.*]] = memref.get_global @cst
+// CHECK-NEXT: %[[DG:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK-NEXT: gpu.memcpy %[[DG]], %[[G]]
+// CHECK-NEXT: %[[V:.*]] = memref.view %[[DWS]]
+// CHECK-NEXT: linalg.add ins(%[[DX]], %[[DW]] : {{.*}}) outs(%[[V]] :
+// CHECK-NEXT: linalg.add ins(%[[V]], %[[DG]] : {{.*}}) outs(%[[DY]] :
+// CHECK-NEXT: gpu.memcpy %[[Y]], %[[DY]]
+// CHECK-NEXT: gpu.dealloc %[[DX]]
+// CHECK-NEXT: gpu.dealloc %[[DY]]
+// CHECK-NEXT: gpu.dealloc %[[DWS]]
+// CHECK-NEXT: gpu.dealloc %[[DW]]
+// CHECK-NEXT: gpu.dealloc %[[DG]]
+// CHECK-NEXT: return
+memref.global "private" constant @cst : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+func.func @main(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.ptr, %ws: memref<64xi8>)
+    attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+  %c0 = arith.constant 0 : index
+  %w = kiln_rt.weight %table[0] : !llvm.ptr -> memref<4xf32>
+  %g = memref.get_global @cst : memref<4xf32>
+  %t = memref.view %ws[%c0][] : memref<64xi8> to memref<4xf32>
+  linalg.add ins(%x, %w : memref<4xf32>, memref<4xf32>) outs(%t : memref<4xf32>)
+  linalg.add ins(%t, %g : memref<4xf32>, memref<4xf32>) outs(%y : memref<4xf32>)
+  return
+}
+
+// -----
+
+// Dynamic sizes come from the host buffer; a dynamic allocation the
+// memory plan left becomes a device allocation.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME: (%[[X:.*]]: memref<?xf32>, %[[Y:.*]]: memref<?xf32>)
+// CHECK-NEXT: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[N:.*]] = memref.dim %[[X]], %[[C0]]
+// CHECK-NEXT: %[[DX:.*]] = gpu.alloc (%[[N]]) : memref<?xf32>
+// CHECK-NEXT: gpu.memcpy %[[DX]], %[[X]]
+// CHECK: %[[M:.*]] = memref.dim %[[Y]]
+// CHECK-NEXT: %[[DY:.*]] = gpu.alloc (%[[M]]) : memref<?xf32>
+// CHECK: %[[TMP:.*]] = gpu.alloc (%{{.*}}) : memref<?xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: linalg.copy ins(%[[DX]] : memref<?xf32>) outs(%[[TMP]] :
+// CHECK: linalg.copy ins(%[[TMP]] : memref<?xf32>) outs(%[[DY]] :
+// CHECK-NEXT: gpu.dealloc %[[TMP]]
+// CHECK-NEXT: gpu.memcpy %[[Y]], %[[DY]]
+func.func @dynamic(%x: memref<?xf32>, %y: memref<?xf32>)
+    attributes {kiln.inputs = [{name = "x", type = tensor<?xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<?xf32>}]} {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %tmp = memref.alloc(%n) : memref<?xf32>
+  linalg.copy ins(%x : memref<?xf32>) outs(%tmp : memref<?xf32>)
+  linalg.copy ins(%tmp : memref<?xf32>) outs(%y : memref<?xf32>)
+  memref.dealloc %tmp : memref<?xf32>
+  return
+}
+
+// -----
+
+// Near miss: a function that is not an entry point keeps its buffers.
+// CHECK-LABEL: func.func @helper
+// CHECK-NOT: gpu.
+// CHECK: return
+func.func @helper(%x: memref<4xf32>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{cannot give input 0 of type 'memref<4xf32, strided<[2]>>' device memory: only identity layouts are supported}}
+func.func @strided(%x: memref<4xf32, strided<[2]>>, %y: memref<4xf32>)
+    attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+  return
+}
+
+// -----
+
+func.func @weight_in_loop(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.ptr)
+    attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.for %i = %c0 to %c2 step %c1 {
+    // expected-error @+1 {{reads host data inside a loop or branch}}
+    %w = kiln_rt.weight %table[0] : !llvm.ptr -> memref<4xf32>
+    linalg.copy ins(%w : memref<4xf32>) outs(%y : memref<4xf32>)
+  }
+  return
+}

@@ -1,0 +1,7 @@
+// RUN: kiln-opt %s -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-map-loops{threads-per-block=2048}))'
+
+// expected-error @+1 {{threads-per-block must be 1 to 1024, got 2048}}
+func.func @f() {
+  return
+}

@@ -1,0 +1,191 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-map-loops,canonicalize))' | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-map-loops{threads-per-block=128},canonicalize))' \
+// RUN:   | FileCheck %s --check-prefix=T128
+
+// A 16x64 nest: 1024 iterations in 4 blocks of 256 threads (8 of 128),
+// the last dimension fastest, a reduction loop inside each thread. The
+// blocks cover the nest exactly: no guard.
+// CHECK-LABEL: func.func @matmul
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[C4]], %{{[a-z0-9]+}} = %[[C1]], %{{[a-z0-9]+}} = %[[C1]])
+// CHECK-SAME: threads(%[[TX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[C256]], %{{[a-z0-9]+}} = %[[C1]], %{{[a-z0-9]+}} = %[[C1]])
+// CHECK-SAME: module(@kiln_kernels) function(@matmul_kernel0)
+// CHECK-NEXT: %[[B:.*]] = arith.muli %[[BX]], %[[C256]]
+// CHECK-NEXT: %[[ID:.*]] = arith.addi %[[B]], %[[TX]]
+// CHECK-NEXT: %[[J:.*]] = arith.remsi %[[ID]], %[[C64]]
+// CHECK-NEXT: %[[I:.*]] = arith.divsi %[[ID]], %[[C64]]
+// CHECK-NEXT: scf.for
+// CHECK: memref.load %{{.*}}[%[[I]], %[[J]]]
+// CHECK: gpu.terminator
+// CHECK-NOT: scf.parallel
+// T128-LABEL: func.func @matmul
+// T128: gpu.launch blocks({{.*}}) in (%{{.*}} = %c8, {{.*}} threads({{.*}}) in (%{{.*}} = %c128,
+func.func @matmul(%a: memref<16x8xf32>, %b: memref<8x64xf32>, %c: memref<16x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c64) step (%c1, %c1) {
+    scf.for %k = %c0 to %c8 step %c1 {
+      %x = memref.load %a[%i, %k] : memref<16x8xf32>
+      %y = memref.load %b[%k, %j] : memref<8x64xf32>
+      %z = memref.load %c[%i, %j] : memref<16x64xf32>
+      %m = arith.mulf %x, %y : f32
+      %s = arith.addf %z, %m : f32
+      memref.store %s, %c[%i, %j] : memref<16x64xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A nest smaller than a block gets a block of its size; lower bounds and
+// steps apply to the delinearized index; a nested parallel loop stays in
+// the thread (it runs sequentially there).
+// CHECK-LABEL: func.func @small
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, {{.*}} threads({{.*}}) in (%{{.*}} = %c3,
+// CHECK-NOT: scf.if
+// CHECK: %[[T:.*]] = arith.muli %{{.*}}, %c2
+// CHECK-NEXT: %[[IV:.*]] = arith.addi %[[T]], %c1
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c4)
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[IV]], %{{.*}}]
+func.func @small(%a: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c7 = arith.constant 7 : index
+  %f = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c1) to (%c7) step (%c2) {
+    scf.parallel (%j) = (%c0) to (%c4) step (%c1) {
+      memref.store %f, %a[%i, %j] : memref<8x4xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Dynamic bounds: the trip count and the grid are computed on the host.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME: (%[[A:.*]]: memref<?xf32>, %[[N:.*]]: index)
+// CHECK: %[[CNT:.*]] = arith.maxsi %[[N]], %c0
+// CHECK: %[[G:.*]] = arith.ceildivsi %[[CNT]], %c256
+// CHECK: %[[G1:.*]] = arith.maxsi %[[G]], %c1
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[G1]], {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: arith.cmpi slt, %{{.*}}, %[[CNT]]
+func.func @dynamic(%a: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Host code touching memory runs in a one-thread kernel, a load and the
+// store of its value together; a host loop around parallel loops stays
+// on the host and launches a kernel per iteration.
+// CHECK-LABEL: func.func @host
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c1,
+// CHECK-SAME: function(@host_kernel0)
+// CHECK-NEXT: %[[V:.*]] = memref.load
+// CHECK-NEXT: memref.store %[[V]]
+// CHECK-NEXT: gpu.terminator
+// CHECK: scf.for
+// CHECK-NEXT: gpu.launch
+// CHECK-SAME: function(@host_kernel1)
+func.func @host(%x: memref<f32>, %y: memref<f32>, %z: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %v = memref.load %x[] : memref<f32>
+  memref.store %v, %y[] : memref<f32>
+  scf.for %t = %c0 to %c4 step %c1 {
+    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+      %w = memref.load %y[] : memref<f32>
+      memref.store %w, %z[%i] : memref<4xf32>
+      scf.reduce
+    }
+  }
+  return
+}
+
+// -----
+
+// Near miss: a function without loops or memory accesses is left alone.
+// CHECK-LABEL: func.func @nothing
+// CHECK-NOT: gpu.launch
+func.func @nothing(%x: index) -> index {
+  %c1 = arith.constant 1 : index
+  %y = arith.addi %x, %c1 : index
+  return %y : index
+}
+
+// -----
+
+func.func @reduction(%a: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %f = arith.constant 0.0 : f32
+  // expected-error @+1 {{parallel loop with reductions: the CUDA target maps only loops whose iterations are independent}}
+  %s = scf.parallel (%i) = (%c0) to (%c4) step (%c1) init (%f) -> f32 {
+    %v = memref.load %a[%i] : memref<4xf32>
+    scf.reduce(%v : f32) {
+    ^bb0(%l: f32, %r: f32):
+      %t = arith.addf %l, %r : f32
+      scf.reduce.return %t : f32
+    }
+  }
+  return %s : f32
+}
+
+// -----
+
+func.func @host_value(%x: memref<index>, %a: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = arith.constant 0.0 : f32
+  // expected-error @+1 {{computes on the host a value read from device memory that a kernel or the return needs}}
+  %n = memref.load %x[] : memref<index>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// 1000 iterations: 4 blocks of 256, and a guard for the last 24 threads.
+// CHECK-LABEL: func.func @tail
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: %[[IN:.*]] = arith.cmpi slt, %{{.*}}, %c1000
+// CHECK-NEXT: scf.if %[[IN]] {
+// CHECK-NEXT: memref.store
+func.func @tail(%a: memref<1000xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c1000 = arith.constant 1000 : index
+  %f = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c1000) step (%c1) {
+    memref.store %f, %a[%i] : memref<1000xf32>
+    scf.reduce
+  }
+  return
+}
