@@ -84,9 +84,14 @@ def test_quantized_checkpoint(tmp_path, ckpt, fp32, mode):
     keys = {ln.split(":")[0].strip() for ln in ir.splitlines()
             if ln.strip().startswith("model_") or
             ln.strip().startswith("lm_head")}
-    quantized = [k for k in keys if k.endswith(suffix)]
+    quantized = [k for k in keys
+                 if k.endswith(suffix) and not k.endswith("_rows_q8")]
     assert len(quantized) == PRODUCTS, sorted(keys)
     assert not [k for k in keys if k.endswith(suffix + "_1")], sorted(keys)
+    # The embedding table is gathered from int8 rows (both modes), once.
+    assert "model_embed_tokens_weight_rows_q8" in keys, sorted(keys)
+    assert "model_embed_tokens_weight" not in keys, sorted(keys)
+    assert not [k for k in keys if k.endswith("_rows_q8_1")], sorted(keys)
 
     so = compile_ckpt(ckpt, tmp_path / f"{mode}.so", f"--quantize={mode}")
     fp32_so, want = fp32
@@ -95,9 +100,10 @@ def test_quantized_checkpoint(tmp_path, ckpt, fp32, mode):
     assert cos >= MIN_COSINE[mode], (mode, cos)
     tokens = generate(so, 16)
     assert len(tokens) == 16 and all(0 <= t < 512 for t in tokens), tokens
-    # Smaller: the embedding table (512 x 128) stays f32.
     ratio = fp32_so.stat().st_size / so.stat().st_size
-    assert ratio >= (2.2 if mode == "int8" else 2.8), ratio
+    print(f"{mode}: artifact {ratio:.2f}x smaller")
+    # The toy model is small: code and f32 norms are a good share of it.
+    assert ratio >= (3.0 if mode == "int8" else 4.0), ratio
 
 
 def test_report_and_exclude(ckpt):

@@ -15,7 +15,11 @@ using namespace mlir::kiln;
 void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
   SmallVector<QMatmulOp> ops;
   module.walk([&](QMatmulOp op) { ops.push_back(op); });
-  if (ops.empty())
+  bool anyTable = false;
+  module.walk([&](DequantizeOp op) {
+    anyTable |= bool(op->getAttr("kiln.weight_error"));
+  });
+  if (ops.empty() && !anyTable)
     return;
   auto bytes = [](Value v) {
     auto t = cast<RankedTensorType>(v.getType());
@@ -50,8 +54,31 @@ void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
     else
       os << llvm::format("%10s\n", "-");
   }
-  os << llvm::format("  %zu products, weights %.1f MB -> %.1f MB (%.2fx), "
-                     "largest error %.5f\n",
-                     ops.size(), before / 1e6, after / 1e6,
+  // Gather tables stored as int8 rows (kiln-quantize-embeddings).
+  int64_t tables = 0;
+  module.walk([&](DequantizeOp op) {
+    auto err = op->getAttrOfType<FloatAttr>("kiln.weight_error");
+    auto gather = op.getInput().getDefiningOp<GatherOp>();
+    if (!err || !gather)
+      return;
+    Value table = gather.getInput();
+    if (!seen.insert(table).second)
+      return;
+    ++tables;
+    auto t = cast<RankedTensorType>(table.getType());
+    before += t.getNumElements() * 4;
+    after += bytes(table) + t.getDimSize(0) * 4;
+    worst = std::max(worst, err.getValueAsDouble());
+    std::string name = weights::locationName(op.getLoc());
+    if (name.size() > 56)
+      name = "..." + name.substr(name.size() - 53);
+    std::string shape =
+        std::to_string(t.getDimSize(0)) + "x" + std::to_string(t.getDimSize(1));
+    os << llvm::format("  %-56s %-12s %4d %6s %10.5f\n", name.c_str(),
+                       shape.c_str(), 8, "row", err.getValueAsDouble());
+  });
+  os << llvm::format("  %zu products, %lld gather tables, weights %.1f MB -> "
+                     "%.1f MB (%.2fx), largest error %.5f\n",
+                     ops.size(), (long long)tables, before / 1e6, after / 1e6,
                      after ? double(before) / double(after) : 0.0, worst);
 }

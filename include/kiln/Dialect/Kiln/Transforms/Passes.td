@@ -230,6 +230,46 @@ def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
   ];
 }
 
+def QuantizeEmbeddings : Pass<"kiln-quantize-embeddings", "func::FuncOp"> {
+  let summary = "Store constant gather tables (token embeddings) as int8 rows";
+  let description = [{
+    After `kiln-quantize-weights`, the largest f32 tensor left in an LLM is
+    its token embedding table (`vocab x d`, a quarter of a 100M-parameter
+    model). A gather reads only the rows of its indices, so the table costs
+    size, not bandwidth: this pass stores it as int8 with one symmetric
+    scale per row (`s[v] = max_d |T[v, d]| / 127`), gathers the int8 rows
+    and their scales, and dequantizes the gathered rows only.
+
+    It rewrites `kiln.gather %T, %ids {axis = 0}` whose table is a 2-D f32
+    constant. A table that a matmul also reads (tied embeddings) keeps its
+    f32 constant for that matmul. Tables whose node or weight name matches
+    `exclude`, or with fewer than `min-elements` elements, stay f32. The
+    relative L2 error of the dequantized table is kept on the
+    `kiln.dequantize` as `kiln.weight_error`; `kiln-compile --report` lists
+    it with the quantized matmul weights.
+
+    ```mlir
+    %t = kiln.constant dense_resource<embed> : tensor<32000x768xf32>
+    %h = kiln.gather %t, %ids {axis = 0 : i64} : (tensor<32000x768xf32>, tensor<1x8xi64>) -> tensor<1x8x768xf32>
+    // becomes
+    %q = kiln.constant dense_resource<embed_rows_q8> : tensor<32000x768xi8>
+    %s = kiln.constant dense_resource<embed_row_scales> : tensor<32000x1xf32>
+    %hq = kiln.gather %q, %ids {axis = 0 : i64} : (tensor<32000x768xi8>, tensor<1x8xi64>) -> tensor<1x8x768xi8>
+    %hs = kiln.gather %s, %ids {axis = 0 : i64} : (tensor<32000x1xf32>, tensor<1x8xi64>) -> tensor<1x8x1xf32>
+    %h = kiln.dequantize %hq, %hs {axis = 2 : i64, block_size = 768 : i64, kiln.weight_error = 0.004 : f64}
+        : (tensor<1x8x768xi8>, tensor<1x8x1xf32>) -> tensor<1x8x768xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
+           "Regular expression: tables whose node or weight name matches "
+           "stay f32">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
+           "Smallest table (in elements) worth quantizing">,
+  ];
+}
+
 def FoldQdq : Pass<"kiln-fold-qdq", "func::FuncOp"> {
   let summary = "Fold dequantized int8 matmul weights (ONNX QDQ) into kiln.qmatmul";
   let description = [{

@@ -1,0 +1,71 @@
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="exclude=embed" | FileCheck %s --check-prefix=EXCL
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="min-elements=13" | FileCheck %s --check-prefix=MIN
+// RUN: not kiln-opt %s -kiln-quantize-embeddings="exclude=(" 2>&1 | FileCheck %s --check-prefix=BADRE
+
+// BADRE: error: exclude: bad regular expression '('
+
+// Per-row scales: row 0 (max 2) has s = 2/127 and quantizes to
+// (64, -127, 32, 0); row 1 (max 127) has s = 1, with -63.5 rounding to even
+// (-64); a row of zeros gets s = 0.
+// CHECK-LABEL: func @embed
+// CHECK-DAG: %[[Q:.*]] = kiln.constant dense_resource<[[QKEY:.*]]> : tensor<3x4xi8>
+// CHECK-DAG: %[[S:.*]] = kiln.constant dense_resource<[[SKEY:.*]]> : tensor<3x1xf32>
+// CHECK: %[[GQ:.*]] = kiln.gather %[[Q]], %arg0 {axis = 0 : i64} : (tensor<3x4xi8>, tensor<1x3xi64>) -> tensor<1x3x4xi8>
+// CHECK: %[[GS:.*]] = kiln.gather %[[S]], %arg0 {axis = 0 : i64} : (tensor<3x1xf32>, tensor<1x3xi64>) -> tensor<1x3x1xf32>
+// CHECK: %[[H:.*]] = kiln.dequantize %[[GQ]], %[[GS]] {axis = 2 : i64, block_size = 4 : i64, kiln.weight_error = 0.0035{{[0-9]*}} : f64} : (tensor<1x3x4xi8>, tensor<1x3x1xf32>) -> tensor<1x3x4xf32>
+// CHECK-NOT: tensor<3x4xf32>
+// CHECK: return %[[H]]
+// CHECK-DAG: [[QKEY]]: "0x40000000408120007F00C00100000000"
+// CHECK-DAG: [[SKEY]]: "0x400000000402813C0000803F00000000"
+// EXCL-LABEL: func @embed
+// EXCL: kiln.gather %{{.*}} : (tensor<3x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>
+// EXCL-NOT: kiln.dequantize
+// MIN-LABEL: func @embed
+// MIN-NOT: kiln.dequantize
+func.func @embed(%ids: tensor<1x3xi64>) -> tensor<1x3x4xf32> {
+  %t = kiln.constant dense<[[1.0, -2.0, 0.5, 0.0], [127.0, 0.0, -63.5, 1.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<3x4xf32> loc("embed")
+  %h = kiln.gather %t, %ids {axis = 0 : i64} : (tensor<3x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>
+  return %h : tensor<1x3x4xf32>
+}
+
+// -----
+
+// Tied embeddings: the lm head's matmul still reads the f32 table; two
+// gathers of one table share one int8 copy.
+// CHECK-LABEL: func @tied
+// CHECK-DAG: %[[T:.*]] = kiln.constant dense<{{.*}}> : tensor<4x2xf32>
+// CHECK-DAG: %[[Q:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<4x2xi8>
+// CHECK: kiln.gather %[[Q]], %arg0
+// CHECK: kiln.dequantize
+// CHECK: kiln.gather %[[Q]], %arg1
+// CHECK: kiln.dequantize
+// CHECK: kiln.transpose %[[T]]
+// MIN-LABEL: func @tied
+// MIN-NOT: kiln.dequantize
+func.func @tied(%a: tensor<2xi64>, %b: tensor<1xi64>) -> (tensor<2x2xf32>, tensor<1x4xf32>) {
+  %t = kiln.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>
+  %h = kiln.gather %t, %a {axis = 0 : i64} : (tensor<4x2xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  %g = kiln.gather %t, %b {axis = 0 : i64} : (tensor<4x2xf32>, tensor<1xi64>) -> tensor<1x2xf32>
+  %tt = kiln.transpose %t {permutation = array<i64: 1, 0>} : tensor<4x2xf32> -> tensor<2x4xf32>
+  %l = kiln.matmul %g, %tt : (tensor<1x2xf32>, tensor<2x4xf32>) -> tensor<1x4xf32>
+  return %h, %l : tensor<2x2xf32>, tensor<1x4xf32>
+}
+
+// -----
+
+// Near misses: a gather along axis 1, of a table that is not a constant, of
+// an integer table, and of a rank-3 table stay as they are.
+// CHECK-LABEL: func @near_misses
+// CHECK-NOT: kiln.dequantize
+// CHECK: return
+func.func @near_misses(%ids: tensor<2xi64>, %x: tensor<4x2xf32>) -> (tensor<4x2xf32>, tensor<2x2xf32>, tensor<2x2xi64>, tensor<2x2x2xf32>) {
+  %t = kiln.constant dense<1.0> : tensor<4x2xf32>
+  %a = kiln.gather %t, %ids {axis = 1 : i64} : (tensor<4x2xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  %b = kiln.gather %x, %ids {axis = 0 : i64} : (tensor<4x2xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  %i = kiln.constant dense<3> : tensor<4x2xi64>
+  %c = kiln.gather %i, %ids {axis = 0 : i64} : (tensor<4x2xi64>, tensor<2xi64>) -> tensor<2x2xi64>
+  %r = kiln.constant dense<2.0> : tensor<4x2x2xf32>
+  %d = kiln.gather %r, %ids {axis = 0 : i64} : (tensor<4x2x2xf32>, tensor<2xi64>) -> tensor<2x2x2xf32>
+  return %a, %b, %c, %d : tensor<4x2xf32>, tensor<2x2xf32>, tensor<2x2xi64>, tensor<2x2x2xf32>
+}
