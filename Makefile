@@ -10,6 +10,10 @@ PYTHON := /usr/bin/python3
 
 all: build
 
+# ccache keys on paths relative to the checkout, so a fresh clone (CI's)
+# reuses the objects of another.
+export CCACHE_BASEDIR ?= $(CURDIR)
+
 deps:
 	@./scripts/deps.sh
 
@@ -44,6 +48,10 @@ format-check:
 # package config (find_package(kiln)) into $(DESTDIR)$(PREFIX).
 PREFIX ?= /usr/local
 install: build
+
+# ccache keys on paths relative to the checkout, so a fresh clone (CI's)
+# reuses the objects of another.
+export CCACHE_BASEDIR ?= $(CURDIR)
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
 
 docs: build

@@ -21,6 +21,10 @@ class _Session:
         self.handle = handle
 
     def __getattr__(self, name):
+        # Only C API calls are looked up here: attributes that __init__ did
+        # not get to set (it raised) must not recurse through _lib.
+        if name.startswith("_") or name == "handle":
+            raise AttributeError(name)
         fn = getattr(self._lib, "kiln_compiler_" + name)
         return lambda *args: _lib.check_compiler(fn(self.handle, *args))
 
