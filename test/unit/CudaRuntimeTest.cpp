@@ -54,6 +54,10 @@ void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
 void mgpuMemHostUnregisterMemRef(int64_t rank, void *descriptor,
                                  int64_t elementSizeBytes);
 void mgpuSetDefaultDevice(int32_t device);
+void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
+                                     int64_t dataType, int64_t interleave,
+                                     int64_t swizzle, int64_t l2Promotion,
+                                     int64_t oobFill, int64_t *boxDims);
 }
 
 namespace {
@@ -523,6 +527,56 @@ TEST_F(FakeCuda, HostRegisterMemRef) {
   EXPECT_EQ(err, "kiln runtime: mgpuMemHostRegisterMemRef: the memref is not "
                  "dense\n");
   EXPECT_EQ(calls("cuMemHostRegister_v2"), 1);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, TmaDescriptor) {
+  alignas(16) static uint16_t data[4 * 64 * 128];
+  // memref<4x64x128xf16> at offset 128 elements (256 bytes).
+  struct {
+    uint16_t *base, *aligned;
+    int64_t offset, sizes[3], strides[3];
+  } m = {data, data, 128, {4, 64, 120}, {64 * 128, 128, 1}};
+  int64_t box[3] = {1, 64, 64};
+  kiln::rt::cuda::ErrorScope scope;
+  void *d =
+      mgpuTensorMapEncodeTiledMemref(3, &m, /*FLOAT16*/ 6, 0, 3, 2, 0, box);
+  ASSERT_EQ(take(scope.take()).message, "");
+  ASSERT_NE(d, nullptr);
+  uint64_t map[16];
+  mgpuMemcpy(map, d, sizeof(map), nullptr);
+  uint64_t want[] = {6,
+                     3,
+                     reinterpret_cast<uintptr_t>(data + 128),
+                     120,
+                     64, // innermost: size, box
+                     64,
+                     64, // middle
+                     4,
+                     1,            // outermost
+                     128 * 2,      // the middle dimension's stride in bytes
+                     64 * 128 * 2, // the outermost's
+                     0,
+                     3,
+                     2,
+                     0,
+                     0};
+  ASSERT_EQ(sizeof(want), sizeof(map));
+  for (int i = 0; i < 16; ++i)
+    EXPECT_EQ(map[i], want[i]) << i;
+  mgpuMemFree(d, nullptr);
+  expectNothingLive();
+
+  // A misaligned address: the driver's error, and nothing allocated.
+  m.offset = 1;
+  void *bad = mgpuTensorMapEncodeTiledMemref(3, &m, 6, 0, 3, 2, 0, box);
+  EXPECT_EQ(bad, nullptr);
+  EXPECT_EQ(take(scope.take()).message,
+            "mgpuTensorMapEncodeTiledMemref: cuTensorMapEncodeTiled failed: "
+            "CUDA_ERROR_INVALID_VALUE: invalid argument");
+  EXPECT_EQ(mgpuTensorMapEncodeTiledMemref(6, &m, 6, 0, 3, 2, 0, box), nullptr);
+  EXPECT_EQ(take(scope.take()).message,
+            "mgpuTensorMapEncodeTiledMemref: bad rank 6 or data type 6");
   expectNothingLive();
 }
 

@@ -67,6 +67,11 @@ struct CUlaunchAttribute {
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "layout of cuda.h");
 
+/// cuda.h's CUtensorMap (CUDA 12+): an opaque 128-byte TMA descriptor.
+struct alignas(128) CUtensorMap {
+  uint64_t opaque[16];
+};
+
 /// cuda.h's CUlaunchConfig.
 struct CUlaunchConfig {
   unsigned gridDimX, gridDimY, gridDimZ;
@@ -80,8 +85,8 @@ struct CUlaunchConfig {
 /// Every driver entry point the runtime resolves: X(name, symbol, type,
 /// required). `symbol` is the name libcuda exports (the `_v2` ones where
 /// cuda.h maps the API name onto them); a driver that lacks a required one
-/// is refused, one that lacks an optional one (newer than CUDA 11) fails the
-/// calls that need it.
+/// is refused, one that lacks an optional one (cuLaunchKernelEx: CUDA 11.8,
+/// cuTensorMapEncodeTiled: CUDA 12) fails the calls that need it.
 #define KILN_CUDA_DRIVER_FUNCTIONS(X)                                          \
   X(cuInit, "cuInit", CUresult (*)(unsigned), true)                            \
   X(cuDriverGetVersion, "cuDriverGetVersion", CUresult (*)(int *), true)       \
@@ -124,6 +129,8 @@ struct CUlaunchConfig {
     CUresult (*)(CUdeviceptr, const void *, size_t, CUstream), true)           \
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2",                                 \
     CUresult (*)(void *, CUdeviceptr, size_t, CUstream), true)                 \
+  X(cuMemcpyHtoD, "cuMemcpyHtoD_v2",                                           \
+    CUresult (*)(CUdeviceptr, const void *, size_t), true)                     \
   X(cuMemcpyDtoD, "cuMemcpyDtoD_v2",                                           \
     CUresult (*)(CUdeviceptr, CUdeviceptr, size_t), true)                      \
   X(cuMemsetD32Async, "cuMemsetD32Async",                                      \
@@ -142,7 +149,12 @@ struct CUlaunchConfig {
   X(cuEventCreate, "cuEventCreate", CUresult (*)(CUevent *, unsigned), true)   \
   X(cuEventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream), true)     \
   X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent), true)     \
-  X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent), true)
+  X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent), true)          \
+  X(cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled",                          \
+    CUresult (*)(CUtensorMap *, int, unsigned, void *, const uint64_t *,       \
+                 const uint64_t *, const unsigned *, const unsigned *, int,    \
+                 int, int, int),                                               \
+    false)
 
 } // namespace kiln::rt::cuda
 

@@ -55,8 +55,8 @@ bool failed();
 
 /// Collects the first CUDA error of the calling thread's mgpu* calls while
 /// it lives; scopes nest (an inner one hides and then restores the outer
-/// one's state).
-class ErrorScope {
+/// one's state). Exported for the unit tests.
+class KILN_API ErrorScope {
 public:
   ErrorScope();
   ~ErrorScope();

@@ -523,6 +523,76 @@ MGPU_EXPORT void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, void *descriptor,
     mgpuMemHostUnregister(m->data + m->offset * elementSizeBytes);
 }
 
+//===-- TMA descriptors (nvgpu.tma.create.descriptor)
+//----------------------===//
+
+/// Encodes a tiled TMA descriptor for the memref (rank 1..5) and copies it
+/// to device memory, where the kernel reads it; returns that copy (never
+/// freed, as upstream's is not). The enums are passed as i64, as
+/// convert-nvgpu-to-nvvm emits them; `boxDims` holds `rank` sizes,
+/// outermost first.
+MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+  const char *fn = "mgpuTensorMapEncodeTiledMemref";
+  const Driver *d = enter();
+  if (!d)
+    return nullptr;
+  if (!d->cuTensorMapEncodeTiled) {
+    recordError(
+        KILN_UNSUPPORTED,
+        std::string(fn) +
+            ": the CUDA driver lacks cuTensorMapEncodeTiled (CUDA 12+)");
+    return nullptr;
+  }
+  // Element sizes of CUtensorMapDataType 0..12.
+  static const int kElementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
+  auto *m = static_cast<const MemRefDescriptor *>(descriptor);
+  if (!m || !boxDims || rank < 1 || rank > 5 || dataType < 0 ||
+      dataType >= int64_t(sizeof(kElementBytes) / sizeof(int))) {
+    recordError(KILN_INVALID_ARGUMENT,
+                std::string(fn) + ": bad rank " + std::to_string(rank) +
+                    " or data type " + std::to_string(dataType));
+    return nullptr;
+  }
+  int64_t elementBytes = kElementBytes[dataType];
+  const int64_t *sizes = m->sizesAndStrides;
+  const int64_t *strides = sizes + rank;
+  // The driver counts dimensions innermost first.
+  uint64_t globalDim[5] = {0}, globalStrides[5] = {0};
+  unsigned boxDim[5] = {0}, elementStrides[5] = {0};
+  for (int64_t r = 0; r < rank; ++r) {
+    globalDim[r] = sizes[rank - 1 - r];
+    boxDim[r] = boxDims[rank - 1 - r];
+    elementStrides[r] = 1;
+    if (r > 0)
+      globalStrides[r - 1] = strides[rank - 1 - r] * elementBytes;
+  }
+  CUtensorMap map;
+  std::memset(&map, 0, sizeof(map));
+  if (CUresult r = d->cuTensorMapEncodeTiled(
+          &map, dataType, rank, m->data + m->offset * elementBytes, globalDim,
+          globalStrides, boxDim, elementStrides, interleave, swizzle,
+          l2Promotion, oobFill)) {
+    report(*d, fn, "cuTensorMapEncodeTiled", r);
+    return nullptr;
+  }
+  ScopedContext context(*d, fn);
+  if (!context)
+    return nullptr;
+  CUdeviceptr copy = 0;
+  if (CUresult r = d->cuMemAlloc(&copy, sizeof(map))) {
+    report(*d, fn, "cuMemAlloc", r);
+    return nullptr;
+  }
+  if (CUresult r = d->cuMemcpyHtoD(copy, &map, sizeof(map))) {
+    report(*d, fn, "cuMemcpyHtoD", r);
+    d->cuMemFree(copy);
+    return nullptr;
+  }
+  return reinterpret_cast<void *>(static_cast<uintptr_t>(copy));
+}
+
 MGPU_EXPORT void mgpuSetDefaultDevice(int32_t device) {
   setDefaultDevice(device);
 }

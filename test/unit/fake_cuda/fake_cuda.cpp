@@ -526,6 +526,12 @@ FAKE_EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t bytes,
   return cuMemcpyAsync(reinterpret_cast<uintptr_t>(dst), src, bytes, stream);
 }
 
+FAKE_EXPORT CUresult cuMemcpyHtoD_v2(uint64_t dst, const void *src,
+                                     size_t bytes) {
+  ENTER("cuMemcpyHtoD_v2");
+  return cuMemcpyAsync(dst, reinterpret_cast<uintptr_t>(src), bytes, nullptr);
+}
+
 FAKE_EXPORT CUresult cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t bytes) {
   ENTER("cuMemcpyDtoD_v2");
   return cuMemcpyAsync(dst, src, bytes, nullptr);
@@ -633,5 +639,39 @@ FAKE_EXPORT CUresult cuEventDestroy_v2(void *event) {
   if (!remove(gEvents, event))
     return kInvalidHandle;
   delete static_cast<Object *>(event);
+  return kSuccess;
+}
+
+/// A "descriptor" that spells out its arguments: data type, rank, address,
+/// then per dimension (innermost first) size and box size, then the
+/// rank - 1 strides in bytes, then interleave, swizzle, L2 promotion and OOB
+/// fill (which fits 16 words for ranks up to 3, the fake's limit; element
+/// strides must be 1).
+FAKE_EXPORT CUresult cuTensorMapEncodeTiled(
+    uint64_t *map, int dataType, unsigned rank, void *address,
+    const uint64_t *dims, const uint64_t *strides, const unsigned *box,
+    const unsigned *elementStrides, int interleave, int swizzle, int l2,
+    int oob) {
+  ENTER("cuTensorMapEncodeTiled");
+  if (rank < 1 || rank > 3 || reinterpret_cast<uintptr_t>(address) % 16)
+    return kInvalidValue;
+  for (unsigned r = 0; r < rank; ++r)
+    if (elementStrides[r] != 1)
+      return kInvalidValue;
+  memset(map, 0, 128);
+  int i = 0;
+  map[i++] = dataType;
+  map[i++] = rank;
+  map[i++] = reinterpret_cast<uintptr_t>(address);
+  for (unsigned r = 0; r < rank; ++r) {
+    map[i++] = dims[r];
+    map[i++] = box[r];
+  }
+  for (unsigned r = 0; r + 1 < rank; ++r)
+    map[i++] = strides[r];
+  map[i++] = interleave;
+  map[i++] = swizzle;
+  map[i++] = l2;
+  map[i++] = oob;
   return kSuccess;
 }
