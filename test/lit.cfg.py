@@ -45,3 +45,13 @@ if _has_cuda_gpu():
     config.available_features.add("cuda-gpu")
 else:
     lit_config.note("no CUDA driver or GPU: tests that REQUIRE cuda-gpu are skipped")
+
+# cuda-toolkit: libdevice and ptxas at /usr/local/cuda, which kiln-compile
+# --target=cuda uses by default (tests that compile kernels REQUIRE it).
+if (os.path.exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc") and
+        os.access("/usr/local/cuda/bin/ptxas", os.X_OK)):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", "/usr/local/cuda/bin/ptxas"))
+else:
+    lit_config.note("no CUDA toolkit at /usr/local/cuda: tests that REQUIRE "
+                    "cuda-toolkit are skipped")

@@ -222,6 +222,16 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
            << "--target=cuda lowers attention and the Mamba ops with their "
               "reference decompositions: --lower-fused-ops=false is for "
               "the CPU micro-kernels";
+  if (cuda && emit >= EmitKind::LLVMDialect) {
+    // Kernels link libdevice for their math functions.
+    SmallString<128> libdevice(options.cudaToolkit);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::exists(libdevice))
+      return emitError(module.getLoc())
+             << "--target=cuda needs the CUDA toolkit's libdevice, not found "
+                "at '"
+             << libdevice << "'; give --cuda-toolkit=DIR";
+  }
   if (!cuda && emit == EmitKind::PTX)
     return emitError(module.getLoc()) << "--emit=ptx needs --target=cuda";
   PassManager graph(module.getContext());

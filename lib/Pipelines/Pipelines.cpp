@@ -133,6 +133,9 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
+  // Constants and index computations go into the kernels (divisions by a
+  // constant trip count become multiplications there).
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // Kernels: NVVM, then PTX (or cubin) through LLVM's NVPTX back end.
   GpuNVVMAttachTargetOptions nvvm;
@@ -151,7 +154,9 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCUDAHostToLLVM());
-  pm.addPass(createEmitEntryPoints());
+  EmitEntryPointsOptions entries;
+  entries.target = "cuda";
+  pm.addPass(createEmitEntryPoints(entries));
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

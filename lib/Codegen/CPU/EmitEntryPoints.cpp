@@ -66,6 +66,8 @@ LogicalResult describe(Operation *op, StringRef kind, ArrayAttr entries,
 
 struct EmitEntryPointsPass
     : mlir::kiln::impl::EmitEntryPointsBase<EmitEntryPointsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -75,7 +77,15 @@ struct EmitEntryPointsPass
     std::string text;
     llvm::raw_string_ostream os(text);
     auto weights = module->getAttrOfType<ArrayAttr>(attrs::kWeights);
-    os << "kiln-artifact 1\nweights " << (weights ? weights.size() : 0) << '\n';
+    if (target != "cpu" && target != "cuda") {
+      module.emitError("unknown artifact target '") << target << "'";
+      return signalPassFailure();
+    }
+    os << "kiln-artifact 1\n";
+    // CPU artifacts leave the line out (the runtime's default).
+    if (target != "cpu")
+      os << "target " << target << '\n';
+    os << "weights " << (weights ? weights.size() : 0) << '\n';
     // Each weight's size, which the runtime checks against the data it maps.
     for (auto [i, w] : llvm::enumerate(weights ? weights.getValue()
                                                : ArrayRef<Attribute>())) {

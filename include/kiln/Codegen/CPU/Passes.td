@@ -180,8 +180,14 @@ def EmitEntryPoints : Pass<"kiln-emit-entry-points", "ModuleOp"> {
     `kiln_artifact_metadata`: a text description of the entry points
     (names, workspace sizes, input and output names, dtypes and shapes) and
     the weight count, which the runtime parses and checks when it loads the
-    artifact. Everything else becomes internal.
+    artifact. Everything else becomes internal. With `target=cuda` the
+    metadata says so (`target cuda`), and the runtime initializes the CUDA
+    driver when it loads the artifact.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "What the artifact runs on: cpu or cuda">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
