@@ -1,4 +1,6 @@
 // RUN: kiln-opt %s -kiln-emit-entry-points -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kiln-opt %s -kiln-emit-entry-points=target=cuda -split-input-file -verify-diagnostics \
+// RUN:   | FileCheck %s --check-prefix=CUDA
 
 // Each entry point gets a C wrapper: buffers[i] (inputs, then outputs),
 // then the weight table and the workspace, passed through. The metadata
@@ -18,6 +20,9 @@
 // CHECK: %[[S2:.*]] = llvm.getelementptr %[[BUFS]][2]
 // CHECK: %[[B2:.*]] = llvm.load %[[S2]]
 // CHECK: llvm.call @main(%[[B0]], %[[B1]], %[[B2]], %[[WEIGHTS]], %[[WS]])
+// A CUDA artifact says so before the weights; a CPU one leaves it out.
+// CUDA: @kiln_artifact_metadata("kiln-artifact 1\0Atarget cuda\0Aweights 1\0Aweight 0 16\0Aentry main 256 2 1
+// CHECK-NOT: target cuda
 // CHECK: llvm.mlir.global external constant @kiln_artifact_metadata("kiln-artifact 1\0Aweights 1\0Aweight 0 16\0Aentry main 256 2 1\0Ainput pixels f32 2 1 3\0Ainput input1 u8 1 4\0Aoutput logits bf16 1 2\0Aend\0A\00")
 module attributes {kiln.weights = [dense_resource<w0> : tensor<2x2xf32>]} {
   llvm.func @helper() {
