@@ -7,7 +7,7 @@ cmake --build "$BUILD" --target kiln-docs-build > /dev/null || {
   echo "suite-result: 0 passed, 1 failed"; exit 1; }
 bad=0
 for f in Dialects/KilnDialect.md Dialects/KilnRTDialect.md KilnConversionPasses.md \
-         KilnTransformsPasses.md KilnCPUPasses.md; do
+         KilnTransformsPasses.md KilnCPUPasses.md KilnCUDAPasses.md; do
   name=$(basename "$f")
   if ! cmp -s "$BUILD/docs/$f" "docs/generated/$name"; then
     echo "docs: docs/generated/$name is stale (run: make docs)"
