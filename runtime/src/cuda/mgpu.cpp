@@ -224,8 +224,9 @@ MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     return nullptr;
   if (!module || !name) {
     recordError(KILN_INVALID_ARGUMENT,
-                std::string("mgpuModuleGetFunction: no ") +
-                    (module ? "kernel name" : "module"));
+                module ? "mgpuModuleGetFunction: no kernel name"
+                       : "mgpuModuleGetFunction: no module (the mgpuModuleLoad "
+                         "of the artifact's constructor did not run)");
     return nullptr;
   }
   CUfunction function = nullptr;

@@ -7,11 +7,14 @@
 // kiln::rt::cuda::setDriverPathForTesting. It also exports fake_cuda_*
 // functions that the tests call to inject failures and look at its state.
 //
-// Modules: an image is accepted when it is the text "fake-module" (PTX or
-// cubin alike); anything else fails with CUDA_ERROR_INVALID_IMAGE and an
-// error log. Its kernels, run on the host at launch:
+// Modules: the text "fake-module" has these kernels, run on the host at
+// launch:
 //   add_one(float *p, int64_t n): p[i] += 1 for i < n
 //   fill(float *p, float value, int64_t n): p[i] = value for i < n
+// A real image (an ELF cubin, or PTX text with a .version directive), as
+// kiln-compile --target=cuda embeds, loads as a module whose kernels, of
+// any name, do nothing but count their launches. Anything else fails with
+// CUDA_ERROR_INVALID_IMAGE and an error log.
 // Every call that needs a context checks that one is current (pushed), as
 // the real driver does.
 //
@@ -46,6 +49,8 @@ struct Kernel {
 };
 struct Module {
   Kernel addOne{"add_one"}, fill{"fill"};
+  bool opaque = false; // a real cubin or PTX: no-op kernels
+  std::map<std::string, Kernel> kernels;
 };
 struct Object {}; // streams, events, the context
 
@@ -330,12 +335,20 @@ FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image,
           static_cast<int>(reinterpret_cast<uintptr_t>(values[i]));
     }
   }
-  if (strcmp(static_cast<const char *>(image), "fake-module") != 0) {
+  const char *text = static_cast<const char *>(image);
+  bool real = strncmp(text,
+                      "\x7f"
+                      "ELF",
+                      4) == 0 ||
+              (text[0] == '/' && strstr(text, ".version") != nullptr);
+  if (!real && strcmp(text, "fake-module") != 0) {
     if (log && logSize)
       snprintf(log, logSize, "fake ptxas: line 1: not a fake module");
     return kInvalidImage;
   }
-  *module = add(gModules, new Module());
+  auto *m = new Module();
+  m->opaque = real;
+  *module = add(gModules, m);
   return kSuccess;
 }
 
@@ -360,7 +373,11 @@ FAKE_EXPORT CUresult cuModuleGetFunction(void **function, void *module,
   if (!live(gModules, module))
     return kInvalidHandle;
   auto *m = static_cast<Module *>(module);
-  if (m->addOne.name == name)
+  if (m->opaque) {
+    Kernel &k = m->kernels[name];
+    k.name = std::string("opaque:") + name;
+    *function = &k;
+  } else if (m->addOne.name == name)
     *function = &m->addOne;
   else if (m->fill.name == name)
     *function = &m->fill;
@@ -387,6 +404,8 @@ CUresult runKernel(void *function, void **params) {
   auto *k = static_cast<Kernel *>(function);
   if (!k || !params)
     return kInvalidValue;
+  if (k->name.rfind("opaque:", 0) == 0)
+    return kSuccess;
   if (k->name == "add_one") {
     float *p = *static_cast<float **>(params[0]);
     int64_t n = *static_cast<int64_t *>(params[1]);
