@@ -676,4 +676,93 @@ TEST_F(FakeCuda, KilnCompiledArtifact) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+//===-- On a GPU ---------------------------------------------------------===//
+
+/// add_one(float *p, int64_t n) for sm_80 and later: LLVM's NVPTX back end
+/// (llc -mcpu=sm_80 -mattr=+ptx70), accepted by ptxas.
+const char *kAddOnePtx = ".version 7.0\n"
+                         ".target sm_80\n"
+                         ".address_size 64\n"
+                         ".visible .entry add_one(\n"
+                         " .param .u64 .ptr .global .align 1 add_one_param_0,\n"
+                         " .param .u64 add_one_param_1\n"
+                         ")\n"
+                         "{\n"
+                         " .reg .pred  %p<2>;\n"
+                         " .reg .b32  %r<7>;\n"
+                         " .reg .b64  %rd<6>;\n"
+                         " ld.param.b64  %rd3, [add_one_param_1];\n"
+                         " mov.u32  %r1, %tid.x;\n"
+                         " mov.u32  %r2, %ctaid.x;\n"
+                         " mov.u32  %r3, %ntid.x;\n"
+                         " mad.lo.s32  %r4, %r2, %r3, %r1;\n"
+                         " cvt.u64.u32  %rd4, %r4;\n"
+                         " setp.ge.s64  %p1, %rd4, %rd3;\n"
+                         " @%p1 bra  $L__BB0_2;\n"
+                         " ld.param.b64  %rd2, [add_one_param_0];\n"
+                         " mul.wide.u32  %rd5, %r4, 4;\n"
+                         " add.s64  %rd1, %rd2, %rd5;\n"
+                         " ld.global.b32  %r5, [%rd1];\n"
+                         " add.rn.f32  %r6, %r5, 0f3F800000;\n"
+                         " st.global.b32  [%rd1], %r6;\n"
+                         "$L__BB0_2:\n"
+                         " ret;\n"
+                         "}\n";
+
+/// The real driver, where there is one with a GPU; skipped with a notice
+/// elsewhere.
+class CudaGpu : public ::testing::Test {
+protected:
+  void SetUp() override {
+    setDriverPathForTesting(nullptr);
+    plan = Plan();
+    int count = 0;
+    Status s = take(kiln_cuda_init(&count));
+    if (s.code != KILN_OK) {
+      std::printf("[   NOTE   ] no CUDA GPU here (%s): skipped\n",
+                  s.message.c_str());
+      GTEST_SKIP() << s.message;
+    }
+  }
+  void TearDown() override { setDriverPathForTesting(nullptr); }
+};
+
+TEST_F(CudaGpu, RunsAPtxKernel) {
+  plan.image = kAddOnePtx;
+  plan.jitLevel = 3;
+  std::vector<float> y;
+  Status s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  for (int i = 0; i < kN; ++i)
+    EXPECT_EQ(y[i], i + 1.0f);
+  // The same image through mgpuModuleLoad (the driver takes PTX there too).
+  plan.jitLevel = -1;
+  s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  EXPECT_EQ(y[7], 8.0f);
+}
+
+TEST_F(CudaGpu, ErrorsOfTheRealDriver) {
+  plan.image = kAddOnePtx;
+  plan.kernel = "no_such_kernel";
+  Status s = runModel();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_EQ(s.message, "main: mgpuModuleGetFunction: cuModuleGetFunction "
+                       "failed: CUDA_ERROR_NOT_FOUND: named symbol not found "
+                       "(kernel 'no_such_kernel')");
+  plan.kernel = "add_one";
+  plan.image = "not a module";
+  s = runModel();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_NE(s.message.find("main: mgpuModuleLoad: cuModuleLoadDataEx failed: "),
+            std::string::npos)
+      << s.message;
+  // A good run afterwards.
+  plan.image = kAddOnePtx;
+  std::vector<float> y;
+  s = runModel(&y);
+  ASSERT_EQ(s.code, KILN_OK) << s.message;
+  EXPECT_EQ(y[0], 1.0f);
+}
+
 } // namespace
