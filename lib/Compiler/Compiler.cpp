@@ -222,7 +222,11 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
            << "--target=cuda lowers attention and the Mamba ops with their "
               "reference decompositions: --lower-fused-ops=false is for "
               "the CPU micro-kernels";
-  if (cuda && emit >= EmitKind::LLVMDialect) {
+  if (options.cudaEmulate && (!cuda || emit == EmitKind::PTX))
+    return emitError(module.getLoc())
+           << "--cuda-emulate runs --target=cuda's kernels on the host: it "
+              "needs --target=cuda and makes no PTX";
+  if (cuda && !options.cudaEmulate && emit >= EmitKind::LLVMDialect) {
     // Kernels link libdevice for their math functions.
     SmallString<128> libdevice(options.cudaToolkit);
     llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
@@ -307,6 +311,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     target.threadsPerBlock = options.gpuThreadsPerBlock;
     target.toolkit = options.cudaToolkit;
     target.format = cudaBinaryFormat(options, emit);
+    target.emulate = options.cudaEmulate;
     buildCUDAToLLVMPipeline(pm, target);
   } else if (emit >= EmitKind::LLVMDialect) {
     buildCPUToLLVMPipeline(pm);

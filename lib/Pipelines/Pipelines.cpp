@@ -129,6 +129,11 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   CUDAMapLoopsOptions map;
   map.threadsPerBlock = options.threadsPerBlock;
   pm.addNestedPass<func::FuncOp>(createCUDAMapLoops(map));
+  if (options.emulate) {
+    pm.addNestedPass<func::FuncOp>(createCUDAEmulateLaunches());
+    buildCPUToLLVMPipeline(pm);
+    return;
+  }
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

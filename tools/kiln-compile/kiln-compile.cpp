@@ -53,6 +53,11 @@ static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit",
     cl::desc("--target=cuda: the CUDA toolkit (libdevice; bin/ptxas)"),
     cl::init("/usr/local/cuda"));
+static cl::opt<bool> cudaEmulate(
+    "cuda-emulate",
+    cl::desc("--target=cuda, for testing without a GPU: run the mapped "
+             "kernels on the host (a CPU artifact)"),
+    cl::init(false));
 static cl::opt<std::string>
     cpuName("cpu",
             cl::desc("CPU to generate code for: host (default) or an LLVM "
@@ -148,6 +153,7 @@ int main(int argc, char **argv) {
   options.target = target;
   options.gpuArch = gpuArch;
   options.cudaToolkit = cudaToolkit;
+  options.cudaEmulate = cudaEmulate;
   options.cpu.cpu = cpuName;
   options.cpu.features = cpuFeatures;
   options.cpu.optLevel = optLevel;

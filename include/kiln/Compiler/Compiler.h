@@ -64,6 +64,9 @@ struct CompileOptions {
   std::string gpuArch = "sm_90";
   std::string cudaToolkit = "/usr/local/cuda";
   int64_t gpuThreadsPerBlock = 256;
+  /// Testing without a GPU: the CUDA mapping's kernels and device memory
+  /// run on the host, in a CPU artifact (kiln-cuda-emulate-launches).
+  bool cudaEmulate = false;
   /// Decompose attention and the Mamba ops (reference lowering).
   bool lowerFusedOps = true;
   /// Call the runtime's micro-kernels for matmuls and attention.

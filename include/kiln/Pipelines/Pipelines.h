@@ -85,6 +85,12 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
       llvm::cl::desc("CUDA toolkit directory: libdevice for the math "
                      "functions, bin/ptxas for format=bin"),
       llvm::cl::init("/usr/local/cuda")};
+  Option<bool> emulate{
+      *this, "emulate",
+      llvm::cl::desc("Testing without a GPU: run the mapped kernels and the "
+                     "device memory on the host (kiln-cuda-emulate-launches) "
+                     "and compile for the CPU"),
+      llvm::cl::init(false)};
 };
 
 /// graph: cleanups and (as they land) recognition passes on kiln ops, then

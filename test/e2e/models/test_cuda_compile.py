@@ -1,13 +1,16 @@
 """Every model family compiles for NVIDIA GPUs without one: kiln-compile
 --target=cuda gives PTX that the CUDA toolkit's ptxas accepts for sm_80 and
-sm_90, and an artifact that links. Running the kernels needs a GPU (see
-docs/cuda.md); these tests only need the toolkit, and are skipped with the
-reason printed where it is missing."""
+sm_90, and an artifact that links (skipped, with the reason printed, where
+the toolkit is missing). Running the kernels needs a GPU (see docs/cuda.md);
+here the CUDA mapping's kernels and device copies run on the host
+(--cuda-emulate) and are compared with PyTorch."""
 import os
 import pathlib
 import subprocess
 
 import pytest
+
+import numpy as np
 
 from conftest import run, tool
 from families import FAMILIES, export
@@ -34,10 +37,25 @@ def toolkit():
         pytest.skip(reason)
 
 
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """family -> (onnx path, inputs, outputs), each exported once."""
+    cache = {}
+    root = tmp_path_factory.mktemp("cuda")
+
+    def get(family):
+        if family not in cache:
+            path = root / f"{family}.onnx"
+            inputs, outputs = export(family, path)
+            cache[family] = (path, inputs, outputs)
+        return cache[family]
+
+    return get
+
+
 @pytest.mark.parametrize("family", FAMILIES)
-def test_cuda_compile(tmp_path, family, toolkit):
-    onnx_path = tmp_path / f"{family}.onnx"
-    export(family, onnx_path)
+def test_cuda_compile(tmp_path, family, toolkit, exported):
+    onnx_path = exported(family)[0]
     for arch in ("sm_80", "sm_90"):
         ptx = tmp_path / f"{family}.{arch}.ptx"
         run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
@@ -56,3 +74,19 @@ def test_cuda_compile(tmp_path, family, toolkit):
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda", "-o",
          str(so)])
     assert b"kiln-artifact 1\ntarget cuda\n" in so.read_bytes()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cuda_emulated(tmp_path, family, exported):
+    onnx_path, inputs, outputs = exported(family)
+    so = tmp_path / f"{family}.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--cuda-emulate", "-o", str(so)])
+    args = []
+    for i, x in enumerate(inputs):
+        np.save(tmp_path / f"in{i}.npy", x)
+        args += ["--input", str(tmp_path / f"in{i}.npy")]
+    np.save(tmp_path / "want.npy", outputs[0])
+    args += ["--expect", str(tmp_path / "want.npy"), "--atol", "1e-4",
+             "--rtol", "1e-3"]
+    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout

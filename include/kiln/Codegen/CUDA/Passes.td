@@ -88,6 +88,36 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
+                                "func::FuncOp"> {
+  let summary = "Run GPU launches and device memory on the host (testing)";
+  let description = [{
+    A testing aid for machines without a GPU: on the IR that
+    `kiln-cuda-device-buffers` and `kiln-cuda-map-loops` produce (before
+    outlining), every `gpu.launch` becomes sequential host loops over its
+    blocks and threads running the kernel body (block and thread ids from
+    the loop variables, grid and block sizes from the launch), and device
+    memory becomes host memory (`gpu.alloc`, `gpu.dealloc`, `gpu.memcpy` to
+    `memref.alloc`, `memref.dealloc`, `memref.copy`). Compiled for the CPU,
+    the result computes what the CUDA kernels compute with the same index
+    arithmetic, guards and copies, so the mapping can be checked against a
+    reference (`kiln-compile --target=cuda --cuda-emulate`). Kernels that
+    synchronize (`gpu.barrier`) or use shared memory are rejected: their
+    threads would need to run concurrently.
+
+    ```mlir
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, ...)
+               threads(%tx, %ty, %tz) in (%sx = %c256, ...) { body }
+    // becomes
+    scf.for %bx = %c0 to %c4 step %c1 {
+      scf.for %tx = %c0 to %c256 step %c1 { body }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CUDAHostToLLVM : Pass<"kiln-cuda-host-to-llvm", "ModuleOp"> {
   let summary = "Lower the host side to the llvm dialect and runtime calls";
   let description = [{
