@@ -28,10 +28,9 @@ namespace {
 /// Records a failed driver call made for `fn`.
 void report(const Driver &d, const char *fn, const char *call, CUresult r,
             const std::string &detail = "") {
-  recordError(r == 2 /*CUDA_ERROR_OUT_OF_MEMORY*/ ? KILN_OUT_OF_MEMORY
-                                                  : KILN_DEVICE_ERROR,
-              std::string(fn) + ": " + call + " failed: " + describe(d, r) +
-                  detail);
+  recordError(
+      r == CUDA_ERROR_OUT_OF_MEMORY ? KILN_OUT_OF_MEMORY : KILN_DEVICE_ERROR,
+      std::string(fn) + ": " + call + " failed: " + describe(d, r) + detail);
 }
 
 /// The driver for an mgpu* call that does work, or null when the call must
@@ -214,6 +213,7 @@ MGPU_EXPORT void mgpuModuleUnload(void *module) {
   const Driver *d = enterRelease(module);
   if (!d)
     return;
+  ScopedContext context(*d, "mgpuModuleUnload");
   if (CUresult r = d->cuModuleUnload(static_cast<CUmodule>(module)))
     report(*d, "mgpuModuleUnload", "cuModuleUnload", r);
 }
@@ -351,6 +351,9 @@ MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
   const Driver *d = enter();
   if (!d)
     return;
+  ScopedContext context(*d, "mgpuStreamSynchronize");
+  if (!context)
+    return;
   if (CUresult r = d->cuStreamSynchronize(static_cast<CUstream>(stream)))
     report(*d, "mgpuStreamSynchronize", "cuStreamSynchronize", r);
 }
@@ -358,6 +361,9 @@ MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
 MGPU_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
   const Driver *d = enter();
   if (!d)
+    return;
+  ScopedContext context(*d, "mgpuStreamWaitEvent");
+  if (!context)
     return;
   if (CUresult r = d->cuStreamWaitEvent(static_cast<CUstream>(stream),
                                         static_cast<CUevent>(event), 0))
@@ -389,6 +395,9 @@ MGPU_EXPORT void mgpuEventSynchronize(void *event) {
   const Driver *d = enter();
   if (!d)
     return;
+  ScopedContext context(*d, "mgpuEventSynchronize");
+  if (!context)
+    return;
   if (CUresult r = d->cuEventSynchronize(static_cast<CUevent>(event)))
     report(*d, "mgpuEventSynchronize", "cuEventSynchronize", r);
 }
@@ -396,6 +405,9 @@ MGPU_EXPORT void mgpuEventSynchronize(void *event) {
 MGPU_EXPORT void mgpuEventRecord(void *event, void *stream) {
   const Driver *d = enter();
   if (!d)
+    return;
+  ScopedContext context(*d, "mgpuEventRecord");
+  if (!context)
     return;
   if (CUresult r = d->cuEventRecord(static_cast<CUevent>(event),
                                     static_cast<CUstream>(stream)))

@@ -359,7 +359,7 @@ FAKE_EXPORT CUresult cuModuleLoadData(void **module, const void *image) {
 
 FAKE_EXPORT CUresult cuModuleUnload(void *module) {
   ENTER("cuModuleUnload");
-  NEED_INIT();
+  NEED_CONTEXT();
   if (!remove(gModules, module))
     return kInvalidHandle;
   delete static_cast<Module *>(module);
@@ -607,7 +607,7 @@ FAKE_EXPORT CUresult cuStreamCreate(void **stream, unsigned flags) {
 
 FAKE_EXPORT CUresult cuStreamSynchronize(void *stream) {
   ENTER("cuStreamSynchronize");
-  NEED_INIT();
+  NEED_CONTEXT();
   return !stream || live(gStreams, stream) ? kSuccess : kInvalidHandle;
 }
 
@@ -623,7 +623,7 @@ FAKE_EXPORT CUresult cuStreamDestroy_v2(void *stream) {
 FAKE_EXPORT CUresult cuStreamWaitEvent(void *stream, void *event,
                                        unsigned flags) {
   ENTER("cuStreamWaitEvent");
-  NEED_INIT();
+  NEED_CONTEXT();
   if ((stream && !live(gStreams, stream)) || !live(gEvents, event) || flags)
     return kInvalidHandle;
   return kSuccess;
@@ -640,7 +640,7 @@ FAKE_EXPORT CUresult cuEventCreate(void **event, unsigned flags) {
 
 FAKE_EXPORT CUresult cuEventRecord(void *event, void *stream) {
   ENTER("cuEventRecord");
-  NEED_INIT();
+  NEED_CONTEXT();
   if ((stream && !live(gStreams, stream)) || !live(gEvents, event))
     return kInvalidHandle;
   return kSuccess;
@@ -648,7 +648,7 @@ FAKE_EXPORT CUresult cuEventRecord(void *event, void *stream) {
 
 FAKE_EXPORT CUresult cuEventSynchronize(void *event) {
   ENTER("cuEventSynchronize");
-  NEED_INIT();
+  NEED_CONTEXT();
   return live(gEvents, event) ? kSuccess : kInvalidHandle;
 }
 
