@@ -13,11 +13,19 @@
 // so a k step costs one conversion and one FMA per 16 weights and row. The
 // panels are spread over the thread pool.
 //
-// Why not VNNI (vpdpbusd) here: it needs the activations in int8 too, which
-// costs accuracy (an LLM's activations have outliers) for a product that is
-// already bound by memory bandwidth at M = 1; the fp32 path keeps fp32
-// activations and reaches the bandwidth limit on this machine (see
-// test/bench/decode_bench.py and docs/quantization.md).
+// int4 at one row, on CPUs with AVX512-VNNI: converting nibbles to fp32
+// costs more instructions than the FMA that uses them, so the fp32 path
+// above is bound by the vector ALUs (about half of the DRAM bandwidth on
+// Zen 4), not by memory. This path quantizes the row's activations to int8
+// once per call (symmetric, one scale per weight group, as llama.cpp's
+// Q4 x Q8 products do) and multiplies nibbles and activations with
+// vpdpbusd, 4 k steps per instruction, in int32; each group's sum is then
+// scaled in fp32:
+//   acc += s[g] sa[g] (sum_{k in g} q_k aq_k - z[g] sum_{k in g} aq_k)
+// The weights keep their layout: 4 k rows are interleaved in registers
+// (byte and word unpacks) into the k-quads vpdpbusd reads. int8 weights
+// keep the fp32 path: it converts one byte per weight without the nibble
+// work and is closer to the bandwidth limit.
 //
 // Prefill (more rows): compute-bound, so the weights are dequantized a
 // column chunk at a time (at most ~2 MiB of fp32, in the layout of
@@ -152,6 +160,10 @@ struct Problem {
 void storeRow(const Problem &pb, int64_t r, int64_t n0, int cols,
               const float *acc) {
   float *c = pb.cRow(r) + n0 * pb.cSN;
+  if (!pb.bias && pb.act == KILN_UK_ACT_NONE && !pb.accumulate && pb.cSN == 1) {
+    std::memcpy(c, acc, size_t(cols) * sizeof(float));
+    return;
+  }
   for (int j = 0; j < cols; ++j) {
     float x = acc[j];
     if (pb.bias)
@@ -376,6 +388,133 @@ KILN_AVX512 void gemvAvx512(const Problem &pb, int64_t p0, int64_t p1,
   }
 }
 
+#define KILN_AVX512_VNNI                                                       \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+
+/// The activations of one row as int8, symmetric per weight group:
+/// aq = round(a / sa[g]) with sa[g] = max_{k in g} |a_k| / 127, and the
+/// integer sums sq[g] = sum_{k in g} aq_k (for the zero points). gs is a
+/// multiple of 8.
+KILN_AVX512_VNNI void quantizeActivations(const Problem &pb, const float *a,
+                                          int8_t *aq, float *sa, int32_t *sq) {
+  for (int64_t g = 0; g < pb.groups; ++g) {
+    const float *ag = a + g * pb.gs;
+    __m512 vmax = _mm512_setzero_ps();
+    for (int64_t kk = 0; kk < pb.gs; kk += 16) {
+      __mmask16 m = lanes16(int(pb.gs - kk));
+      vmax =
+          _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, ag + kk)));
+    }
+    float amax = _mm512_reduce_max_ps(vmax);
+    __m512 inv = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t kk = 0; kk < pb.gs; kk += 16) {
+      __mmask16 m = lanes16(int(pb.gs - kk));
+      // Round to nearest even; |a / sa| <= 127, and the pack saturates.
+      __m512i v = _mm512_cvtps_epi32(
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, ag + kk), inv));
+      sum = _mm512_add_epi32(sum, v);
+      _mm_mask_storeu_epi8(aq + g * pb.gs + kk, m, _mm512_cvtsepi32_epi8(v));
+    }
+    sa[g] = amax / 127.0f;
+    sq[g] = _mm512_reduce_add_epi32(sum);
+  }
+}
+
+/// One row times int4 panels [p0, p1) with vpdpbusd (gs a multiple of 8).
+/// Eight k rows of a panel (32 bytes each: column j in the low nibble of
+/// byte j, column 32 + j in the high one) are loaded as four registers,
+/// rows k + t and k + 4 + t in the low and high 256 bits; byte then word
+/// unpacks turn them into k-quads, so that dword lane d of unpacked vector
+/// v holds the 4 k values of column 4v + d (d < 4) or 4v + 12 + d (d >= 4),
+/// and its high nibbles those of the columns 32 further on. The two 256-bit
+/// halves (k and k + 4) are added at the end of each group.
+KILN_AVX512_VNNI void gemvQ4Vnni(const Problem &pb, int64_t p0, int64_t p1,
+                                 int64_t r, const int8_t *aq, const float *sa,
+                                 const int32_t *sq) {
+  const int64_t width = kiln_uk_qmatmul_panel_width(4);
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  // Dword 0 of a qword into the low 256 bits, dword 1 into the high ones.
+  const __m512i halves =
+      _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    int64_t n0 = p * kNR;
+    int cols = int(std::min<int64_t>(kNR, pb.n - n0));
+    bool direct = cols == kNR && pb.sSN == 1 && !pb.z;
+    __m256 acc[8];
+    for (int v = 0; v < 8; ++v)
+      acc[v] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < pb.groups; ++g) {
+      __m512i dot[8];
+      for (int v = 0; v < 8; ++v)
+        dot[v] = _mm512_setzero_si512();
+      const uint8_t *wr = panel + g * pb.gs * width;
+      const int8_t *ag = aq + g * pb.gs;
+      for (int64_t kk = 0; kk < pb.gs; kk += 8, wr += 8 * width) {
+        __m512i rows[4];
+        for (int t = 0; t < 4; ++t)
+          rows[t] = _mm512_inserti64x4(
+              _mm512_castsi256_si512(_mm256_loadu_si256(
+                  reinterpret_cast<const __m256i *>(wr + t * width))),
+              _mm256_loadu_si256(
+                  reinterpret_cast<const __m256i *>(wr + (t + 4) * width)),
+              1);
+        __m512i p01lo = _mm512_unpacklo_epi8(rows[0], rows[1]);
+        __m512i p01hi = _mm512_unpackhi_epi8(rows[0], rows[1]);
+        __m512i p23lo = _mm512_unpacklo_epi8(rows[2], rows[3]);
+        __m512i p23hi = _mm512_unpackhi_epi8(rows[2], rows[3]);
+        __m512i quads[4] = {_mm512_unpacklo_epi16(p01lo, p23lo),
+                            _mm512_unpackhi_epi16(p01lo, p23lo),
+                            _mm512_unpacklo_epi16(p01hi, p23hi),
+                            _mm512_unpackhi_epi16(p01hi, p23hi)};
+        int64_t a8;
+        std::memcpy(&a8, ag + kk, sizeof a8);
+        __m512i av = _mm512_permutexvar_epi32(halves, _mm512_set1_epi64(a8));
+        for (int v = 0; v < 4; ++v) {
+          __m512i lo = _mm512_and_si512(quads[v], nibble);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(quads[v], 4), nibble);
+          dot[v] = _mm512_dpbusd_epi32(dot[v], lo, av);
+          dot[v + 4] = _mm512_dpbusd_epi32(dot[v + 4], hi, av);
+        }
+      }
+      alignas(64) float sbuf[kNR];
+      alignas(64) int32_t zbuf[kNR];
+      const float *sg = pb.s + g * pb.sSG + n0;
+      if (!direct) {
+        for (int j = 0; j < kNR; ++j) {
+          sbuf[j] = j < cols ? pb.scale(g, n0 + j) : 0.0f;
+          zbuf[j] = j < cols ? int32_t(pb.zero(g, n0 + j)) : 0;
+        }
+        sg = sbuf;
+      }
+      __m256 sag = _mm256_set1_ps(sa[g]);
+      __m256i sqg = _mm256_set1_epi32(sq[g]);
+      for (int v = 0; v < 8; ++v) {
+        int base = (v & 3) * 4 + (v >= 4 ? 32 : 0);
+        __m256i d = _mm256_add_epi32(_mm512_castsi512_si256(dot[v]),
+                                     _mm512_extracti64x4_epi64(dot[v], 1));
+        __m256i z =
+            direct ? _mm256_set1_epi32(8)
+                   : _mm256_loadu2_m128i(
+                         reinterpret_cast<const __m128i *>(zbuf + base + 16),
+                         reinterpret_cast<const __m128i *>(zbuf + base));
+        d = _mm256_sub_epi32(d, _mm256_mullo_epi32(z, sqg));
+        __m256 sc = _mm256_loadu2_m128(sg + base + 16, sg + base);
+        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(sc, sag), _mm256_cvtepi32_ps(d),
+                                 acc[v]);
+      }
+    }
+    alignas(64) float out[kNR];
+    for (int v = 0; v < 8; ++v) {
+      int base = (v & 3) * 4 + (v >= 4 ? 32 : 0);
+      _mm_storeu_ps(out + base, _mm256_castps256_ps128(acc[v]));
+      _mm_storeu_ps(out + base + 16, _mm256_extractf128_ps(acc[v], 1));
+    }
+    storeRow(pb, r, n0, cols, out);
+  }
+}
+
 template <int BITS>
 KILN_AVX512 void dequantAvx512(const Problem &pb, int64_t p0, int64_t p1,
                                float *out) {
@@ -418,7 +557,8 @@ bool detectAvx512() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
 }
 
-/// Tests lower the ISA to exercise the fallbacks: 0 portable, -1 the CPU's.
+/// Tests lower the ISA to exercise the fallbacks: 0 portable, 1 AVX-512
+/// without VNNI, -1 the CPU's.
 std::atomic<int> isaLimit{-1};
 
 bool useAvx512() {
@@ -426,8 +566,15 @@ bool useAvx512() {
   return has && isaLimit.load(std::memory_order_relaxed) != 0;
 }
 
+bool useVnni() {
+  static const bool has =
+      detectAvx512() && __builtin_cpu_supports("avx512vnni");
+  int limit = isaLimit.load(std::memory_order_relaxed);
+  return has && (limit < 0 || limit >= 2);
+}
+
 struct Scratch {
-  Buffer rows, sums, weights;
+  Buffer rows, sums, weights, quantized;
 };
 
 Scratch &threadScratch() {
@@ -444,6 +591,18 @@ void runGemv(const Problem &pb) {
   float *sums = scratch.sums.get(count * pb.groups);
   gatherRows(pb, 0, int(count), rows, sums);
   bool avx = useAvx512();
+  if (pb.bits == 4 && count == 1 && pb.gs % 8 == 0 && useVnni()) {
+    // Scratch as floats: aq (K bytes), then sa and sq (G each).
+    float *q = scratch.quantized.get(ceilDiv(pb.k, 4) + 2 * pb.groups);
+    float *sa = q + ceilDiv(pb.k, 4);
+    int32_t *sq = reinterpret_cast<int32_t *>(sa + pb.groups);
+    int8_t *aq = reinterpret_cast<int8_t *>(q);
+    quantizeActivations(pb, rows, aq, sa, sq);
+    parallelFor(panels, parallel, [&](int64_t p0, int64_t p1) {
+      gemvQ4Vnni(pb, p0, p1, 0, aq, sa, sq);
+    });
+    return;
+  }
   parallelFor(panels, parallel, [&](int64_t p0, int64_t p1) {
     for (int64_t r = 0; r < count; r += kGemvRowBlock) {
       int rb = int(std::min<int64_t>(kGemvRowBlock, count - r));
@@ -634,8 +793,9 @@ void kiln_uk_matmul_q4_f32(
   run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
 }
 
-/// For the unit tests: 0 forces the portable kernels, -1 restores the
-/// CPU's. Not in ukernels.h: not for generated code.
+/// For the unit tests: 0 forces the portable kernels, 1 the AVX-512 ones
+/// without VNNI, -1 restores the CPU's. Not in ukernels.h: not for
+/// generated code.
 KILN_UK_API void kiln_uk_qmatmul_limit_isa_for_testing(int isa) {
   isaLimit.store(isa, std::memory_order_relaxed);
 }
