@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -429,6 +430,32 @@ TEST_F(FakeCuda, FirstErrorOfARunIsItsStatus) {
   s = runModel(&y);
   EXPECT_EQ(s.code, KILN_OK) << s.message;
   EXPECT_EQ(y[0], 1.0f);
+  expectNothingLive();
+}
+
+TEST_F(FakeCuda, ErrorsStayInTheirRun) {
+  // 4 threads x 10 runs; one launch fails: exactly that run reports it.
+  fail("cuLaunchKernel", 719, 17);
+  std::atomic<int> ok{0}, failedRuns{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        std::vector<float> y;
+        Status s = runModel(&y);
+        if (s.code == KILN_OK && y[3] == 4.0f)
+          ++ok;
+        else if (s.code == KILN_DEVICE_ERROR &&
+                 s.message.find("CUDA_ERROR_LAUNCH_FAILED") !=
+                     std::string::npos)
+          ++failedRuns;
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  EXPECT_EQ(ok, 39);
+  EXPECT_EQ(failedRuns, 1);
+  EXPECT_EQ(calls("cuLaunchKernel"), 40);
   expectNothingLive();
 }
 
