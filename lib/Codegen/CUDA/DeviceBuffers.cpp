@@ -100,6 +100,13 @@ struct CUDADeviceBuffersPass
         copyOut.push_back({arg, *dev});
     }
 
+    // The runtime allocates the host workspace the entry point records; on
+    // the device it is unused.
+    if (func->hasAttr(attrs::kWorkspaceBytes))
+      func->setAttr(
+          attrs::kWorkspaceBytes,
+          IntegerAttr::get(IntegerType::get(func.getContext(), 64), 0));
+
     // Weights and constant globals: a device copy each, made where they
     // are read.
     SmallVector<Operation *> hostData;

@@ -2,9 +2,11 @@
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-device-buffers))' | FileCheck %s
 
 // Inputs, weights and constants are copied in, the output copied out, the
-// workspace replaced by a device buffer; all freed before the return.
+// workspace replaced by a device buffer (the host one shrinks to nothing);
+// all freed before the return.
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[X:.*]]: memref<4xf32>, %[[Y:.*]]: memref<4xf32>, %[[T:.*]]: !llvm.ptr, %[[WS:.*]]: memref<64xi8>)
+// CHECK-SAME: kiln.workspace_bytes = 0 : i64
 // CHECK-NEXT: %[[DX:.*]] = gpu.alloc () : memref<4xf32>
 // CHECK-NEXT: gpu.memcpy %[[DX]], %[[X]]
 // CHECK-NEXT: %[[DY:.*]] = gpu.alloc () : memref<4xf32>
@@ -28,7 +30,8 @@
 memref.global "private" constant @cst : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
 func.func @main(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.ptr, %ws: memref<64xi8>)
     attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
-                kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+                kiln.outputs = [{name = "y", type = tensor<4xf32>}],
+                kiln.workspace_bytes = 64 : i64} {
   %c0 = arith.constant 0 : index
   %w = kiln_rt.weight %table[0] : !llvm.ptr -> memref<4xf32>
   %g = memref.get_global @cst : memref<4xf32>

@@ -16,8 +16,9 @@ def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
 
     - inputs are copied host to device (`gpu.memcpy`) on entry;
     - outputs are copied device to host before each `return`;
-    - the workspace becomes a device buffer of the same size (the host
-      workspace the runtime passes is left unused);
+    - the workspace becomes a device buffer of the same size, and the
+      host workspace the runtime allocates shrinks to nothing
+      (`kiln.workspace_bytes` becomes 0);
     - each weight (`kiln_rt.weight`) and each constant global
       (`memref.get_global`) is copied host to device on every call: the
       weights are not yet uploaded once at load (see docs/cuda.md).
