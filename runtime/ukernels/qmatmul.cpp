@@ -13,19 +13,17 @@
 // so a k step costs one conversion and one FMA per 16 weights and row. The
 // panels are spread over the thread pool.
 //
-// int4 at one row, on CPUs with AVX512-VNNI: converting nibbles to fp32
-// costs more instructions than the FMA that uses them, so the fp32 path
-// above is bound by the vector ALUs (about half of the DRAM bandwidth on
-// Zen 4), not by memory. This path quantizes the row's activations to int8
-// once per call (symmetric, one scale per weight group, as llama.cpp's
-// Q4 x Q8 products do) and multiplies nibbles and activations with
-// vpdpbusd, 4 k steps per instruction, in int32; each group's sum is then
-// scaled in fp32:
+// One row (batch-1 decode) on CPUs with AVX512-VNNI: converting weights to
+// fp32 costs more instructions than the FMA that uses them (for int4, plus
+// the nibble work), so the fp32 path above is bound by the vector ALUs, not
+// by memory. This path rounds the row's activations to int8 once per call
+// (symmetric, one scale per int4 weight group or per 32 k for int8, as
+// llama.cpp's Q4 x Q8 and Q8 x Q8 products do) and multiplies weights and
+// activations with vpdpbusd, 4 k steps per instruction, in int32; each
+// group's sum is then scaled in fp32:
 //   acc += s[g] sa[g] (sum_{k in g} q_k aq_k - z[g] sum_{k in g} aq_k)
 // The weights keep their layout: 4 k rows are interleaved in registers
-// (byte and word unpacks) into the k-quads vpdpbusd reads. int8 weights
-// keep the fp32 path: it converts one byte per weight without the nibble
-// work and is closer to the bandwidth limit.
+// (byte and word unpacks) into the k-quads vpdpbusd reads.
 //
 // Prefill (more rows): compute-bound, so the weights are dequantized a
 // column chunk at a time (at most ~2 MiB of fp32, in the layout of
@@ -391,33 +389,101 @@ KILN_AVX512 void gemvAvx512(const Problem &pb, int64_t p0, int64_t p1,
 #define KILN_AVX512_VNNI                                                       \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 
-/// The activations of one row as int8, symmetric per weight group:
-/// aq = round(a / sa[g]) with sa[g] = max_{k in g} |a_k| / 127, and the
-/// integer sums sq[g] = sum_{k in g} aq_k (for the zero points). gs is a
-/// multiple of 8.
-KILN_AVX512_VNNI void quantizeActivations(const Problem &pb, const float *a,
-                                          int8_t *aq, float *sa, int32_t *sq) {
-  for (int64_t g = 0; g < pb.groups; ++g) {
-    const float *ag = a + g * pb.gs;
+/// The activations of one row as int8, symmetric per block of `bs` values
+/// (a multiple of 8): aq = round(a / sa[b]) with
+/// sa[b] = max_{k in b} |a_k| / 127, and the integer sums
+/// sq[b] = sum_{k in b} aq_k (for the zero points and the int8 offset).
+KILN_AVX512_VNNI void quantizeActivations(const float *a, int64_t blocks,
+                                          int64_t bs, int8_t *aq, float *sa,
+                                          int32_t *sq) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    const float *ab = a + b * bs;
     __m512 vmax = _mm512_setzero_ps();
-    for (int64_t kk = 0; kk < pb.gs; kk += 16) {
-      __mmask16 m = lanes16(int(pb.gs - kk));
+    for (int64_t kk = 0; kk < bs; kk += 16) {
+      __mmask16 m = lanes16(int(bs - kk));
       vmax =
-          _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, ag + kk)));
+          _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, ab + kk)));
     }
     float amax = _mm512_reduce_max_ps(vmax);
     __m512 inv = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
     __m512i sum = _mm512_setzero_si512();
-    for (int64_t kk = 0; kk < pb.gs; kk += 16) {
-      __mmask16 m = lanes16(int(pb.gs - kk));
+    for (int64_t kk = 0; kk < bs; kk += 16) {
+      __mmask16 m = lanes16(int(bs - kk));
       // Round to nearest even; |a / sa| <= 127, and the pack saturates.
       __m512i v = _mm512_cvtps_epi32(
-          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, ag + kk), inv));
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, ab + kk), inv));
       sum = _mm512_add_epi32(sum, v);
-      _mm_mask_storeu_epi8(aq + g * pb.gs + kk, m, _mm512_cvtsepi32_epi8(v));
+      _mm_mask_storeu_epi8(aq + b * bs + kk, m, _mm512_cvtsepi32_epi8(v));
     }
-    sa[g] = amax / 127.0f;
-    sq[g] = _mm512_reduce_add_epi32(sum);
+    sa[b] = amax / 127.0f;
+    sq[b] = _mm512_reduce_add_epi32(sum);
+  }
+}
+
+/// Activation blocks of the int8 VNNI path (its weights have one scale per
+/// column over all of K, too coarse for the activations).
+constexpr int64_t kQ8ActBlock = 32;
+
+/// One row times int8 panels [p0, p1) with vpdpbusd (K a multiple of
+/// kQ8ActBlock). vpdpbusd multiplies unsigned by signed bytes: the weights
+/// are offset to w + 128 (an xor of the sign bit), whose products exceed
+/// the true ones by 128 sum(aq) per block. Four k rows (64 bytes each) are
+/// interleaved into k-quads by byte and word unpacks, so that dword lane d
+/// of vector v holds column 16 (d / 4) + 4 v + d % 4; the columns are put
+/// back in order once per panel.
+KILN_AVX512_VNNI void gemvQ8Vnni(const Problem &pb, int64_t p0, int64_t p1,
+                                 int64_t r, const int8_t *aq, const float *sa,
+                                 const int32_t *sq) {
+  const int64_t width = kiln_uk_qmatmul_panel_width(8);
+  const __m512i sign = _mm512_set1_epi8(char(0x80));
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *panel = pb.panel(p);
+    int64_t n0 = p * kNR;
+    int cols = int(std::min<int64_t>(kNR, pb.n - n0));
+    __m512 acc[4];
+    for (int v = 0; v < 4; ++v)
+      acc[v] = _mm512_setzero_ps();
+    const uint8_t *wr = panel;
+    for (int64_t b = 0; b * kQ8ActBlock < pb.k; ++b) {
+      __m512i dot[4];
+      for (int v = 0; v < 4; ++v)
+        dot[v] = _mm512_setzero_si512();
+      const int8_t *ab = aq + b * kQ8ActBlock;
+      for (int64_t kk = 0; kk < kQ8ActBlock; kk += 4, wr += 4 * width) {
+        __m512i rows[4];
+        for (int t = 0; t < 4; ++t)
+          rows[t] = _mm512_xor_si512(_mm512_loadu_si512(wr + t * width), sign);
+        __m512i p01lo = _mm512_unpacklo_epi8(rows[0], rows[1]);
+        __m512i p01hi = _mm512_unpackhi_epi8(rows[0], rows[1]);
+        __m512i p23lo = _mm512_unpacklo_epi8(rows[2], rows[3]);
+        __m512i p23hi = _mm512_unpackhi_epi8(rows[2], rows[3]);
+        int32_t a4;
+        std::memcpy(&a4, ab + kk, sizeof a4);
+        __m512i av = _mm512_set1_epi32(a4);
+        dot[0] = _mm512_dpbusd_epi32(dot[0],
+                                     _mm512_unpacklo_epi16(p01lo, p23lo), av);
+        dot[1] = _mm512_dpbusd_epi32(dot[1],
+                                     _mm512_unpackhi_epi16(p01lo, p23lo), av);
+        dot[2] = _mm512_dpbusd_epi32(dot[2],
+                                     _mm512_unpacklo_epi16(p01hi, p23hi), av);
+        dot[3] = _mm512_dpbusd_epi32(dot[3],
+                                     _mm512_unpackhi_epi16(p01hi, p23hi), av);
+      }
+      __m512 sab = _mm512_set1_ps(sa[b]);
+      __m512i offset = _mm512_set1_epi32(128 * sq[b]);
+      for (int v = 0; v < 4; ++v)
+        acc[v] = _mm512_fmadd_ps(
+            sab, _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[v], offset)), acc[v]);
+    }
+    alignas(64) float lanes[4][16], out[kNR];
+    for (int v = 0; v < 4; ++v)
+      _mm512_store_ps(lanes[v], acc[v]);
+    for (int v = 0; v < 4; ++v)
+      for (int d = 0; d < 16; ++d) {
+        int col = 16 * (d / 4) + 4 * v + d % 4;
+        out[col] = col < cols ? lanes[v][d] * pb.scale(0, n0 + col) : 0.0f;
+      }
+    storeRow(pb, r, n0, cols, out);
   }
 }
 
@@ -591,15 +657,24 @@ void runGemv(const Problem &pb) {
   float *sums = scratch.sums.get(count * pb.groups);
   gatherRows(pb, 0, int(count), rows, sums);
   bool avx = useAvx512();
-  if (pb.bits == 4 && count == 1 && pb.gs % 8 == 0 && useVnni()) {
-    // Scratch as floats: aq (K bytes), then sa and sq (G each).
-    float *q = scratch.quantized.get(ceilDiv(pb.k, 4) + 2 * pb.groups);
+  // One row on VNNI: int8 activations, per weight group (int4) or per
+  // block of kQ8ActBlock (int8, whose kernel takes one scale per column:
+  // the compiler's per-channel weights).
+  int64_t actBlock = pb.bits == 4 ? pb.gs : kQ8ActBlock;
+  if (count == 1 && pb.k % actBlock == 0 && actBlock % 8 == 0 &&
+      (pb.bits == 4 || pb.groups == 1) && useVnni()) {
+    int64_t blocks = pb.k / actBlock;
+    // Scratch as floats: aq (K bytes), then sa and sq (one per block).
+    float *q = scratch.quantized.get(ceilDiv(pb.k, 4) + 2 * blocks);
     float *sa = q + ceilDiv(pb.k, 4);
-    int32_t *sq = reinterpret_cast<int32_t *>(sa + pb.groups);
+    int32_t *sq = reinterpret_cast<int32_t *>(sa + blocks);
     int8_t *aq = reinterpret_cast<int8_t *>(q);
-    quantizeActivations(pb, rows, aq, sa, sq);
+    quantizeActivations(rows, blocks, actBlock, aq, sa, sq);
     parallelFor(panels, parallel, [&](int64_t p0, int64_t p1) {
-      gemvQ4Vnni(pb, p0, p1, 0, aq, sa, sq);
+      if (pb.bits == 4)
+        gemvQ4Vnni(pb, p0, p1, 0, aq, sa, sq);
+      else
+        gemvQ8Vnni(pb, p0, p1, 0, aq, sa, sq);
     });
     return;
   }

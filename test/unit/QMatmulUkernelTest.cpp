@@ -153,11 +153,11 @@ void runCase(const QCase &cs, uint32_t seed = 7) {
             amax = std::max(amax, std::fabs(double(ab[i * aSM + kk])));
             absW += std::fabs(w);
           }
-          // One-row int4 products may round the activations to int8 per
-          // group (VNNI): each by at most half a step, amax / 254.
+          // One-row products may round the activations to int8 per weight
+          // group or finer (VNNI): each by at most half a step, amax / 254.
           actError += amax / 254.0 * absW;
         }
-        if (cs.bits != 4 || cs.batch * cs.m != 1)
+        if (cs.batch * cs.m != 1)
           actError = 0;
         double bj = cs.bias ? bias[j] : 0.0;
         size_t at = size_t(x * cSB + i * cSM + j * cs.cStep);
