@@ -129,6 +129,7 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   CUDAMapLoopsOptions map;
   map.threadsPerBlock = options.threadsPerBlock;
   pm.addNestedPass<func::FuncOp>(createCUDAMapLoops(map));
+  pm.addNestedPass<func::FuncOp>(createCUDAPromoteAccumulators());
   if (options.emulate) {
     pm.addNestedPass<func::FuncOp>(createCUDAEmulateLaunches());
     buildCPUToLLVMPipeline(pm);

@@ -89,6 +89,43 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def CUDAPromoteAccumulators : Pass<"kiln-cuda-promote-accumulators",
+                                    "func::FuncOp"> {
+  let summary = "Keep reduction accumulators in registers";
+  let description = [{
+    In the kernels `kiln-cuda-map-loops` makes, a reduction runs as an
+    `scf.for` that loads its accumulator from the output, adds to it and
+    stores it back on every iteration (as `convert-linalg-to-parallel-loops`
+    writes it); LLVM cannot keep it in a register because it cannot prove
+    that the kernel's pointers do not alias. This pass rewrites each loop
+    inside a `gpu.launch` whose body loads and stores one location
+    (same memref, same indices, all defined outside the loop) so that the
+    value is loaded once before the loop, carried in `iter_args` and
+    stored once after it; nested reductions (a convolution's channel and
+    window loops) are promoted level by level. A loop qualifies only when
+    that load and store are its only accesses to the memref and its only
+    write, and nothing in it has unknown memory effects: as bufferized
+    linalg code guarantees, the memrefs it reads do not alias the
+    accumulator.
+
+    ```mlir
+    scf.for %k = %c0 to %c8 step %c1 {
+      %a = memref.load %A[%i, %k]  %b = memref.load %B[%k, %j]
+      %c = memref.load %C[%i, %j]
+      memref.store (%c + %a * %b), %C[%i, %j]
+    }
+    // becomes
+    %c0v = memref.load %C[%i, %j]
+    %r = scf.for %k = ... iter_args(%acc = %c0v) -> (f32) {
+      ... scf.yield (%acc + %a * %b)
+    }
+    memref.store %r, %C[%i, %j]
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
                                 "func::FuncOp"> {
   let summary = "Run GPU launches and device memory on the host (testing)";
