@@ -1,9 +1,12 @@
 """Every model family compiles for NVIDIA GPUs without one: kiln-compile
 --target=cuda gives PTX that the CUDA toolkit's ptxas accepts for sm_80 and
 sm_90, and an artifact that links (skipped, with the reason printed, where
-the toolkit is missing). Running the kernels needs a GPU (see docs/cuda.md);
-here the CUDA mapping's kernels and device copies run on the host
-(--cuda-emulate) and are compared with PyTorch."""
+the toolkit is missing). Without a GPU the CUDA mapping's kernels and
+device copies run on the host (--cuda-emulate) and are compared with
+PyTorch; with one (a CUDA driver that finds a device), the artifacts run on
+it and are compared with PyTorch too (skipped, with the reason printed,
+elsewhere)."""
+import ctypes
 import os
 import pathlib
 import subprocess
@@ -25,6 +28,18 @@ def _missing_toolkit():
         return f"no ptxas at {PTXAS}"
     if not LIBDEVICE.exists():
         return f"no libdevice at {LIBDEVICE}"
+    return None
+
+
+def _missing_gpu():
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no CUDA driver (libcuda.so.1)"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or \
+            cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
+        return "the CUDA driver finds no GPU"
     return None
 
 
@@ -76,12 +91,7 @@ def test_cuda_compile(tmp_path, family, toolkit, exported):
     assert b"kiln-artifact 1\ntarget cuda\n" in so.read_bytes()
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_cuda_emulated(tmp_path, family, exported):
-    onnx_path, inputs, outputs = exported(family)
-    so = tmp_path / f"{family}.so"
-    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
-         "--cuda-emulate", "-o", str(so)])
+def _check_outputs(tmp_path, so, inputs, outputs, extra=()):
     args = []
     for i, x in enumerate(inputs):
         np.save(tmp_path / f"in{i}.npy", x)
@@ -89,4 +99,31 @@ def test_cuda_emulated(tmp_path, family, exported):
     np.save(tmp_path / "want.npy", outputs[0])
     args += ["--expect", str(tmp_path / "want.npy"), "--atol", "1e-4",
              "--rtol", "1e-3"]
-    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
+    assert " ok" in run([tool("kiln-run"), str(so), *args, *extra]).stdout
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cuda_emulated(tmp_path, family, exported):
+    onnx_path, inputs, outputs = exported(family)
+    so = tmp_path / f"{family}.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--cuda-emulate", "-o", str(so)])
+    _check_outputs(tmp_path, so, inputs, outputs)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cuda_on_gpu(tmp_path, family, toolkit, exported):
+    reason = _missing_gpu()
+    if reason:
+        print(f"\nskipping {family} on the GPU: {reason}")
+        pytest.skip(reason)
+    onnx_path, inputs, outputs = exported(family)
+    # PTX for sm_80 (a toolkit without ptxas), which the driver compiles
+    # for the GPU at hand, whichever of sm_80 and newer it is.
+    ptx_only = tmp_path / "toolkit"
+    (ptx_only / "nvvm").mkdir(parents=True)
+    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    so = tmp_path / f"{family}.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--gpu-arch=sm_80", f"--cuda-toolkit={ptx_only}", "-o", str(so)])
+    _check_outputs(tmp_path, so, inputs, outputs, ["--device=cuda"])
