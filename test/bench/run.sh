@@ -2,7 +2,7 @@
 # kiln against its peers, side by side in one run (`make bench`).
 #
 #   test/bench/run.sh [BUILD_DIR] [BENCH...]     BENCH: matmul attention models quant
-#                                                 mamba llm
+#                                                 mamba llm scaling
 #                                                 bigmodel (only when named)
 #
 # Benchmarks are not tests: nothing here fails because the machine is slow or
@@ -31,7 +31,7 @@ BUILD_DIR=$(realpath -m "$BUILD_ARG")
 shift || true
 BENCHES=("$@")
 if [ ${#BENCHES[@]} -eq 0 ] || [ "${BENCHES[0]}" = all ]; then
-  BENCHES=(matmul attention models quant mamba llm)
+  BENCHES=(matmul attention models quant mamba llm scaling)
 fi
 
 PY=/usr/bin/python3
@@ -48,8 +48,8 @@ export PYTHONWARNINGS=ignore
 
 for b in "${BENCHES[@]}"; do
   case "$b" in
-    matmul | attention | models | quant | mamba | llm | bigmodel) ;;
-    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, mamba, llm, bigmodel)" >&2
+    matmul | attention | models | quant | mamba | llm | scaling | bigmodel) ;;
+    *) echo "run.sh: unknown benchmark '$b' (matmul, attention, models, quant, mamba, llm, scaling, bigmodel)" >&2
        exit 2 ;;
   esac
 done
@@ -334,6 +334,50 @@ bench_llm() {
     echo "  llm benchmark failed, see $WORK/llm/log" >&2
   fi
   say '```'
+}
+
+# Issue 6's thread scaling: the large cases (SGEMM 2048^3 and the model set)
+# on 1 thread and on THREADS, same artifact, alternating, each the median of
+# its runs. Compiles what the matmul and models benchmarks have not.
+scaling_ms() { # scaling_ms MODEL.so THREADS RUNS
+  "$BIN/kiln-run" "$1" --random-inputs --threads "$2" --bench "$3" 2>/dev/null |
+    sed -n 's/^bench: runs=[0-9]* median_ms=\([0-9.]*\).*/\1/p'
+}
+
+bench_scaling() {
+  echo "== scaling (kiln, 1 thread against $THREADS)"
+  mkdir -p "$WORK/matmul" "$WORK/models"
+  [ -f "$WORK/matmul/cases.txt" ] ||
+    "$PY" "$HERE/models.py" matmul "$WORK/matmul" >"$WORK/matmul/cases.txt"
+  [ -f "$WORK/models/cases.txt" ] ||
+    "$PY" "$HERE/models.py" families "$WORK/models" >"$WORK/models/cases.txt" \
+      2>"$WORK/models/export.log" || true
+  local lines=() name path so one many
+  while read -r _ name path _; do
+    case "$name" in 2048x2048x2048 | llama | dit | unet | vit | mamba) ;; *) continue ;; esac
+    so="${path%.onnx}.so"
+    if [ ! -f "$so" ] && ! "$BIN/kiln-compile" "$path" -o "$so" \
+        >"${path%.onnx}.scaling.log" 2>&1; then
+      echo "  kiln: $name: kiln-compile failed" >&2
+      continue
+    fi
+    scaling_ms "$so" 1 2 >/dev/null # warm-up: page in the weights
+    one=$(scaling_ms "$so" 1 10)
+    many=$(scaling_ms "$so" "$THREADS" 10)
+    one=$(printf '%s\n%s\n' "$one" "$(scaling_ms "$so" 1 10)" | sort -g | head -n1)
+    many=$(printf '%s\n%s\n' "$many" "$(scaling_ms "$so" "$THREADS" 10)" | sort -g | head -n1)
+    [ -n "$one" ] && [ -n "$many" ] || { echo "  kiln: $name: run failed" >&2; continue; }
+    lines+=("$(awk -v n="$name" -v a="$one" -v b="$many" \
+      'BEGIN { printf "| %s | %.2f | %.2f | %.2fx |", n, a, b, a / b }')")
+    echo "  $name: 1 thread $one ms, $THREADS threads $many ms"
+  done < <(cat "$WORK/matmul/cases.txt" "$WORK/models/cases.txt")
+  say ""
+  say "### thread scaling, kiln (same artifact; better of two medians of 10 runs each)"
+  say ""
+  say "| case | 1 thread ms | $THREADS threads ms | speed-up |"
+  say "|---|---:|---:|---:|"
+  local l
+  for l in "${lines[@]}"; do say "$l"; done
 }
 
 # Issue 12's bounded compile memory: a 1.1e9-parameter fp16 Llama compiled
