@@ -126,40 +126,83 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
                             "independent");
     Location loc = loop.getLoc();
     OpBuilder b(loop);
-    // Trip count of each dimension, and of the whole nest.
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    // Trip count of each dimension (static where the bounds are).
+    int64_t rank = loop.getNumLoops();
     SmallVector<Value> counts;
-    std::optional<int64_t> staticTotal = 1;
-    Value total = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<std::optional<int64_t>> staticCounts;
     for (auto [lb, ub, step] : llvm::zip(
              loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
       std::optional<int64_t> l = getConstantIntValue(lb),
                              u = getConstantIntValue(ub),
                              s = getConstantIntValue(step);
-      Value n;
       if (l && u && s && *s > 0) {
         int64_t c = std::max<int64_t>(0, llvm::divideCeilSigned(*u - *l, *s));
-        n = arith::ConstantIndexOp::create(b, loc, c);
-        if (staticTotal)
-          *staticTotal *= c;
+        counts.push_back(cst(c));
+        staticCounts.push_back(c);
       } else {
         Value span = arith::SubIOp::create(b, loc, ub, lb);
-        n = arith::CeilDivSIOp::create(b, loc, span, step);
-        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-        n = arith::MaxSIOp::create(b, loc, n, c0);
-        staticTotal.reset();
+        Value n = arith::CeilDivSIOp::create(b, loc, span, step);
+        counts.push_back(arith::MaxSIOp::create(b, loc, n, cst(0)));
+        staticCounts.push_back(std::nullopt);
       }
-      counts.push_back(n);
-      total = arith::MulIOp::create(b, loc, total, n);
     }
-    if (staticTotal)
-      total = arith::ConstantIndexOp::create(b, loc, *staticTotal);
-    // A static nest smaller than a block gets a block of its size.
+    // Product of the counts of dimensions [from, to).
+    auto product = [&](int64_t from, int64_t to,
+                       std::optional<int64_t> &known) -> Value {
+      known = 1;
+      Value p = cst(1);
+      for (int64_t d = from; d < to; ++d) {
+        if (known && staticCounts[d])
+          *known *= *staticCounts[d];
+        else
+          known.reset();
+        p = arith::MulIOp::create(b, loc, p, counts[d]);
+      }
+      return known ? cst(*known) : p;
+    };
+    auto ceilDiv = [&](Value v, std::optional<int64_t> known,
+                       int64_t by) -> std::pair<Value, std::optional<int64_t>> {
+      if (known)
+        return {cst(llvm::divideCeil(*known, by)),
+                llvm::divideCeil(*known, by)};
+      return {arith::CeilDivSIOp::create(b, loc, v, cst(by)), std::nullopt};
+    };
+
+    // Reductions (a loop in the body) over two or more parallel dimensions
+    // take 2-D tiles of the last two: a block's threads then share the rows
+    // of one operand and the columns of the other in the caches.
+    bool hasReduction = false;
+    loop.getBody()->walk([&](scf::ForOp) { hasReduction = true; });
+    bool tiled = tileReductions && rank >= 2 && hasReduction &&
+                 threadsPerBlock % tileWidth == 0 &&
+                 threadsPerBlock >= tileWidth;
+
     int64_t threads = threadsPerBlock;
-    if (staticTotal)
-      threads = std::max<int64_t>(1, std::min<int64_t>(threads, *staticTotal));
-    Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value grid = arith::CeilDivSIOp::create(b, loc, total, blockSize);
+    Value grid;
+    std::optional<int64_t> staticTotal;
+    Value total = product(0, rank, staticTotal);
+    if (tiled) {
+      int64_t rows = threadsPerBlock / tileWidth;
+      std::optional<int64_t> outerKnown;
+      Value outer = product(0, rank - 2, outerKnown);
+      Value tilesR =
+          ceilDiv(counts[rank - 2], staticCounts[rank - 2], rows).first;
+      Value tilesC =
+          ceilDiv(counts[rank - 1], staticCounts[rank - 1], tileWidth).first;
+      grid = arith::MulIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, outer, tilesR), tilesC);
+    } else {
+      // A static nest smaller than a block gets a block of its size.
+      if (staticTotal)
+        threads =
+            std::max<int64_t>(1, std::min<int64_t>(threads, *staticTotal));
+      grid = ceilDiv(total, staticTotal, threads).first;
+    }
+    Value blockSize = cst(threads);
+    Value one = cst(1);
     // An empty nest still launches one block, whose threads do nothing.
     grid = arith::MaxSIOp::create(b, loc, grid, one);
     auto launch = gpu::LaunchOp::create(
@@ -172,29 +215,64 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
         FlatSymbolRefAttr::get(b.getContext(), kernelName));
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
-    Value id = arith::AddIOp::create(
-        b, loc,
-        arith::MulIOp::create(b, loc, launch.getBlockIds().x, blockSize),
-        launch.getThreadIds().x);
-    // The tail guard, unless the grid covers the nest exactly.
-    if (!staticTotal || *staticTotal % threads != 0) {
-      Value inRange =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, id, total);
+    Value bx = launch.getBlockIds().x, tx = launch.getThreadIds().x;
+
+    // Each dimension's index (0-based), and the guard, if any.
+    SmallVector<Value> index(rank);
+    Value inRange;
+    Value rest; // the linear index over the outer dimensions
+    int64_t outerRank = rank;
+    if (tiled) {
+      int64_t rows = threadsPerBlock / tileWidth;
+      Value tilesR =
+          ceilDiv(counts[rank - 2], staticCounts[rank - 2], rows).first;
+      Value tilesC =
+          ceilDiv(counts[rank - 1], staticCounts[rank - 1], tileWidth).first;
+      Value tileC = arith::RemSIOp::create(b, loc, bx, tilesC);
+      Value r = arith::DivSIOp::create(b, loc, bx, tilesC);
+      Value tileR = arith::RemSIOp::create(b, loc, r, tilesR);
+      rest = arith::DivSIOp::create(b, loc, r, tilesR);
+      Value ty = arith::DivSIOp::create(b, loc, tx, cst(tileWidth));
+      Value txx = arith::RemSIOp::create(b, loc, tx, cst(tileWidth));
+      index[rank - 2] = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, tileR, cst(rows)), ty);
+      index[rank - 1] = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, tileC, cst(tileWidth)), txx);
+      auto guardDim = [&](int64_t d, int64_t tile) {
+        if (staticCounts[d] && *staticCounts[d] % tile == 0)
+          return;
+        Value c = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        index[d], counts[d]);
+        inRange = inRange ? arith::AndIOp::create(b, loc, inRange, c) : c;
+      };
+      guardDim(rank - 2, rows);
+      guardDim(rank - 1, tileWidth);
+      outerRank = rank - 2;
+    } else {
+      rest = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, bx, blockSize), tx);
+      // The tail guard, unless the grid covers the nest exactly.
+      if (!staticTotal || *staticTotal % threads != 0)
+        inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rest,
+                                        total);
+    }
+    if (inRange) {
       auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
       b.setInsertionPointToStart(&guard.getThenRegion().front());
     }
-    // Delinearize, last dimension fastest.
-    IRMapping map;
-    Value rest = id;
-    for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-      Value i = rest;
+    // Delinearize the rest, last dimension fastest.
+    for (int64_t d = outerRank - 1; d >= 0; --d) {
+      index[d] = rest;
       if (d > 0) {
-        i = arith::RemSIOp::create(b, loc, rest, counts[d]);
+        index[d] = arith::RemSIOp::create(b, loc, rest, counts[d]);
         rest = arith::DivSIOp::create(b, loc, rest, counts[d]);
       }
+    }
+    IRMapping map;
+    for (int64_t d = 0; d < rank; ++d) {
       Value iv = arith::AddIOp::create(
           b, loc, loop.getLowerBound()[d],
-          arith::MulIOp::create(b, loc, i, loop.getStep()[d]));
+          arith::MulIOp::create(b, loc, index[d], loop.getStep()[d]));
       map.map(loop.getInductionVars()[d], iv);
     }
     for (Operation &op : loop.getBody()->without_terminator())
@@ -212,6 +290,11 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
     if (threadsPerBlock < 1 || threadsPerBlock > 1024) {
       func.emitError("threads-per-block must be 1 to 1024, got ")
           << static_cast<int64_t>(threadsPerBlock);
+      return signalPassFailure();
+    }
+    if (tileWidth < 1) {
+      func.emitError("tile-width must be positive, got ")
+          << static_cast<int64_t>(tileWidth);
       return signalPassFailure();
     }
     for (Block &block : func.getBody())

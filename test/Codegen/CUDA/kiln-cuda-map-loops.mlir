@@ -3,26 +3,40 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-map-loops{threads-per-block=128},canonicalize))' \
 // RUN:   | FileCheck %s --check-prefix=T128
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-map-loops{tile-reductions=false},canonicalize))' \
+// RUN:   | FileCheck %s --check-prefix=FLAT
 
-// A 16x64 nest: 1024 iterations in 4 blocks of 256 threads (8 of 128),
-// the last dimension fastest, a reduction loop inside each thread. The
-// blocks cover the nest exactly: no guard.
+// A 16x64 matmul: reductions take 2-D tiles of 16 rows (256 / 16) by 16
+// columns, 4 blocks; the tiles cover the nest exactly: no guard. Without
+// tiles (FLAT), 1024 iterations in 4 blocks of 256 threads, the last
+// dimension fastest; with 128 threads (T128), tiles of 8 x 16, 8 blocks.
 // CHECK-LABEL: func.func @matmul
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK: gpu.launch blocks(%[[BX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[C4]], %{{[a-z0-9]+}} = %[[C1]], %{{[a-z0-9]+}} = %[[C1]])
 // CHECK-SAME: threads(%[[TX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[C256]], %{{[a-z0-9]+}} = %[[C1]], %{{[a-z0-9]+}} = %[[C1]])
 // CHECK-SAME: module(@kiln_kernels) function(@matmul_kernel0)
-// CHECK-NEXT: %[[B:.*]] = arith.muli %[[BX]], %[[C256]]
-// CHECK-NEXT: %[[ID:.*]] = arith.addi %[[B]], %[[TX]]
-// CHECK-NEXT: %[[J:.*]] = arith.remsi %[[ID]], %[[C64]]
-// CHECK-NEXT: %[[I:.*]] = arith.divsi %[[ID]], %[[C64]]
+// CHECK-NEXT: %[[TC:.*]] = arith.remsi %[[BX]], %[[C4]]
+// CHECK-NEXT: %[[I:.*]] = arith.divsi %[[TX]], %[[C16]]
+// CHECK-NEXT: %[[X:.*]] = arith.remsi %[[TX]], %[[C16]]
+// CHECK-NEXT: %[[J0:.*]] = arith.muli %[[TC]], %[[C16]]
+// CHECK-NEXT: %[[J:.*]] = arith.addi %[[J0]], %[[X]]
 // CHECK-NEXT: scf.for
 // CHECK: memref.load %{{.*}}[%[[I]], %[[J]]]
 // CHECK: gpu.terminator
 // CHECK-NOT: scf.parallel
+// FLAT-LABEL: func.func @matmul
+// FLAT: gpu.launch blocks(%[[BX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c4,
+// FLAT-SAME: threads(%[[TX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c256,
+// FLAT-NEXT: %[[B:.*]] = arith.muli %[[BX]], %c256
+// FLAT-NEXT: %[[ID:.*]] = arith.addi %[[B]], %[[TX]]
+// FLAT-NEXT: %[[J:.*]] = arith.remsi %[[ID]], %c64
+// FLAT-NEXT: %[[I:.*]] = arith.divsi %[[ID]], %c64
+// FLAT-NEXT: scf.for
+// FLAT: memref.load %{{.*}}[%[[I]], %[[J]]]
 // T128-LABEL: func.func @matmul
 // T128: gpu.launch blocks({{.*}}) in (%{{.*}} = %c8, {{.*}} threads({{.*}}) in (%{{.*}} = %c128,
 func.func @matmul(%a: memref<16x8xf32>, %b: memref<8x64xf32>, %c: memref<16x64xf32>) {
@@ -185,6 +199,37 @@ func.func @tail(%a: memref<1000xf32>) {
   %f = arith.constant 0.0 : f32
   scf.parallel (%i) = (%c0) to (%c1000) step (%c1) {
     memref.store %f, %a[%i] : memref<1000xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A 10x20 reduction: tiles of 16 x 16 (2 blocks: 1 x 2 tiles); both
+// dimensions need a guard. The outer dimension (3) is flattened over the
+// blocks: 6 blocks.
+// CHECK-LABEL: func.func @tiled_tail
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c6, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: %[[RI:.*]] = arith.cmpi slt, %{{.*}}, %c10
+// CHECK-NEXT: %[[RJ:.*]] = arith.cmpi slt, %{{.*}}, %c20
+// CHECK-NEXT: %[[IN:.*]] = arith.andi %[[RI]], %[[RJ]]
+// CHECK-NEXT: scf.if %[[IN]] {
+// CHECK: scf.for
+func.func @tiled_tail(%a: memref<3x10x20xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c10 = arith.constant 10 : index
+  %c20 = arith.constant 20 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%b, %i, %j) = (%c0, %c0, %c0) to (%c3, %c10, %c20) step (%c1, %c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %a[%b, %i, %j] : memref<3x10x20xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %a[%b, %i, %j] : memref<3x10x20xf32>
+    }
     scf.reduce
   }
   return

@@ -61,7 +61,13 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
     `memref.load`, `memref.store`, or a loop or branch containing them)
     run in a kernel of one thread, so that the host never dereferences
     device memory; a value such an op computes that the host needs is an
-    error. Every launch names its kernel (`<function>_kernel<i>`) in one
+    error. A nest of two or more dimensions whose body has a reduction
+    loop (a matmul, a norm's statistics) is mapped by 2-D tiles of its last
+    two dimensions instead (`tile-reductions`): a block of
+    `threads-per-block` threads covers `threads-per-block / tile-width`
+    rows by `tile-width` columns, so its threads share the rows of one
+    operand and the columns of the other in the caches; the other
+    dimensions are flattened over the blocks. Every launch names its kernel (`<function>_kernel<i>`) in one
     module, `kiln_kernels`, which `gpu-kernel-outlining` fills.
 
     ```mlir
@@ -80,6 +86,12 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
            /*default=*/"256", "Threads in each block of a launch (1 to 1024)">,
+    Option<"tileReductions", "tile-reductions", "bool", /*default=*/"true",
+           "Give reductions 2-D tiles of their last two parallel "
+           "dimensions">,
+    Option<"tileWidth", "tile-width", "int64_t", /*default=*/"16",
+           "Columns of a reduction's tile (its rows: threads-per-block / "
+           "tile-width)">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"kiln_kernels\"",
            "Name of the gpu.module the kernels are outlined into">,
