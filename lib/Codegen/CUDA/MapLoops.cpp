@@ -3,8 +3,9 @@
 // One launch per outermost scf.parallel, its iteration space flattened over
 // a one-dimensional grid: any number of dimensions maps (attention's four,
 // a conv's), neighbouring threads take neighbouring elements of the last
-// dimension, and the trip count guards the tail. Host code that still
-// touches memory is moved into single-thread launches first.
+// dimension, and the trip count guards the tail. Reductions take 2-D tiles
+// of their last two dimensions instead. Host code that still touches
+// memory is moved into single-thread launches first.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,9 +26,11 @@ using namespace mlir::kiln;
 namespace {
 
 bool touchesMemory(Operation *op) {
-  return isa<memref::LoadOp, memref::StoreOp>(op) ||
-         op->getDialect()->getNamespace() == "linalg" ||
-         op->getDialect()->getNamespace() == "vector";
+  if (isa<memref::LoadOp, memref::StoreOp>(op))
+    return true;
+  Dialect *dialect = op->getDialect();
+  return dialect && (dialect->getNamespace() == "linalg" ||
+                     dialect->getNamespace() == "vector");
 }
 
 /// Whether `op` (or an op nested in it) reads or writes a memref, and
