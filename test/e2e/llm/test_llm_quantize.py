@@ -115,6 +115,15 @@ def test_report_and_exclude(ckpt):
     report = run(base + ["--report"]).stderr
     assert "model_layers_1_mlp_down_proj_weight" in report, report
     assert "lm_head_weight" in report, report
+    # The embedding table, as int8 rows, counted once for both entries.
+    table = [ln for ln in report.splitlines()
+             if "model_embed_tokens_weight" in ln]
+    assert len(table) == 1 and " row " in table[0], report
+    assert (f"{2 * PRODUCTS} products of {PRODUCTS} weights, 1 gather tables"
+            in report), report
     ir = run(base + ["--quant-exclude=lm_head"]).stdout
     assert ir.count("kiln.qmatmul") == 2 * (PRODUCTS - 1), ir[:3000]
     assert ir.count("kiln.matmul") == 2, ir[:3000]
+    ir = run(base + ["--quant-exclude=embed_tokens"]).stdout
+    assert "kiln.dequantize" not in ir, ir[:3000]
+    assert ir.count("kiln.qmatmul") == 2 * PRODUCTS, ir[:3000]

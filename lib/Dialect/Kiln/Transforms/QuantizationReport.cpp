@@ -6,7 +6,7 @@
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
-#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
 
 using namespace mlir;
@@ -25,20 +25,30 @@ void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
     auto t = cast<RankedTensorType>(v.getType());
     return t.getNumElements() * int64_t(t.getElementTypeBitWidth() / 8);
   };
-  // Weights shared by several products count once.
-  llvm::DenseSet<Value> seen;
-  int64_t before = 0, after = 0;
+  // Weights shared by several products (also across entry points, which
+  // hold their own constants of one blob) are listed and counted once.
+  llvm::StringSet<> seen;
+  auto firstUse = [&](Value v) {
+    auto c = v.getDefiningOp<ConstantOp>();
+    std::string key = c && isa<DenseResourceElementsAttr>(c.getValue())
+                          ? weights::blobKey(c)
+                          : "%" + std::to_string(reinterpret_cast<uintptr_t>(
+                                      v.getAsOpaquePointer()));
+    return seen.insert(key).second;
+  };
+  int64_t before = 0, after = 0, weightCount = 0;
   double worst = 0;
   os << "quantized weights (relative L2 error of the dequantized weight):\n";
   os << llvm::format("  %-56s %-12s %4s %6s %10s\n", "layer", "K x N", "bits",
                      "group", "rel. error");
   for (QMatmulOp op : ops) {
     int64_t k = op.getK(), n = op.getN();
-    if (seen.insert(op.getWeight()).second) {
-      before += k * n * 4;
-      after += bytes(op.getWeight()) + bytes(op.getScales()) +
-               (op.getZeroPoints() ? bytes(op.getZeroPoints()) : 0);
-    }
+    if (!firstUse(op.getWeight()))
+      continue;
+    ++weightCount;
+    before += k * n * 4;
+    after += bytes(op.getWeight()) + bytes(op.getScales()) +
+             (op.getZeroPoints() ? bytes(op.getZeroPoints()) : 0);
     std::string name = weights::locationName(op.getLoc());
     if (name.size() > 56)
       name = "..." + name.substr(name.size() - 53);
@@ -62,14 +72,18 @@ void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
     if (!err || !gather)
       return;
     Value table = gather.getInput();
-    if (!seen.insert(table).second)
+    if (!firstUse(table))
       return;
     ++tables;
     auto t = cast<RankedTensorType>(table.getType());
     before += t.getNumElements() * 4;
     after += bytes(table) + t.getDimSize(0) * 4;
     worst = std::max(worst, err.getValueAsDouble());
-    std::string name = weights::locationName(op.getLoc());
+    // Named after the table's location, or its blob when it has none.
+    auto c = table.getDefiningOp<ConstantOp>();
+    std::string name = c && isa<UnknownLoc>(table.getLoc())
+                           ? weights::blobKey(c)
+                           : weights::locationName(table.getLoc());
     if (name.size() > 56)
       name = "..." + name.substr(name.size() - 53);
     std::string shape =
@@ -77,8 +91,9 @@ void kiln::printQuantizationReport(ModuleOp module, llvm::raw_ostream &os) {
     os << llvm::format("  %-56s %-12s %4d %6s %10.5f\n", name.c_str(),
                        shape.c_str(), 8, "row", err.getValueAsDouble());
   });
-  os << llvm::format("  %zu products, %lld gather tables, weights %.1f MB -> "
-                     "%.1f MB (%.2fx), largest error %.5f\n",
-                     ops.size(), (long long)tables, before / 1e6, after / 1e6,
+  os << llvm::format("  %zu products of %lld weights, %lld gather tables, "
+                     "weights %.1f MB -> %.1f MB (%.2fx), largest error %.5f\n",
+                     ops.size(), (long long)weightCount, (long long)tables,
+                     before / 1e6, after / 1e6,
                      after ? double(before) / double(after) : 0.0, worst);
 }

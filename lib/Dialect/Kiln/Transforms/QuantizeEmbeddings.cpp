@@ -89,8 +89,12 @@ struct QuantizeEmbeddingsPass
           !resultType || !resultType.hasStaticShape())
         continue;
       int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+      // The names --exclude matches: the gather's, the table's and its
+      // blob's (checkpoint tables have only the latter).
       std::string name =
           locationName(op.getLoc()) + " " + locationName(constant.getLoc());
+      if (isa<DenseResourceElementsAttr>(constant.getValue()))
+        name += " " + blobKey(constant);
       if (rows * cols < minElements || cols == 0 ||
           (excluded && excluded->match(name))) {
         LLVM_DEBUG(llvm::dbgs() << "skipped: " << name << "\n");
