@@ -54,6 +54,9 @@ cpu::createTargetMachine(const TargetOptions &options, std::string &error) {
     return failure();
   }
   llvm::TargetOptions targetOptions;
+  // Module constructors (a CUDA artifact's module load) go into
+  // .init_array, which the dynamic loader runs; it never runs .ctors.
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpuName, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
