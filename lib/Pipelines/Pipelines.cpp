@@ -124,6 +124,11 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
                                    const CUDAOptions &options) {
   // Device memory, then every linalg op a kernel of one thread per
   // element of its parallel dimensions.
+  if (options.residentWeights) {
+    CUDAResidentWeightsOptions resident;
+    resident.freeAtUnload = !options.emulate;
+    pm.addPass(createCUDAResidentWeights(resident));
+  }
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   CUDAMapLoopsOptions map;

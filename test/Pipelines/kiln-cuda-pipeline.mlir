@@ -16,24 +16,35 @@
 // CODEGEN: linalg.generic
 // CODEGEN: return
 
-// The host entry point copies x, b and the weight to the device, launches
-// the fused kernel (64x512 elements: 128 blocks of 256 threads) and copies
-// y back; the kernels are PTX for the chosen GPU in one gpu.binary.
+// The host entry point makes sure the weights are on the device (uploaded
+// once, by the first call), copies x and b to the device, launches the
+// fused kernel (64x512 elements: 128 blocks of 256 threads) and copies y
+// back, all on one stream; the kernels are PTX for the chosen GPU in one
+// gpu.binary; a destructor frees the device weights.
 // The trip count and block size are constants in the kernel: no 64-bit
 // division by a parameter.
 // CHECK-LABEL: llvm.func internal @main
-// CHECK: llvm.call @mgpuStreamCreate()
-// CHECK-COUNT-3: llvm.call @mgpuMemcpy
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @kiln_kernels::@main_kernel0
+// CHECK: llvm.call @kiln_cuda_resident_weights(
+// CHECK-NEXT: %[[S:.*]] = llvm.call @mgpuStreamCreate()
+// CHECK-COUNT-2: llvm.call @mgpuMemcpy
+// CHECK-NOT: llvm.call @mgpuStream
+// CHECK: gpu.launch_func <%[[S]] : !llvm.ptr> @kiln_kernels::@main_kernel0
 // CHECK: llvm.call @mgpuMemcpy
-// CHECK: llvm.call @mgpuStreamSynchronize
-// CHECK: llvm.call @mgpuStreamDestroy
+// CHECK: llvm.call @mgpuStreamSynchronize(%[[S]])
+// CHECK: llvm.call @mgpuStreamDestroy(%[[S]])
 // CHECK: gpu.binary @kiln_kernels
 // CHECK-SAME: #nvvm.target<O = 3, chip = "sm_80">
 // CHECK-SAME: .target sm_80
 // CHECK-SAME: .entry main_kernel0
 // CHECK-NOT: div.s64
 // CHECK-SAME: .maxntid 256, 1, 1
+// CHECK: llvm.func internal @kiln_cuda_upload_weights
+// CHECK: llvm.call @mgpuMemcpy
+// CHECK: llvm.call @mgpuStreamSynchronize
+// CHECK: llvm.func internal @kiln_cuda_resident_weights
+// CHECK: llvm.cmpxchg
+// CHECK: llvm.func internal @kiln_cuda_free_weights
+// CHECK: llvm.mlir.global_dtors dtors = [@kiln_cuda_free_weights]
 // CHECK: llvm.func @kiln_entry_main(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK: @kiln_artifact_metadata("kiln-artifact 1\0Atarget cuda\0Aweights 1\0Aweight 0 4\0Aentry main {{[0-9]+}} 2 1\0A
 // CHECK-NOT: {{(memref|scf|linalg|tensor|math|kiln_rt)\.}}

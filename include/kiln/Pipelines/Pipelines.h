@@ -85,6 +85,11 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
       llvm::cl::desc("CUDA toolkit directory: libdevice for the math "
                      "functions, bin/ptxas for format=bin"),
       llvm::cl::init("/usr/local/cuda")};
+  Option<bool> residentWeights{
+      *this, "resident-weights",
+      llvm::cl::desc("Upload the weights to the device once, on the first "
+                     "call (off: copy them on every call)"),
+      llvm::cl::init(true)};
   Option<bool> emulate{
       *this, "emulate",
       llvm::cl::desc("Testing without a GPU: run the mapped kernels and the "

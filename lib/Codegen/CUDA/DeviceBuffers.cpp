@@ -79,6 +79,11 @@ struct CUDADeviceBuffersPass
     SmallVector<Value> deviceBuffers;
     SmallVector<std::pair<Value, Value>> copyOut;
     OpBuilder b(&entry, entry.begin());
+    // After the weights' upload, which synchronizes: the entry point's own
+    // device work then runs on one stream.
+    if (auto call = dyn_cast<func::CallOp>(entry.front());
+        call && call.getCallee() == kResidentWeightsFn)
+      b.setInsertionPointAfter(call);
     for (auto [i, arg] : llvm::enumerate(entry.getArguments())) {
       if (!isa<MemRefType>(arg.getType()))
         continue;
@@ -111,6 +116,11 @@ struct CUDADeviceBuffersPass
     // are read.
     SmallVector<Operation *> hostData;
     func.walk([&](Operation *op) {
+      // Weights read from kiln-cuda-resident-weights' device table are
+      // already on the device.
+      if (auto w = dyn_cast<rt::WeightOp>(op);
+          w && w.getTable().getDefiningOp<LLVM::AddressOfOp>())
+        return;
       if (isa<rt::WeightOp, memref::GetGlobalOp>(op))
         hostData.push_back(op);
     });

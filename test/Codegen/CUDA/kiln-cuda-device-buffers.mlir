@@ -105,3 +105,25 @@ func.func @weight_in_loop(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.pt
   }
   return
 }
+
+// -----
+
+// Weights read from kiln-cuda-resident-weights' device table are already on
+// the device: no copy; the buffers come after the upload call.
+// CHECK-LABEL: func.func @resident
+// CHECK-NEXT: call @kiln_cuda_resident_weights
+// CHECK-NEXT: %[[DX:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK: %[[W:.*]] = kiln_rt.weight %{{.*}}[0]
+// CHECK-NOT: gpu.memcpy %{{.*}}, %[[W]]
+// CHECK: linalg.add ins(%[[DX]], %[[W]] :
+llvm.mlir.global internal @kiln_cuda_weights() : !llvm.array<1 x ptr>
+func.func private @kiln_cuda_resident_weights(%t: !llvm.ptr)
+func.func @resident(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.ptr)
+    attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+  call @kiln_cuda_resident_weights(%table) : (!llvm.ptr) -> ()
+  %dev = llvm.mlir.addressof @kiln_cuda_weights : !llvm.ptr
+  %w = kiln_rt.weight %dev[0] : !llvm.ptr -> memref<4xf32>
+  linalg.add ins(%x, %w : memref<4xf32>, memref<4xf32>) outs(%y : memref<4xf32>)
+  return
+}

@@ -4,6 +4,7 @@
 #define KILN_CODEGEN_CUDA_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -18,6 +19,10 @@ namespace mlir::kiln {
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/Codegen/CUDA/Passes.h.inc"
+
+/// The function kiln-cuda-resident-weights calls first in each entry point
+/// (the weights' upload, on the first call).
+constexpr llvm::StringLiteral kResidentWeightsFn = "kiln_cuda_resident_weights";
 
 } // namespace mlir::kiln
 

@@ -19,11 +19,13 @@ def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
     - the workspace becomes a device buffer of the same size, and the
       host workspace the runtime allocates shrinks to nothing
       (`kiln.workspace_bytes` becomes 0);
-    - each weight (`kiln_rt.weight`) and each constant global
-      (`memref.get_global`) is copied host to device on every call: the
-      weights are not yet uploaded once at load (see docs/cuda.md).
+    - each constant global (`memref.get_global`) and each weight read from
+      the host table (`kiln_rt.weight`) is copied host to device on every
+      call; weights that `kiln-cuda-resident-weights` keeps on the device
+      (read from its device table) are left alone.
 
-    Every device buffer is freed (`gpu.dealloc`) before each return. The
+    Every device buffer is freed (`gpu.dealloc`) before each return; the
+    buffers are made after the weights' upload call, if there is one. The
     host side then only moves data and launches kernels; an op that still
     reads or writes a memref outside a parallel loop is wrapped in a
     kernel by `kiln-cuda-map-loops`.
@@ -41,6 +43,41 @@ def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def CUDAResidentWeights : Pass<"kiln-cuda-resident-weights", "ModuleOp"> {
+  let summary = "Upload the weights to the device once, on the first call";
+  let description = [{
+    Runs on bufferized entry points before `kiln-cuda-device-buffers`:
+    instead of a device copy of every weight on every call, the weights
+    live in device memory from the first call on. The module gets a table
+    of device pointers (`@kiln_cuda_weights`, one per weight) and a state
+    word; each entry point that reads weights first calls
+    `@kiln_cuda_resident_weights(%table)`, which returns at once when the
+    weights are on the device, and otherwise claims the upload with an
+    atomic compare-and-exchange (other threads wait for it), copies every
+    weight (`@kiln_cuda_upload_weights`: `gpu.alloc` and `gpu.memcpy`, then
+    a synchronization) and publishes the table. A failed allocation leaves
+    the state "not uploaded" (the run reports the runtime's error; the
+    next call tries again). The entry points then read their weights from
+    the device table (`kiln_rt.weight` on `@kiln_cuda_weights`), which
+    `kiln-cuda-device-buffers` leaves alone. With `free-at-unload`, a
+    global destructor frees the device copies when the artifact is
+    unloaded (`mgpuMemFree`).
+
+    Weights stay on the device the first call ran on: a model is used from
+    one device.
+  }];
+  let options = [
+    Option<"freeAtUnload", "free-at-unload", "bool", /*default=*/"true",
+           "Free the device weights in a global destructor (off for the "
+           "host emulation, whose buffers are host memory)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 
