@@ -23,3 +23,11 @@ def to_numpy(kiln_dtype):
         return DTYPES[kiln_dtype]
     except KeyError:
         raise ValueError("unknown kiln dtype %d" % kiln_dtype) from None
+
+
+def code(name):
+    """The kiln_dtype value of a runtime dtype name ("f32", "i64", ...)."""
+    for value, (n, _) in DTYPES.items():
+        if n == name:
+            return value
+    raise ValueError("unknown kiln dtype %r" % name)

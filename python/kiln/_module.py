@@ -54,8 +54,10 @@ def _signature(rt, handle, entry, count, info_fn):
     return tuple(infos)
 
 
-def _tensor(array):
+def _tensor(array, info):
+    """The kiln_tensor of `array`, which has `info`'s dtype and shape."""
     t = _lib.Tensor()
+    t.dtype = _dtypes.code(info.kiln_dtype)
     t.rank = array.ndim
     for d, n in enumerate(array.shape):
         t.shape[d] = n
@@ -166,8 +168,10 @@ class Module:
         dtypes and shapes) the outputs are written into and returned."""
         arrays = self._inputs(args, kwargs)
         outputs = self._outputs(out)
-        ins = (_lib.Tensor * max(len(arrays), 1))(*map(_tensor, arrays))
-        outs = (_lib.Tensor * max(len(outputs), 1))(*map(_tensor, outputs))
+        ins = (_lib.Tensor * max(len(arrays), 1))(
+            *map(_tensor, arrays, self.inputs))
+        outs = (_lib.Tensor * max(len(outputs), 1))(
+            *map(_tensor, outputs, self.outputs))
         context = self._context or _context.default_context()
         # ctypes releases the GIL for the call: runs from several Python
         # threads proceed in parallel.

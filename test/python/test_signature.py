@@ -77,3 +77,27 @@ def test_bad_inputs_raise(add):
         add(x)
     with pytest.raises(kiln.Error, match="no entry point 'nope'"):
         add.entry("nope")
+
+
+def test_integer_inputs_and_outputs(tmp_path):
+    """Tensors are passed with their own dtype: i64 ids in, i64 out."""
+    p = tmp_path / "gather.mlir"
+    p.write_text("""
+func.func @main(%t: tensor<4x2xf32> {kiln.name = "table"},
+                %ids: tensor<3xi64> {kiln.name = "ids"})
+    -> (tensor<3x2xf32> {kiln.name = "rows"},
+        tensor<3xi64> {kiln.name = "twice"}) {
+  %r = kiln.gather %t, %ids {axis = 0 : i64}
+      : (tensor<4x2xf32>, tensor<3xi64>) -> tensor<3x2xf32>
+  %d = kiln.add %ids, %ids : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  return %r, %d : tensor<3x2xf32>, tensor<3xi64>
+}
+""")
+    m = kiln.compile(p)
+    assert [i.kiln_dtype for i in m.inputs] == ["f32", "i64"]
+    table = np.arange(8, dtype=np.float32).reshape(4, 2)
+    ids = np.array([3, 0, 2], np.int64)
+    rows, twice = m(table, ids)
+    np.testing.assert_array_equal(rows, table[ids])
+    assert twice.dtype == np.int64
+    np.testing.assert_array_equal(twice, 2 * ids)
