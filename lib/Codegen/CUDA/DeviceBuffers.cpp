@@ -2,10 +2,12 @@
 //
 // The artifact's C ABI is the same on every target: an entry point receives
 // host pointers (inputs, outputs, the weight table, the workspace). For
-// CUDA each memref the function touches gets a device twin; inputs, weights
-// and constants are copied in, outputs copied out, everything freed again.
-// Weights are copied on every call for now: uploading them once at load
-// needs the runtime to own device copies of the weight table.
+// CUDA each memref the function touches gets a device twin; inputs and
+// constants are copied in, outputs copied out, everything freed again, on
+// every call. Weights are not: kiln-cuda-resident-weights (on by default)
+// uploads them once, by the first call, and they are read from its device
+// table, which this pass leaves alone. Only with resident-weights=false are
+// weights read from the host table, and then copied in on every call too.
 //
 //===----------------------------------------------------------------------===//
 
