@@ -4,7 +4,8 @@
 // a one-dimensional grid: any number of dimensions maps (attention's four,
 // a conv's), neighbouring threads take neighbouring elements of the last
 // dimension, and the trip count guards the tail. Reductions take 2-D tiles
-// of their last two dimensions instead. Host code that still touches
+// of their last two dimensions instead. A nest with a dimension of static
+// size 0 is erased: it launches nothing. Host code that still touches
 // memory is moved into single-thread launches first.
 //
 //===----------------------------------------------------------------------===//
@@ -127,6 +128,18 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
       return loop.emitError("parallel loop with reductions: the CUDA target "
                             "maps only loops whose iterations are "
                             "independent");
+    // A dimension of static trip count 0 empties the nest: nothing to
+    // launch.
+    for (auto [lb, ub, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+      std::optional<int64_t> l = getConstantIntValue(lb),
+                             u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      if (l && u && s && *s > 0 && *u <= *l) {
+        loop.erase();
+        return success();
+      }
+    }
     Location loc = loop.getLoc();
     OpBuilder b(loop);
     auto cst = [&](int64_t v) -> Value {
@@ -187,10 +200,15 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
     Value grid;
     std::optional<int64_t> staticTotal;
     Value total = product(0, rank, staticTotal);
+    // Tiled: the product of the outer dimensions' counts, and whether it
+    // is known to be at least 1 (every outer count static; none is 0 here).
+    Value outer;
+    bool outerNonEmpty = true;
     if (tiled) {
       int64_t rows = threadsPerBlock / tileWidth;
       std::optional<int64_t> outerKnown;
-      Value outer = product(0, rank - 2, outerKnown);
+      outer = product(0, rank - 2, outerKnown);
+      outerNonEmpty = outerKnown.has_value();
       Value tilesR =
           ceilDiv(counts[rank - 2], staticCounts[rank - 2], rows).first;
       Value tilesC =
@@ -206,7 +224,9 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
     }
     Value blockSize = cst(threads);
     Value one = cst(1);
-    // An empty nest still launches one block, whose threads do nothing.
+    // A nest that is empty at run time (a dynamic count of 0) still
+    // launches one block, as a grid of 0 blocks is invalid; the guards
+    // below keep its threads from running the body.
     grid = arith::MaxSIOp::create(b, loc, grid, one);
     auto launch = gpu::LaunchOp::create(
         b, loc, grid, one, one, blockSize, one, one,
@@ -231,6 +251,12 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
           ceilDiv(counts[rank - 2], staticCounts[rank - 2], rows).first;
       Value tilesC =
           ceilDiv(counts[rank - 1], staticCounts[rank - 1], tileWidth).first;
+      // A dynamic count of 0 has no tiles (and one block runs, see above):
+      // divide by at least 1; the dimension's guard keeps the threads out.
+      if (!staticCounts[rank - 2])
+        tilesR = arith::MaxSIOp::create(b, loc, tilesR, one);
+      if (!staticCounts[rank - 1])
+        tilesC = arith::MaxSIOp::create(b, loc, tilesC, one);
       Value tileC = arith::RemSIOp::create(b, loc, bx, tilesC);
       Value r = arith::DivSIOp::create(b, loc, bx, tilesC);
       Value tileR = arith::RemSIOp::create(b, loc, r, tilesR);
@@ -250,12 +276,20 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
       };
       guardDim(rank - 2, rows);
       guardDim(rank - 1, tileWidth);
+      // The blocks cover the outer dimensions exactly, unless their
+      // product is 0 at run time and the grid was raised to one block.
+      if (!outerNonEmpty) {
+        Value c = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rest,
+                                        outer);
+        inRange = inRange ? arith::AndIOp::create(b, loc, inRange, c) : c;
+      }
       outerRank = rank - 2;
     } else {
       rest = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, bx, blockSize), tx);
-      // The tail guard, unless the grid covers the nest exactly.
-      if (!staticTotal || *staticTotal % threads != 0)
+      // The tail guard, unless the grid covers the nest exactly (a static
+      // total is at least 1 here; a dynamic one may be 0).
+      if (!staticTotal || *staticTotal == 0 || *staticTotal % threads != 0)
         inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rest,
                                         total);
     }

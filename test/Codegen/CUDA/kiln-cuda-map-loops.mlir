@@ -234,3 +234,131 @@ func.func @tiled_tail(%a: memref<3x10x20xf32>) {
   }
   return
 }
+
+// -----
+
+// A nest with a dimension of static size 0 runs nothing: no launch, flat
+// or tiled, even when another dimension is dynamic.
+// CHECK-LABEL: func.func @empty
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: scf.parallel
+// CHECK: return
+// FLAT-LABEL: func.func @empty
+// FLAT-NOT: gpu.launch
+// FLAT: return
+func.func @empty(%a: memref<0x64xf32>, %b: memref<?x0xf32>, %c: memref<0x16x16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %f = arith.constant 0.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c0, %c64) step (%c1, %c1) {
+    memref.store %f, %a[%i, %j] : memref<0x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c0) step (%c1, %c1) {
+    memref.store %f, %b[%i, %j] : memref<?x0xf32>
+    scf.reduce
+  }
+  scf.parallel (%o, %i, %j) = (%c0, %c0, %c0) to (%c0, %c16, %c16) step (%c1, %c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %c[%o, %i, %j] : memref<0x16x16xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %c[%o, %i, %j] : memref<0x16x16xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A tiled nest whose outer dimension is dynamic may be empty at run time:
+// the grid is raised to one block, so the blocks check the outer range
+// even though the 16 x 16 tiles cover the last two dimensions exactly.
+// Flat (FLAT), the trip count guards it.
+// CHECK-LABEL: func.func @dynamic_outer
+// CHECK-SAME: (%[[A:.*]]: memref<?x16x16xf32>, %[[N:.*]]: index)
+// CHECK: %[[CNT:.*]] = arith.maxsi %[[N]], %c0
+// CHECK: %[[G:.*]] = arith.maxsi %[[CNT]], %c1
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[G]],
+// CHECK: %[[IN:.*]] = arith.cmpi slt, %[[BX]], %[[CNT]]
+// CHECK-NEXT: scf.if %[[IN]] {
+// CHECK: scf.for
+// FLAT-LABEL: func.func @dynamic_outer
+// FLAT: gpu.launch
+// FLAT: %[[IN:.*]] = arith.cmpi slt,
+// FLAT-NEXT: scf.if %[[IN]] {
+func.func @dynamic_outer(%a: memref<?x16x16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%o, %i, %j) = (%c0, %c0, %c0) to (%n, %c16, %c16) step (%c1, %c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %a[%o, %i, %j] : memref<?x16x16xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %a[%o, %i, %j] : memref<?x16x16xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Near miss: a static outer dimension (2) with exact tiles needs no guard.
+// CHECK-LABEL: func.func @static_outer
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK-NOT: scf.if
+// CHECK: scf.for
+func.func @static_outer(%a: memref<2x16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%o, %i, %j) = (%c0, %c0, %c0) to (%c2, %c16, %c16) step (%c1, %c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %a[%o, %i, %j] : memref<2x16x16xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %a[%o, %i, %j] : memref<2x16x16xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Dynamic last two dimensions of a tiled nest may be 0 at run time (0
+// tiles, one block): the kernel divides by at least one tile, and both
+// dimensions are guarded.
+// CHECK-LABEL: func.func @dynamic_tiles
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK: %[[TR:.*]] = arith.maxsi %{{.*}}, %c1
+// CHECK: %[[TC:.*]] = arith.maxsi %{{.*}}, %c1
+// CHECK-NEXT: arith.remsi %[[BX]], %[[TC]]
+// CHECK: arith.remsi %{{.*}}, %[[TR]]
+// CHECK: %[[RI:.*]] = arith.cmpi slt
+// CHECK-NEXT: %[[RJ:.*]] = arith.cmpi slt
+// CHECK-NEXT: %[[IN:.*]] = arith.andi %[[RI]], %[[RJ]]
+// CHECK-NEXT: scf.if %[[IN]] {
+func.func @dynamic_tiles(%a: memref<?x?xf32>, %n: index, %m: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %m) step (%c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %a[%i, %j] : memref<?x?xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %a[%i, %j] : memref<?x?xf32>
+    }
+    scf.reduce
+  }
+  return
+}

@@ -92,7 +92,10 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
     dimension fastest, so neighbouring threads touch neighbouring
     elements), guarded by the trip count; there are
     `ceildiv(trip count, threads-per-block)` blocks. Parallel loops nested
-    in a mapped one run sequentially in its thread.
+    in a mapped one run sequentially in its thread. A nest with a dimension
+    of static trip count 0 is erased (no launch); one that can be empty at
+    run time (a dynamic count) launches one block whose threads the guards
+    keep from running the body, as a grid of 0 blocks is invalid.
 
     Memory accesses left outside any parallel loop on the host (a
     `memref.load`, `memref.store`, or a loop or branch containing them)
