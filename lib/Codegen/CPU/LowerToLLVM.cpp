@@ -1,18 +1,12 @@
 //===- LowerToLLVM.cpp - buffers, loops and kiln_rt ops to llvm -----------===//
 
+#include "kiln/Codegen/CPU/LLVMLowering.h"
 #include "kiln/Codegen/CPU/Passes.h"
 
-#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
-#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
-#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
-#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
 #include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
 #include "mlir/Conversion/LLVMCommon/Pattern.h"
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
-#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
-#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
-#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -28,25 +22,6 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 namespace {
-
-/// kiln_rt.weight -> load the pointer at table[index], view it statically.
-struct WeightLowering : ConvertOpToLLVMPattern<rt::WeightOp> {
-  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
-  LogicalResult
-  matchAndRewrite(rt::WeightOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
-    Value slot =
-        LLVM::GEPOp::create(rewriter, loc, ptrType, ptrType, adaptor.getTable(),
-                            ArrayRef<LLVM::GEPArg>{(int32_t)op.getIndex()});
-    Value ptr = LLVM::LoadOp::create(rewriter, loc, ptrType, slot);
-    auto desc = MemRefDescriptor::fromStaticShape(
-        rewriter, loc, *getTypeConverter(), op.getType(), ptr);
-    rewriter.replaceOp(op, {desc});
-    return success();
-  }
-};
 
 /// kiln_rt.ukernel -> call of the named function; each buffer operand passes
 /// its base pointer (offset applied), then its sizes, then its strides.
@@ -119,30 +94,6 @@ struct ParallelForLowering : ConvertOpToLLVMPattern<rt::ParallelForOp> {
   }
 };
 
-/// Zero-element buffers (a tensor with a 0 dimension) cannot be passed as
-/// bare pointers, and nothing reads or writes them: such an entry-point
-/// argument becomes an opaque pointer and its uses an empty stack buffer.
-void passEmptyBuffersOpaquely(func::FuncOp func) {
-  if (func.isExternal())
-    return;
-  auto ptrType = LLVM::LLVMPointerType::get(func.getContext());
-  Block &entry = func.getBody().front();
-  OpBuilder b(&entry, entry.begin());
-  SmallVector<Type> argTypes(func.getArgumentTypes());
-  for (auto [i, arg] : llvm::enumerate(entry.getArguments())) {
-    auto mt = dyn_cast<MemRefType>(arg.getType());
-    if (!mt || !mt.hasStaticShape() || mt.getNumElements() != 0 ||
-        mt.getRank() < 2)
-      continue;
-    Value empty = memref::AllocaOp::create(b, func.getLoc(), mt);
-    arg.replaceAllUsesWith(empty);
-    arg.setType(ptrType);
-    argTypes[i] = ptrType;
-  }
-  func.setFunctionType(
-      FunctionType::get(func.getContext(), argTypes, func.getResultTypes()));
-}
-
 struct LowerToLLVMPass : mlir::kiln::impl::LowerToLLVMBase<LowerToLLVMPass> {
   // passEmptyBuffersOpaquely creates memref.alloca, even in a module that
   // has no memref op yet.
@@ -161,16 +112,9 @@ struct LowerToLLVMPass : mlir::kiln::impl::LowerToLLVMBase<LowerToLLVMPass> {
     LLVMTypeConverter converter(ctx, options);
 
     RewritePatternSet patterns(ctx);
-    populateFuncToLLVMConversionPatterns(converter, patterns);
-    arith::populateArithToLLVMConversionPatterns(converter, patterns);
-    populateMathToLLVMConversionPatterns(converter, patterns);
-    populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
-    cf::populateControlFlowToLLVMConversionPatterns(converter, patterns);
-    index::populateIndexToLLVMConversionPatterns(converter, patterns);
+    populateHostToLLVMConversionPatterns(converter, patterns);
     populateVectorToLLVMConversionPatterns(converter, patterns);
-    ub::populateUBToLLVMConversionPatterns(converter, patterns);
-    patterns.add<WeightLowering, UkernelLowering, ParallelForLowering>(
-        converter);
+    patterns.add<UkernelLowering, ParallelForLowering>(converter);
 
     LLVMConversionTarget target(*ctx);
     target.addLegalOp<ModuleOp, rt::YieldOp>();

@@ -39,6 +39,42 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// An entry-point buffer with no elements (rank >= 2) has no bare-pointer
+// form: as in kiln-lower-to-llvm, it is passed as an opaque pointer and
+// read as an empty stack buffer; its device twin is allocated and copied
+// as any other.
+// CHECK-LABEL: llvm.func @empty_buffer
+// CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK: %[[A:.*]] = llvm.alloca %{{.*}} x f32 : (i64) -> !llvm.ptr
+// CHECK: llvm.insertvalue %[[A]], %{{.*}}[1] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: llvm.call @mgpuMemcpy
+// Near miss: the non-empty buffer stays a bare pointer.
+// CHECK-LABEL: llvm.func @nonempty_buffer
+// CHECK-SAME: (%[[X:.*]]: !llvm.ptr)
+// CHECK-NOT: llvm.alloca
+// CHECK: llvm.call @mgpuMemcpy
+module attributes {gpu.container_module} {
+  func.func @empty_buffer(%x: memref<4x0xf32>, %y: memref<4xf32>) {
+    %t0 = gpu.wait async
+    %d, %t1 = gpu.alloc async [%t0] () : memref<4x0xf32>
+    %t2 = gpu.memcpy async [%t1] %d, %x : memref<4x0xf32>, memref<4x0xf32>
+    %t3 = gpu.dealloc async [%t2] %d : memref<4x0xf32>
+    gpu.wait [%t3]
+    return
+  }
+  func.func @nonempty_buffer(%x: memref<4x2xf32>) {
+    %t0 = gpu.wait async
+    %d, %t1 = gpu.alloc async [%t0] () : memref<4x2xf32>
+    %t2 = gpu.memcpy async [%t1] %d, %x : memref<4x2xf32>, memref<4x2xf32>
+    %t3 = gpu.dealloc async [%t2] %d : memref<4x2xf32>
+    gpu.wait [%t3]
+    return
+  }
+}
+
+// -----
+
 // Near miss: a module without device work lowers like kiln-lower-to-llvm.
 // CHECK-LABEL: llvm.func @plain
 // CHECK-NOT: mgpu

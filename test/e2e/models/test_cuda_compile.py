@@ -127,3 +127,37 @@ def test_cuda_on_gpu(tmp_path, family, toolkit, exported):
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
          "--gpu-arch=sm_80", f"--cuda-toolkit={ptx_only}", "-o", str(so)])
     _check_outputs(tmp_path, so, inputs, outputs, ["--device=cuda"])
+
+
+def _export_empty(path):
+    """A model with an empty input (4 x 0), concatenated to a 4 x 3 one."""
+    import torch
+
+    class Empty(torch.nn.Module):
+        def forward(self, x, y):
+            return torch.cat([x * 2.0, y], dim=1) + 1.0
+
+    x, y = torch.zeros(4, 0), torch.randn(4, 3)
+    torch.onnx.export(Empty(), (x, y), str(path), input_names=["x", "y"],
+                      output_names=["output"], opset_version=17)
+    return [x.numpy(), y.numpy()], [Empty()(x, y).numpy()]
+
+
+def test_cuda_empty_tensor(tmp_path):
+    """A zero-element input of rank 2 has no bare-pointer form: the host
+    code passes it opaquely (as the CPU target does), and the CUDA
+    compilation and its emulation give PyTorch's result."""
+    onnx_path = tmp_path / "empty.onnx"
+    inputs, outputs = _export_empty(onnx_path)
+    so = tmp_path / "empty.emulated.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--cuda-emulate", "-o", str(so)])
+    _check_outputs(tmp_path, so, inputs, outputs)
+    reason = _missing_toolkit()
+    if reason:
+        print(f"\nskipping the CUDA compilation of the empty tensor: {reason}")
+        return
+    so = tmp_path / "empty.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda", "-o",
+         str(so)])
+    assert b"kiln-artifact 1\ntarget cuda\n" in so.read_bytes()

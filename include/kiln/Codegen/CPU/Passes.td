@@ -146,7 +146,9 @@ def LowerToLLVM : Pass<"kiln-lower-to-llvm", "ModuleOp"> {
     One dialect conversion of everything left after bufferization and loop
     lowering (`arith`, `math`, `memref`, `cf`, `func`, `index`, `vector`,
     `kiln_rt`) to the `llvm` dialect. Entry points use the bare-pointer
-    convention: each static buffer is passed as one pointer.
+    convention: each static buffer is passed as one pointer. A buffer with
+    no elements and a rank of 2 or more, which has no bare-pointer form, is
+    passed as an opaque pointer and read as an empty stack buffer.
 
     `kiln_rt.weight` loads a pointer from the weight table.
     `kiln_rt.ukernel` becomes a call of the named runtime function with, for

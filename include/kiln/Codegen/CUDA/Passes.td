@@ -224,9 +224,13 @@ def CUDAHostToLLVM : Pass<"kiln-cuda-host-to-llvm", "ModuleOp"> {
     LLVM IR embeds the kernels and calls `mgpuModuleLoad` (or
     `mgpuModuleLoadJIT` for PTX), `mgpuModuleGetFunction` and
     `mgpuLaunchKernel`. Device operations must be asynchronous (run
-    `gpu-async-region` first). Anything left unconverted is an error.
+    `gpu-async-region` first). As in `kiln-lower-to-llvm`, an entry-point
+    buffer with no elements and a rank of 2 or more, which has no bare
+    pointer form, is passed as an opaque pointer and read as an empty stack
+    buffer. Anything left unconverted is an error.
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 #endif // KILN_CODEGEN_CUDA_PASSES_TD
