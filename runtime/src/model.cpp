@@ -195,8 +195,15 @@ struct kiln_model {
     md.entries.clear();
     if (map)
       munmap(map, mapSize);
-    if (dl)
+    if (dl) {
+      // A CUDA artifact's destructors (module unload, weight frees) run in
+      // dlclose: what they fail at is not printed but dropped, since
+      // kiln_model_free has no status to return and the memory is released
+      // whatever the driver says.
+      cuda::ErrorScope cudaErrors;
       dlclose(dl);
+      kiln_status_free(cudaErrors.take());
+    }
     if (release)
       release(owner);
   }

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -63,10 +64,15 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
                                      int64_t dataType, int64_t interleave,
                                      int64_t swizzle, int64_t l2Promotion,
                                      int64_t oobFill, int64_t *boxDims);
+// The runtime's side of kiln-cuda-resident-weights.
+uint64_t kiln_rt_cuda_error_count();
+int32_t kiln_rt_cuda_ok_since(uint64_t before);
+void kiln_rt_cuda_wait(int32_t *state);
 }
 
 namespace {
 
+using kiln::rt::cuda::ErrorScope;
 using kiln::rt::cuda::setDriverPathForTesting;
 
 struct Status {
@@ -343,6 +349,11 @@ TEST_F(FakeCuda, NoDevice) {
   EXPECT_EQ(s.code, KILN_UNSUPPORTED);
   EXPECT_EQ(s.message, std::string("no CUDA device: the driver (") +
                            KILN_FAKE_CUDA_PATH + ", version 13.0) found none");
+  // The runtime closed the driver it cannot use: once the test's own handle
+  // is closed, the library is unloaded.
+  dlclose(handle);
+  handle = nullptr;
+  EXPECT_EQ(dlopen(KILN_FAKE_CUDA_PATH, RTLD_NOW | RTLD_NOLOAD), nullptr);
 }
 
 TEST_F(FakeCuda, InitFailure) {
@@ -652,14 +663,11 @@ TEST_F(FakeCuda, KilnCompiledArtifact) {
   std::string cmd = std::string(KILN_COMPILE_PATH) + " " + KILN_SOURCE_DIR +
                     "/test/tools/Inputs/add.mlir --target=cuda -o " + so;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  if (hasCtorsSection(so)) {
-    std::printf("[   NOTE   ] kiln-compile --target=cuda put the artifact's "
-                "module constructor in .ctors, which the dynamic loader never "
-                "runs (the compiler's TargetMachine needs "
-                "TargetOptions::UseInitArray = true): skipped\n");
-    std::system(("rm -rf " + dir).c_str());
-    GTEST_SKIP() << "the artifact's constructors are in .ctors";
-  }
+  // kiln-compile sets TargetOptions::UseInitArray: the constructor that
+  // loads the module must be in .init_array, since the dynamic loader never
+  // runs .ctors.
+  ASSERT_FALSE(hasCtorsSection(so))
+      << so << ": the artifact's module constructor is in .ctors";
   kiln_model *model = nullptr;
   Status s = take(kiln_model_load(so.c_str(), &model));
   ASSERT_EQ(s.code, KILN_OK) << s.message;
@@ -701,6 +709,187 @@ TEST_F(FakeCuda, KilnCompiledArtifact) {
   kiln_model_free(model);
   expectNothingLive(); // the module too, by the destructor
   std::system(("rm -rf " + dir).c_str());
+}
+
+/// y = x * w0 + w1: two weights, uploaded on the first run.
+const char *kTwoWeights = R"(
+func.func @main(%x: tensor<2x3xf32> {kiln.name = "x"})
+    -> (tensor<2x3xf32> {kiln.name = "y"}) {
+  %w0 = kiln.constant dense_resource<w0> : tensor<2x3xf32>
+  %w1 = kiln.constant dense_resource<w1> : tensor<3xf32>
+  %0 = kiln.mul %x, %w0 : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = kiln.add %0, %w1 : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      w0: "0x040000000000803F0000004000004040000080400000A0400000C040",
+      w1: "0x040000000000803F0000004000004040"
+    }
+  }
+#-}
+)";
+
+/// A CUDA artifact of kTwoWeights, loaded on the fake driver, with its
+/// inputs and outputs ready for runs.
+class ResidentWeights : public FakeCuda {
+protected:
+  void SetUp() override {
+    FakeCuda::SetUp();
+    dir = ::testing::TempDir() + "kiln-cuda-weights-XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    std::string src = dir + "/w.mlir", so = dir + "/w.so";
+    std::ofstream(src) << kTwoWeights;
+    std::string cmd =
+        std::string(KILN_COMPILE_PATH) + " " + src + " --target=cuda -o " + so;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Status s = take(kiln_model_load(so.c_str(), &model));
+    ASSERT_EQ(s.code, KILN_OK) << s.message;
+    in.resize(kiln_model_num_inputs(model, 0));
+    for (size_t i = 0; i < in.size(); ++i) {
+      ASSERT_EQ(take(kiln_model_input_info(model, 0, i, nullptr, &in[i])).code,
+                KILN_OK);
+      data.emplace_back(in[i].size_bytes);
+      in[i].data = data.back().data();
+    }
+  }
+  void TearDown() override {
+    if (model)
+      kiln_model_free(model);
+    expectNothingLive(); // the weights too, by the artifact's destructor
+    std::system(("rm -rf " + dir).c_str());
+    FakeCuda::TearDown();
+  }
+  /// One run, its outputs allocated by the runtime and freed.
+  Status run() {
+    std::vector<kiln_tensor> out(kiln_model_num_outputs(model, 0));
+    for (size_t i = 0; i < out.size(); ++i)
+      EXPECT_EQ(
+          take(kiln_model_output_info(model, 0, i, nullptr, &out[i])).code,
+          KILN_OK);
+    Status s = take(kiln_model_run(model, nullptr, 0, in.data(), in.size(),
+                                   out.data(), out.size()));
+    for (kiln_tensor &t : out)
+      kiln_free(t.data);
+    return s;
+  }
+
+  std::string dir;
+  kiln_model *model = nullptr;
+  std::vector<kiln_tensor> in;
+  std::vector<std::vector<char>> data;
+};
+
+TEST_F(ResidentWeights, UploadedOnceAndKept) {
+  ASSERT_EQ(run().code, KILN_OK);
+  EXPECT_EQ(live("memory"), 2); // the two weights, nothing of the run
+  int allocs = calls("cuMemAlloc_v2");
+  ASSERT_EQ(run().code, KILN_OK);
+  EXPECT_EQ(live("memory"), 2);
+  // The second run allocates only its own buffers.
+  int perRun = calls("cuMemAlloc_v2") - allocs;
+  EXPECT_EQ(allocs, perRun + 2);
+}
+
+TEST_F(ResidentWeights, FailedAllocationFreesTheOthersAndRetries) {
+  // The second weight's allocation fails: the first is freed, the run
+  // fails with the error, and the next run uploads both.
+  fail("cuMemAlloc_v2", 2, 2);
+  Status s = run();
+  EXPECT_EQ(s.code, KILN_OUT_OF_MEMORY);
+  EXPECT_NE(s.message.find("mgpuMemAlloc: cuMemAlloc failed"),
+            std::string::npos)
+      << s.message;
+  EXPECT_EQ(live("memory"), 0);
+  EXPECT_EQ(calls("cuMemFree_v2"), 1);
+  ASSERT_EQ(run().code, KILN_OK);
+  EXPECT_EQ(live("memory"), 2);
+  ASSERT_EQ(run().code, KILN_OK);
+  EXPECT_EQ(live("memory"), 2);
+}
+
+TEST_F(ResidentWeights, FailedCopyIsAnErrorAndNotUploaded) {
+  // The last weight's copy fails: an error of that run, and the upload is
+  // discarded rather than kept with a weight never filled.
+  fail("cuMemcpyAsync", 1, 2);
+  Status s = run();
+  EXPECT_EQ(s.code, KILN_DEVICE_ERROR);
+  EXPECT_NE(s.message.find("mgpuMemcpy: cuMemcpyAsync failed"),
+            std::string::npos)
+      << s.message;
+  EXPECT_EQ(live("memory"), 0);
+  int allocs = calls("cuMemAlloc_v2");
+  ASSERT_EQ(run().code, KILN_OK); // uploads again
+  EXPECT_EQ(live("memory"), 2);
+  int retry = calls("cuMemAlloc_v2") - allocs;
+  allocs = calls("cuMemAlloc_v2");
+  ASSERT_EQ(run().code, KILN_OK);
+  EXPECT_EQ(retry, calls("cuMemAlloc_v2") - allocs + 2);
+}
+
+TEST_F(ResidentWeights, ConcurrentFirstCalls) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] {
+      Status s = run();
+      EXPECT_EQ(s.code, KILN_OK) << s.message;
+      ok += s.code == KILN_OK;
+    });
+  for (auto &t : threads)
+    t.join();
+  EXPECT_EQ(ok, 8);
+  EXPECT_EQ(live("memory"), 2); // one upload
+}
+
+TEST_F(ResidentWeights, UnloadErrorsAreNotPrinted) {
+  // The artifact's destructors run in kiln_model_free's dlclose, inside an
+  // error scope: a failed module unload is dropped, not printed.
+  ASSERT_EQ(run().code, KILN_OK);
+  fail("cuModuleUnload", 1, 1);
+  testing::internal::CaptureStderr();
+  kiln_model_free(model);
+  model = nullptr;
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(calls("cuModuleUnload"), 1);
+  EXPECT_EQ(live("memory"), 0); // the weights were freed all the same
+  reset();                      // forget the module the fake kept
+}
+
+TEST_F(FakeCuda, ResidentWeightsRuntimeSide) {
+  // The error count grows with every recorded error, in a scope or not.
+  uint64_t before = kiln_rt_cuda_error_count();
+  EXPECT_EQ(kiln_rt_cuda_ok_since(before), 1);
+  fail("cuMemAlloc_v2", 2, 1);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(mgpuMemAlloc(16, nullptr, false), nullptr);
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(kiln_rt_cuda_ok_since(before), 0);
+  before = kiln_rt_cuda_error_count();
+  {
+    ErrorScope scope;
+    EXPECT_EQ(kiln_rt_cuda_ok_since(before), 1);
+    fail("cuMemAlloc_v2", 2, 1);
+    EXPECT_EQ(mgpuMemAlloc(16, nullptr, false), nullptr);
+    EXPECT_EQ(kiln_rt_cuda_ok_since(before), 0);
+    // A scope that has failed: later calls do nothing, so an upload that
+    // starts then is not OK either.
+    uint64_t now = kiln_rt_cuda_error_count();
+    EXPECT_EQ(kiln_rt_cuda_ok_since(now), 0);
+    EXPECT_EQ(take(scope.take()).code, KILN_OUT_OF_MEMORY);
+  }
+  // The wait returns once the state is no longer 1.
+  int32_t state = 1;
+  std::thread setter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+  });
+  kiln_rt_cuda_wait(&state);
+  EXPECT_EQ(__atomic_load_n(&state, __ATOMIC_ACQUIRE), 2);
+  setter.join();
+  state = 0;
+  kiln_rt_cuda_wait(&state); // returns at once
 }
 
 //===-- On a GPU ---------------------------------------------------------===//

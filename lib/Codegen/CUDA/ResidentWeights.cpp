@@ -4,7 +4,13 @@
 // host addresses to every call; it knows nothing of the device. The
 // generated code keeps its own device copy: a table of device pointers and
 // a state word (0: not uploaded, 1: uploading, 2: uploaded), claimed with
-// a compare-and-exchange so that concurrent first calls upload once.
+// a compare-and-exchange so that concurrent first calls upload once; the
+// others wait in the runtime (kiln_rt_cuda_wait, which yields). The upload
+// succeeded only if every allocation returned memory and the runtime
+// recorded no error during it (kiln_rt_cuda_error_count before,
+// kiln_rt_cuda_ok_since after: a failed copy or stream synchronization is
+// seen too). A failed upload frees every slot it filled and zeroes it
+// before it resets the state, so that the next call retries from scratch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +37,7 @@ constexpr llvm::StringLiteral kState = "kiln_cuda_weights_state";
 constexpr llvm::StringLiteral kEnsure = kResidentWeightsFn;
 constexpr llvm::StringLiteral kUpload = "kiln_cuda_upload_weights";
 constexpr llvm::StringLiteral kFree = "kiln_cuda_free_weights";
+constexpr llvm::StringLiteral kDiscard = "kiln_cuda_discard_weights";
 
 constexpr int32_t kNotUploaded = 0, kUploading = 1, kUploaded = 2;
 
@@ -94,7 +101,8 @@ struct CUDAResidentWeightsPass
 
     // kiln_cuda_upload_weights(host table) -> i1: every weight copied to
     // the device, its address in the device table; false if an allocation
-    // failed.
+    // returned null (the caller also asks the runtime whether a copy
+    // failed).
     auto upload = func::FuncOp::create(b, loc, kUpload,
                                        b.getFunctionType({ptrType}, {i1}));
     upload.setPrivate();
@@ -128,6 +136,15 @@ struct CUDAResidentWeightsPass
       func::ReturnOp::create(b, loc, ok);
     }
 
+    // The runtime's side (runtime/src/cuda/mgpu.cpp) and the discard of a
+    // failed upload.
+    auto i64 = b.getI64Type();
+    auto errorCount = declare(b, "kiln_rt_cuda_error_count", i64, {});
+    auto okSince = declare(b, "kiln_rt_cuda_ok_since", i32, {i64});
+    auto waitFn = declare(b, "kiln_rt_cuda_wait", LLVM::LLVMVoidType::get(ctx),
+                          {ptrType});
+    LLVM::LLVMFuncOp discard = addDiscard(b, table, count);
+
     // kiln_cuda_resident_weights(host table): returns once the weights are
     // on the device, uploading them if no other call has.
     auto ensure =
@@ -137,7 +154,9 @@ struct CUDAResidentWeightsPass
       OpBuilder::InsertionGuard g(b);
       Block *entry = ensure.addEntryBlock();
       Block *check = ensure.addBlock(), *claim = ensure.addBlock(),
-            *copy = ensure.addBlock(), *done = ensure.addBlock();
+            *wait = ensure.addBlock(), *copy = ensure.addBlock(),
+            *success = ensure.addBlock(), *failure = ensure.addBlock(),
+            *done = ensure.addBlock();
       b.setInsertionPointToStart(entry);
       cf::BranchOp::create(b, loc, check);
 
@@ -159,18 +178,41 @@ struct CUDAResidentWeightsPass
           arith::ConstantIntOp::create(b, loc, kUploading, 32),
           LLVM::AtomicOrdering::acq_rel, LLVM::AtomicOrdering::acquire);
       Value won = LLVM::ExtractValueOp::create(b, loc, xchg, 1);
-      cf::CondBranchOp::create(b, loc, won, copy, check);
+      cf::CondBranchOp::create(b, loc, won, copy, wait);
+
+      b.setInsertionPointToStart(wait);
+      LLVM::CallOp::create(b, loc, waitFn, ValueRange{st2});
+      cf::BranchOp::create(b, loc, check);
 
       b.setInsertionPointToStart(copy);
+      Value before =
+          LLVM::CallOp::create(b, loc, errorCount, ValueRange()).getResult();
       Value ok = func::CallOp::create(b, loc, upload,
                                       copy->getParent()->front().getArgument(0))
                      .getResult(0);
-      Value next = arith::SelectOp::create(
-          b, loc, ok, arith::ConstantIntOp::create(b, loc, kUploaded, 32),
-          arith::ConstantIntOp::create(b, loc, kNotUploaded, 32));
+      Value clean =
+          LLVM::CallOp::create(b, loc, okSince, ValueRange{before}).getResult();
+      Value good = arith::AndIOp::create(
+          b, loc, ok,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, clean,
+                                arith::ConstantIntOp::create(b, loc, 0, 32)));
+      cf::CondBranchOp::create(b, loc, good, success, failure);
+
+      b.setInsertionPointToStart(success);
       Value st3 = LLVM::AddressOfOp::create(b, loc, state);
-      LLVM::StoreOp::create(b, loc, next, st3, /*alignment=*/4, false, false,
-                            false, LLVM::AtomicOrdering::release);
+      LLVM::StoreOp::create(
+          b, loc, arith::ConstantIntOp::create(b, loc, kUploaded, 32), st3,
+          /*alignment=*/4, false, false, false, LLVM::AtomicOrdering::release);
+      cf::BranchOp::create(b, loc, done);
+
+      // A failed upload: free what it allocated, then let the next call
+      // retry.
+      b.setInsertionPointToStart(failure);
+      LLVM::CallOp::create(b, loc, discard, ValueRange());
+      Value st4 = LLVM::AddressOfOp::create(b, loc, state);
+      LLVM::StoreOp::create(
+          b, loc, arith::ConstantIntOp::create(b, loc, kNotUploaded, 32), st4,
+          /*alignment=*/4, false, false, false, LLVM::AtomicOrdering::release);
       cf::BranchOp::create(b, loc, done);
 
       b.setInsertionPointToStart(done);
@@ -194,6 +236,56 @@ struct CUDAResidentWeightsPass
       addFree(b, table, state, count);
   }
 
+  /// The declaration of the external function `name`, added at the end
+  /// of the module if missing.
+  LLVM::LLVMFuncOp declare(OpBuilder &b, StringRef name, Type result,
+                           ArrayRef<Type> args) {
+    ModuleOp module = getOperation();
+    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+      return fn;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToEnd(module.getBody());
+    return LLVM::LLVMFuncOp::create(b, module.getLoc(), name,
+                                    LLVM::LLVMFunctionType::get(result, args));
+  }
+
+  /// Frees every slot of the device table (mgpuMemFree ignores null) and
+  /// zeroes it, at the builder's insertion point.
+  void freeSlots(OpBuilder &b, LLVM::GlobalOp table, int64_t count) {
+    MLIRContext *ctx = &getContext();
+    Location loc = getOperation().getLoc();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    auto memFree = declare(b, "mgpuMemFree", LLVM::LLVMVoidType::get(ctx),
+                           {ptrType, ptrType});
+    Value dev = LLVM::AddressOfOp::create(b, loc, table);
+    Value null = LLVM::ZeroOp::create(b, loc, ptrType);
+    for (int64_t i = 0; i < count; ++i) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, dev,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      Value p = LLVM::LoadOp::create(b, loc, ptrType, slot, /*alignment=*/8);
+      LLVM::CallOp::create(b, loc, memFree, ValueRange{p, null});
+      LLVM::StoreOp::create(b, loc, null, slot, /*alignment=*/8);
+    }
+  }
+
+  /// kiln_cuda_discard_weights: frees what a failed upload allocated and
+  /// clears the table (called with the state word at 1, so by one thread).
+  LLVM::LLVMFuncOp addDiscard(OpBuilder &b, LLVM::GlobalOp table,
+                              int64_t count) {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = LLVM::LLVMFuncOp::create(
+        b, module.getLoc(), kDiscard,
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {}),
+        LLVM::Linkage::Internal);
+    b.setInsertionPointToStart(fn.addEntryBlock(b));
+    freeSlots(b, table, count);
+    LLVM::ReturnOp::create(b, module.getLoc(), ValueRange());
+    return fn;
+  }
+
   /// kiln_cuda_free_weights, a global destructor: frees the device copies
   /// if they were made.
   void addFree(OpBuilder &b, LLVM::GlobalOp table, LLVM::GlobalOp state,
@@ -201,15 +293,9 @@ struct CUDAResidentWeightsPass
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     Location loc = module.getLoc();
-    auto ptrType = LLVM::LLVMPointerType::get(ctx);
     auto voidType = LLVM::LLVMVoidType::get(ctx);
     Type i32 = IntegerType::get(ctx, 32);
     b.setInsertionPointToEnd(module.getBody());
-    auto memFree = module.lookupSymbol<LLVM::LLVMFuncOp>("mgpuMemFree");
-    if (!memFree)
-      memFree = LLVM::LLVMFuncOp::create(
-          b, loc, "mgpuMemFree",
-          LLVM::LLVMFunctionType::get(voidType, {ptrType, ptrType}));
     auto fn = LLVM::LLVMFuncOp::create(
         b, loc, kFree, LLVM::LLVMFunctionType::get(voidType, {}),
         LLVM::Linkage::Internal);
@@ -225,14 +311,7 @@ struct CUDAResidentWeightsPass
                              LLVM::ConstantOp::create(b, loc, i32, kUploaded));
     LLVM::CondBrOp::create(b, loc, uploaded, freeAll, done);
     b.setInsertionPointToStart(freeAll);
-    Value dev = LLVM::AddressOfOp::create(b, loc, table);
-    Value null = LLVM::ZeroOp::create(b, loc, ptrType);
-    for (int64_t i = 0; i < count; ++i) {
-      Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, dev,
-                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
-      Value p = LLVM::LoadOp::create(b, loc, ptrType, slot, /*alignment=*/8);
-      LLVM::CallOp::create(b, loc, memFree, ValueRange{p, null});
-    }
+    freeSlots(b, table, count);
     LLVM::BrOp::create(b, loc, done);
     b.setInsertionPointToStart(done);
     LLVM::ReturnOp::create(b, loc, ValueRange());

@@ -117,6 +117,8 @@ typedef struct kiln_model kiln_model;
  * with --target=cuda opens the CUDA driver and loads its GPU modules: it
  * fails with the CUDA error (see kiln_cuda_init) where that fails. */
 KILN_API kiln_status *kiln_model_load(const char *path, kiln_model **out);
+/* Closes a model. A CUDA artifact releases its modules and device memory
+ * here; the driver's errors in doing so are discarded, never printed. */
 KILN_API void kiln_model_free(kiln_model *model);
 
 /* The target the model was compiled for: "cpu" or "cuda" (NULL for a NULL

@@ -26,7 +26,6 @@ using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
-constexpr CUresult CUDA_ERROR_INVALID_VALUE = 1;
 constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
 constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
 
@@ -35,8 +34,6 @@ constexpr unsigned CU_EVENT_DISABLE_TIMING = 0x2;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 0x1;
 
 // CUdevice_attribute
-constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
-constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
 
 // CUfunction_attribute
@@ -44,8 +41,6 @@ constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr int CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED = 14;
 
 // CUjit_option
-constexpr int CU_JIT_INFO_LOG_BUFFER = 3;
-constexpr int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
@@ -97,16 +92,12 @@ struct CUlaunchConfig {
     CUresult (*)(CUresult, const char **), true)                               \
   X(cuDeviceGetCount, "cuDeviceGetCount", CUresult (*)(int *), true)           \
   X(cuDeviceGet, "cuDeviceGet", CUresult (*)(CUdevice *, int), true)           \
-  X(cuDeviceGetName, "cuDeviceGetName", CUresult (*)(char *, int, CUdevice),   \
-    true)                                                                      \
   X(cuDeviceGetAttribute, "cuDeviceGetAttribute",                              \
     CUresult (*)(int *, int, CUdevice), true)                                  \
   X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",                      \
     CUresult (*)(CUcontext *, CUdevice), true)                                 \
   X(cuCtxPushCurrent, "cuCtxPushCurrent_v2", CUresult (*)(CUcontext), true)    \
   X(cuCtxPopCurrent, "cuCtxPopCurrent_v2", CUresult (*)(CUcontext *), true)    \
-  X(cuModuleLoadData, "cuModuleLoadData",                                      \
-    CUresult (*)(CUmodule *, const void *), true)                              \
   X(cuModuleLoadDataEx, "cuModuleLoadDataEx",                                  \
     CUresult (*)(CUmodule *, const void *, unsigned, int *, void **), true)    \
   X(cuModuleUnload, "cuModuleUnload", CUresult (*)(CUmodule), true)            \
@@ -126,14 +117,8 @@ struct CUlaunchConfig {
   X(cuMemFree, "cuMemFree_v2", CUresult (*)(CUdeviceptr), true)                \
   X(cuMemcpyAsync, "cuMemcpyAsync",                                            \
     CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream), true)            \
-  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2",                                 \
-    CUresult (*)(CUdeviceptr, const void *, size_t, CUstream), true)           \
-  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2",                                 \
-    CUresult (*)(void *, CUdeviceptr, size_t, CUstream), true)                 \
   X(cuMemcpyHtoD, "cuMemcpyHtoD_v2",                                           \
     CUresult (*)(CUdeviceptr, const void *, size_t), true)                     \
-  X(cuMemcpyDtoD, "cuMemcpyDtoD_v2",                                           \
-    CUresult (*)(CUdeviceptr, CUdeviceptr, size_t), true)                      \
   X(cuMemsetD32Async, "cuMemsetD32Async",                                      \
     CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream), true)               \
   X(cuMemsetD16Async, "cuMemsetD16Async",                                      \

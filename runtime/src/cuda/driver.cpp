@@ -35,10 +35,49 @@ struct ThreadState {
   bool failed = false; // an error was recorded in it
   kiln_status_code code = KILN_OK;
   std::string message;
+  uint64_t errors = 0; // every error recorded, in a scope or not
 };
 thread_local ThreadState tState;
 
-/// Opens the driver and initializes it; under gMutex.
+/// Resolves and initializes the driver opened as gHandle into `d`; false
+/// (with gCode and gError set) when it cannot be used.
+bool init(Driver &d) {
+#define KILN_CUDA_RESOLVE(name, symbol, type, required)                        \
+  d.name = reinterpret_cast<type>(dlsym(gHandle, symbol));                     \
+  if (!d.name && required) {                                                   \
+    gCode = KILN_UNSUPPORTED;                                                  \
+    gError = "CUDA driver " + gPath +                                          \
+             " lacks the entry point " symbol                                  \
+             " (a driver older than CUDA 11?)";                                \
+    return false;                                                              \
+  }
+  KILN_CUDA_DRIVER_FUNCTIONS(KILN_CUDA_RESOLVE)
+#undef KILN_CUDA_RESOLVE
+  if (CUresult r = d.cuInit(0)) {
+    gCode = r == CUDA_ERROR_NO_DEVICE ? KILN_UNSUPPORTED : KILN_DEVICE_ERROR;
+    gError = "CUDA driver " + gPath + ": cuInit failed: " + describe(d, r);
+    return false;
+  }
+  if (d.cuDriverGetVersion(&d.version) != CUDA_SUCCESS)
+    d.version = 0;
+  if (CUresult r = d.cuDeviceGetCount(&d.deviceCount)) {
+    gCode = KILN_DEVICE_ERROR;
+    gError =
+        "CUDA driver " + gPath + ": cuDeviceGetCount failed: " + describe(d, r);
+    return false;
+  }
+  if (d.deviceCount <= 0) {
+    gCode = KILN_UNSUPPORTED;
+    gError = "no CUDA device: the driver (" + gPath + ", version " +
+             std::to_string(d.version / 1000) + "." +
+             std::to_string(d.version % 1000 / 10) + ") found none";
+    return false;
+  }
+  return true;
+}
+
+/// Opens the driver and initializes it; under gMutex. A driver that cannot
+/// be used is closed again.
 void load() {
   gHandle = dlopen(gPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!gHandle) {
@@ -49,35 +88,9 @@ void load() {
     return;
   }
   Driver d;
-#define KILN_CUDA_RESOLVE(name, symbol, type, required)                        \
-  d.name = reinterpret_cast<type>(dlsym(gHandle, symbol));                     \
-  if (!d.name && required) {                                                   \
-    gCode = KILN_UNSUPPORTED;                                                  \
-    gError = "CUDA driver " + gPath +                                          \
-             " lacks the entry point " symbol                                  \
-             " (a driver older than CUDA 11?)";                                \
-    return;                                                                    \
-  }
-  KILN_CUDA_DRIVER_FUNCTIONS(KILN_CUDA_RESOLVE)
-#undef KILN_CUDA_RESOLVE
-  if (CUresult r = d.cuInit(0)) {
-    gCode = r == CUDA_ERROR_NO_DEVICE ? KILN_UNSUPPORTED : KILN_DEVICE_ERROR;
-    gError = "CUDA driver " + gPath + ": cuInit failed: " + describe(d, r);
-    return;
-  }
-  if (d.cuDriverGetVersion(&d.version) != CUDA_SUCCESS)
-    d.version = 0;
-  if (CUresult r = d.cuDeviceGetCount(&d.deviceCount)) {
-    gCode = KILN_DEVICE_ERROR;
-    gError =
-        "CUDA driver " + gPath + ": cuDeviceGetCount failed: " + describe(d, r);
-    return;
-  }
-  if (d.deviceCount <= 0) {
-    gCode = KILN_UNSUPPORTED;
-    gError = "no CUDA device: the driver (" + gPath + ", version " +
-             std::to_string(d.version / 1000) + "." +
-             std::to_string(d.version % 1000 / 10) + ") found none";
+  if (!init(d)) {
+    dlclose(gHandle);
+    gHandle = nullptr;
     return;
   }
   gTable = d;
@@ -115,6 +128,7 @@ std::string kiln::rt::cuda::describe(const Driver &driver, CUresult result) {
 
 void kiln::rt::cuda::recordError(kiln_status_code code,
                                  const std::string &what) {
+  ++tState.errors;
   if (!tState.active) {
     std::fprintf(stderr, "kiln runtime: %s\n", what.c_str());
     return;
@@ -127,6 +141,8 @@ void kiln::rt::cuda::recordError(kiln_status_code code,
 }
 
 bool kiln::rt::cuda::failed() { return tState.active && tState.failed; }
+
+uint64_t kiln::rt::cuda::errorCount() { return tState.errors; }
 
 ErrorScope::ErrorScope()
     : savedActive(tState.active), savedFailed(tState.failed),

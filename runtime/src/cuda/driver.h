@@ -53,6 +53,11 @@ void recordError(kiln_status_code code, const std::string &what);
 /// error (then mgpu* calls other than releases do nothing).
 bool failed();
 
+/// How many errors the calling thread has recorded so far, in ErrorScopes
+/// or not (a count that only grows): a caller compares two readings to see
+/// whether the calls between them failed.
+uint64_t errorCount();
+
 /// Collects the first CUDA error of the calling thread's mgpu* calls while
 /// it lives; scopes nest (an inner one hides and then restores the outer
 /// one's state). Exported for the unit tests.

@@ -17,6 +17,7 @@
 #include "driver.h"
 
 #include <cstring>
+#include <thread>
 
 using namespace kiln::rt;
 using namespace kiln::rt::cuda;
@@ -85,6 +86,38 @@ private:
 
 CUdeviceptr devicePtr(const void *p) {
   return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p));
+}
+
+/// Makes the context current and runs `f(d)`, the driver call `api` of the
+/// mgpu* function `fn`, reporting its failure (with `detail` appended).
+/// Nothing runs when the context cannot be made current (that is recorded
+/// as the error). Returns whether `f` ran and succeeded.
+template <class F>
+bool inContext(const Driver &d, const char *fn, const char *api, F f,
+               const std::string &detail = std::string()) {
+  ScopedContext context(d, fn);
+  if (!context)
+    return false;
+  if (CUresult r = f(d)) {
+    report(d, fn, api, r, detail);
+    return false;
+  }
+  return true;
+}
+
+/// An mgpu* call that does work: one driver call, skipped when the scope
+/// has failed or there is no driver (see enter()).
+template <class F> bool call(const char *fn, const char *api, F f) {
+  const Driver *d = enter();
+  return d && inContext(*d, fn, api, f);
+}
+
+/// An mgpu* call that releases `handle`: runs even after an error of the
+/// scope (see enterRelease()); nothing for a null handle.
+template <class F>
+void release(const void *handle, const char *fn, const char *api, F f) {
+  if (const Driver *d = enterRelease(handle))
+    inContext(*d, fn, api, f);
 }
 
 /// Loads a module image with error and info logs; `optLevel` < 0 leaves the
@@ -210,12 +243,9 @@ MGPU_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 MGPU_EXPORT void mgpuModuleUnload(void *module) {
-  const Driver *d = enterRelease(module);
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuModuleUnload");
-  if (CUresult r = d->cuModuleUnload(static_cast<CUmodule>(module)))
-    report(*d, "mgpuModuleUnload", "cuModuleUnload", r);
+  release(module, "mgpuModuleUnload", "cuModuleUnload", [&](const Driver &d) {
+    return d.cuModuleUnload(static_cast<CUmodule>(module));
+  });
 }
 
 MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
@@ -230,10 +260,13 @@ MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     return nullptr;
   }
   CUfunction function = nullptr;
-  if (CUresult r = d->cuModuleGetFunction(&function,
-                                          static_cast<CUmodule>(module), name))
-    report(*d, "mgpuModuleGetFunction", "cuModuleGetFunction", r,
-           std::string(" (kernel '") + name + "')");
+  inContext(
+      *d, "mgpuModuleGetFunction", "cuModuleGetFunction",
+      [&](const Driver &driver) {
+        return driver.cuModuleGetFunction(&function,
+                                          static_cast<CUmodule>(module), name);
+      },
+      std::string(" (kernel '") + name + "')");
   return function;
 }
 
@@ -327,91 +360,57 @@ MGPU_EXPORT void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 //===-- Streams and events -----------------------------------------------===//
 
 MGPU_EXPORT void *mgpuStreamCreate() {
-  const Driver *d = enter();
-  if (!d)
-    return nullptr;
-  ScopedContext context(*d, "mgpuStreamCreate");
-  if (!context)
-    return nullptr;
   CUstream stream = nullptr;
-  if (CUresult r = d->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING))
-    report(*d, "mgpuStreamCreate", "cuStreamCreate", r);
+  call("mgpuStreamCreate", "cuStreamCreate", [&](const Driver &d) {
+    return d.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING);
+  });
   return stream;
 }
 
 MGPU_EXPORT void mgpuStreamDestroy(void *stream) {
-  const Driver *d = enterRelease(stream);
-  if (!d)
-    return;
-  if (CUresult r = d->cuStreamDestroy(static_cast<CUstream>(stream)))
-    report(*d, "mgpuStreamDestroy", "cuStreamDestroy", r);
+  release(stream, "mgpuStreamDestroy", "cuStreamDestroy", [&](const Driver &d) {
+    return d.cuStreamDestroy(static_cast<CUstream>(stream));
+  });
 }
 
 MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuStreamSynchronize");
-  if (!context)
-    return;
-  if (CUresult r = d->cuStreamSynchronize(static_cast<CUstream>(stream)))
-    report(*d, "mgpuStreamSynchronize", "cuStreamSynchronize", r);
+  call("mgpuStreamSynchronize", "cuStreamSynchronize", [&](const Driver &d) {
+    return d.cuStreamSynchronize(static_cast<CUstream>(stream));
+  });
 }
 
 MGPU_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuStreamWaitEvent");
-  if (!context)
-    return;
-  if (CUresult r = d->cuStreamWaitEvent(static_cast<CUstream>(stream),
-                                        static_cast<CUevent>(event), 0))
-    report(*d, "mgpuStreamWaitEvent", "cuStreamWaitEvent", r);
+  call("mgpuStreamWaitEvent", "cuStreamWaitEvent", [&](const Driver &d) {
+    return d.cuStreamWaitEvent(static_cast<CUstream>(stream),
+                               static_cast<CUevent>(event), 0);
+  });
 }
 
 MGPU_EXPORT void *mgpuEventCreate() {
-  const Driver *d = enter();
-  if (!d)
-    return nullptr;
-  ScopedContext context(*d, "mgpuEventCreate");
-  if (!context)
-    return nullptr;
   CUevent event = nullptr;
-  if (CUresult r = d->cuEventCreate(&event, CU_EVENT_DISABLE_TIMING))
-    report(*d, "mgpuEventCreate", "cuEventCreate", r);
+  call("mgpuEventCreate", "cuEventCreate", [&](const Driver &d) {
+    return d.cuEventCreate(&event, CU_EVENT_DISABLE_TIMING);
+  });
   return event;
 }
 
 MGPU_EXPORT void mgpuEventDestroy(void *event) {
-  const Driver *d = enterRelease(event);
-  if (!d)
-    return;
-  if (CUresult r = d->cuEventDestroy(static_cast<CUevent>(event)))
-    report(*d, "mgpuEventDestroy", "cuEventDestroy", r);
+  release(event, "mgpuEventDestroy", "cuEventDestroy", [&](const Driver &d) {
+    return d.cuEventDestroy(static_cast<CUevent>(event));
+  });
 }
 
 MGPU_EXPORT void mgpuEventSynchronize(void *event) {
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuEventSynchronize");
-  if (!context)
-    return;
-  if (CUresult r = d->cuEventSynchronize(static_cast<CUevent>(event)))
-    report(*d, "mgpuEventSynchronize", "cuEventSynchronize", r);
+  call("mgpuEventSynchronize", "cuEventSynchronize", [&](const Driver &d) {
+    return d.cuEventSynchronize(static_cast<CUevent>(event));
+  });
 }
 
 MGPU_EXPORT void mgpuEventRecord(void *event, void *stream) {
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuEventRecord");
-  if (!context)
-    return;
-  if (CUresult r = d->cuEventRecord(static_cast<CUevent>(event),
-                                    static_cast<CUstream>(stream)))
-    report(*d, "mgpuEventRecord", "cuEventRecord", r);
+  call("mgpuEventRecord", "cuEventRecord", [&](const Driver &d) {
+    return d.cuEventRecord(static_cast<CUevent>(event),
+                           static_cast<CUstream>(stream));
+  });
 }
 
 //===-- Memory -----------------------------------------------------------===//
@@ -423,87 +422,59 @@ MGPU_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
   const Driver *d = enter();
   if (!d)
     return nullptr;
-  ScopedContext context(*d, "mgpuMemAlloc");
-  if (!context)
-    return nullptr;
   CUdeviceptr ptr = 0;
-  CUresult r = isHostShared
-                   ? d->cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
-                   : d->cuMemAlloc(&ptr, sizeBytes);
-  if (r) {
-    report(*d, "mgpuMemAlloc",
-           isHostShared ? "cuMemAllocManaged" : "cuMemAlloc", r,
-           " (" + std::to_string(sizeBytes) + " bytes)");
+  if (!inContext(
+          *d, "mgpuMemAlloc", isHostShared ? "cuMemAllocManaged" : "cuMemAlloc",
+          [&](const Driver &driver) {
+            return isHostShared ? driver.cuMemAllocManaged(&ptr, sizeBytes,
+                                                           CU_MEM_ATTACH_GLOBAL)
+                                : driver.cuMemAlloc(&ptr, sizeBytes);
+          },
+          " (" + std::to_string(sizeBytes) + " bytes)"))
     return nullptr;
-  }
   return reinterpret_cast<void *>(static_cast<uintptr_t>(ptr));
 }
 
 MGPU_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
-  const Driver *d = enterRelease(ptr);
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemFree");
-  if (CUresult r = d->cuMemFree(devicePtr(ptr)))
-    report(*d, "mgpuMemFree", "cuMemFree", r);
+  release(ptr, "mgpuMemFree", "cuMemFree",
+          [&](const Driver &d) { return d.cuMemFree(devicePtr(ptr)); });
 }
 
 MGPU_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
                             void *stream) {
   if (sizeBytes == 0)
     return;
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemcpy");
-  if (!context)
-    return;
-  if (CUresult r = d->cuMemcpyAsync(devicePtr(dst), devicePtr(src), sizeBytes,
-                                    static_cast<CUstream>(stream)))
-    report(*d, "mgpuMemcpy", "cuMemcpyAsync", r);
+  call("mgpuMemcpy", "cuMemcpyAsync", [&](const Driver &d) {
+    return d.cuMemcpyAsync(devicePtr(dst), devicePtr(src), sizeBytes,
+                           static_cast<CUstream>(stream));
+  });
 }
 
 MGPU_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
                               void *stream) {
   if (count == 0)
     return;
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemset32");
-  if (!context)
-    return;
-  if (CUresult r = d->cuMemsetD32Async(devicePtr(dst), value, count,
-                                       static_cast<CUstream>(stream)))
-    report(*d, "mgpuMemset32", "cuMemsetD32Async", r);
+  call("mgpuMemset32", "cuMemsetD32Async", [&](const Driver &d) {
+    return d.cuMemsetD32Async(devicePtr(dst), value, count,
+                              static_cast<CUstream>(stream));
+  });
 }
 
 MGPU_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
                               void *stream) {
   if (count == 0)
     return;
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemset16");
-  if (!context)
-    return;
-  if (CUresult r = d->cuMemsetD16Async(devicePtr(dst), value, count,
-                                       static_cast<CUstream>(stream)))
-    report(*d, "mgpuMemset16", "cuMemsetD16Async", r);
+  call("mgpuMemset16", "cuMemsetD16Async", [&](const Driver &d) {
+    return d.cuMemsetD16Async(devicePtr(dst), value, count,
+                              static_cast<CUstream>(stream));
+  });
 }
 
 MGPU_EXPORT void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
   if (!ptr || sizeBytes == 0)
     return;
-  const Driver *d = enter();
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemHostRegister");
-  if (!context)
-    return;
-  if (CUresult r = d->cuMemHostRegister(ptr, sizeBytes, 0))
-    report(*d, "mgpuMemHostRegister", "cuMemHostRegister", r);
+  call("mgpuMemHostRegister", "cuMemHostRegister",
+       [&](const Driver &d) { return d.cuMemHostRegister(ptr, sizeBytes, 0); });
 }
 
 MGPU_EXPORT void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
@@ -521,12 +492,8 @@ MGPU_EXPORT void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
 }
 
 MGPU_EXPORT void mgpuMemHostUnregister(void *ptr) {
-  const Driver *d = enterRelease(ptr);
-  if (!d)
-    return;
-  ScopedContext context(*d, "mgpuMemHostUnregister");
-  if (CUresult r = d->cuMemHostUnregister(ptr))
-    report(*d, "mgpuMemHostUnregister", "cuMemHostUnregister", r);
+  release(ptr, "mgpuMemHostUnregister", "cuMemHostUnregister",
+          [&](const Driver &d) { return d.cuMemHostUnregister(ptr); });
 }
 
 MGPU_EXPORT void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, void *descriptor,
@@ -536,13 +503,14 @@ MGPU_EXPORT void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, void *descriptor,
     mgpuMemHostUnregister(m->data + m->offset * elementSizeBytes);
 }
 
-//===-- TMA descriptors (nvgpu.tma.create.descriptor)
-//----------------------===//
+//===-- TMA descriptors (nvgpu.tma.create.descriptor) --------------------===//
 
 /// Encodes a tiled TMA descriptor for the memref (rank 1..5) and copies it
 /// to device memory, where the kernel reads it; returns that copy (never
-/// freed, as upstream's is not). The enums are passed as i64, as
-/// convert-nvgpu-to-nvvm emits them; `boxDims` holds `rank` sizes,
+/// freed, as upstream's is not: 128 bytes leak per call). No kiln pass emits
+/// nvgpu TMA ops, so kiln's pipeline never calls this; it is kept for the
+/// upstream ABI (IR from kiln-opt or a host's own code). The enums are passed
+/// as i64, as convert-nvgpu-to-nvvm emits them; `boxDims` holds `rank` sizes,
 /// outermost first.
 MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
@@ -581,6 +549,9 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     if (r > 0)
       globalStrides[r - 1] = strides[rank - 1 - r] * elementBytes;
   }
+  ScopedContext context(*d, fn);
+  if (!context)
+    return nullptr;
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
   if (CUresult r = d->cuTensorMapEncodeTiled(
@@ -590,9 +561,6 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     report(*d, fn, "cuTensorMapEncodeTiled", r);
     return nullptr;
   }
-  ScopedContext context(*d, fn);
-  if (!context)
-    return nullptr;
   CUdeviceptr copy = 0;
   if (CUresult r = d->cuMemAlloc(&copy, sizeof(map))) {
     report(*d, fn, "cuMemAlloc", r);
@@ -608,4 +576,29 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
 
 MGPU_EXPORT void mgpuSetDefaultDevice(int32_t device) {
   setDefaultDevice(device);
+}
+
+//===-- Resident weights -------------------------------------------------===//
+//
+// The code that kiln-cuda-resident-weights generates uploads an artifact's
+// weights once, on the first call, guarded by a state word (0: not
+// uploaded, 1: uploading, 2: uploaded). These functions are its runtime
+// side: whether the upload's mgpu* calls failed, and the wait of the
+// concurrent first calls.
+
+/// A reading of the calling thread's error count, taken before an upload.
+MGPU_EXPORT uint64_t kiln_rt_cuda_error_count() { return errorCount(); }
+
+/// 1 if no mgpu* call of the calling thread recorded an error since
+/// `before` (a kiln_rt_cuda_error_count reading) and its ErrorScope, if
+/// any, has none recorded either (then the calls in between did nothing).
+MGPU_EXPORT int32_t kiln_rt_cuda_ok_since(uint64_t before) {
+  return errorCount() == before && !failed();
+}
+
+/// Returns once `*state` is no longer 1 (another thread's upload under
+/// way), yielding the processor while it waits.
+MGPU_EXPORT void kiln_rt_cuda_wait(int32_t *state) {
+  while (__atomic_load_n(state, __ATOMIC_ACQUIRE) == 1)
+    std::this_thread::yield();
 }

@@ -4,8 +4,9 @@
 
 // The entry point first makes sure the weights are on the device, then
 // reads them from the device table; the upload copies each weight once,
-// claimed by a compare-and-exchange of the state word; a destructor frees
-// them (not with free-at-unload=false).
+// claimed by a compare-and-exchange of the state word (the losers wait in
+// the runtime); a failed upload is discarded; a destructor frees them (not
+// with free-at-unload=false).
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%{{.*}}: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[T:.*]]: !llvm.ptr)
 // CHECK-NEXT: call @kiln_cuda_resident_weights(%[[T]]) : (!llvm.ptr) -> ()
@@ -24,11 +25,33 @@
 // CHECK: %[[W0:.*]] = kiln_rt.weight %[[H]][0] : !llvm.ptr -> memref<2x2xi8>
 // CHECK-NEXT: %[[D0:.*]] = gpu.alloc () : memref<2x2xi8>
 // CHECK: return %{{.*}} : i1
+// CHECK: llvm.func @kiln_rt_cuda_error_count() -> i64
+// CHECK: llvm.func @kiln_rt_cuda_ok_since(i64) -> i32
+// CHECK: llvm.func @kiln_rt_cuda_wait(!llvm.ptr)
+// A failed upload frees every slot and zeroes it.
+// CHECK-LABEL: llvm.func internal @kiln_cuda_discard_weights()
+// CHECK-COUNT-2: llvm.call @mgpuMemFree({{.*}}) : (!llvm.ptr, !llvm.ptr) -> (){{$}}
+// CHECK-NEXT: llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : !llvm.ptr, !llvm.ptr
+// CHECK: llvm.return
 // CHECK-LABEL: func.func private @kiln_cuda_resident_weights
 // CHECK: llvm.load %{{.*}} atomic acquire
 // CHECK: llvm.cmpxchg %{{.*}}, %{{.*}}, %{{.*}} acq_rel acquire
-// CHECK: call @kiln_cuda_upload_weights
-// CHECK: llvm.store %{{.*}}, %{{.*}} atomic release
+// CHECK: cf.cond_br %{{.*}}, ^{{.*}}, ^[[WAIT:[^ ]*]]
+// CHECK: ^[[WAIT]]:
+// CHECK-NEXT: llvm.call @kiln_rt_cuda_wait
+// A failed copy makes the upload fail too: the runtime's error count.
+// CHECK: %[[BEFORE:.*]] = llvm.call @kiln_rt_cuda_error_count()
+// CHECK-NEXT: %[[OK:.*]] = call @kiln_cuda_upload_weights
+// CHECK-NEXT: %[[CLEAN:.*]] = llvm.call @kiln_rt_cuda_ok_since(%[[BEFORE]])
+// CHECK: %[[GOOD:.*]] = arith.andi %[[OK]]
+// CHECK: cf.cond_br %[[GOOD]], ^[[SUCCESS:.*]], ^[[FAILURE:[^ ]*]]
+// CHECK: ^[[SUCCESS]]:
+// CHECK: %[[TWO:.*]] = arith.constant 2 : i32
+// CHECK: llvm.store %[[TWO]], %{{.*}} atomic release
+// CHECK: ^[[FAILURE]]:
+// CHECK-NEXT: llvm.call @kiln_cuda_discard_weights()
+// CHECK: %[[ZERO:.*]] = arith.constant 0 : i32
+// CHECK: llvm.store %[[ZERO]], %{{.*}} atomic release
 // CHECK: llvm.func internal @kiln_cuda_free_weights()
 // CHECK-COUNT-2: llvm.call @mgpuMemFree
 // CHECK: llvm.mlir.global_dtors dtors = [@kiln_cuda_free_weights]

@@ -56,11 +56,17 @@ def CUDAResidentWeights : Pass<"kiln-cuda-resident-weights", "ModuleOp"> {
     word; each entry point that reads weights first calls
     `@kiln_cuda_resident_weights(%table)`, which returns at once when the
     weights are on the device, and otherwise claims the upload with an
-    atomic compare-and-exchange (other threads wait for it), copies every
-    weight (`@kiln_cuda_upload_weights`: `gpu.alloc` and `gpu.memcpy`, then
-    a synchronization) and publishes the table. A failed allocation leaves
-    the state "not uploaded" (the run reports the runtime's error; the
-    next call tries again). The entry points then read their weights from
+    atomic compare-and-exchange (other threads wait for it in the runtime's
+    `kiln_rt_cuda_wait`, which yields), copies every weight
+    (`@kiln_cuda_upload_weights`: `gpu.alloc` and `gpu.memcpy`, then a
+    synchronization) and publishes the table. The upload succeeded only if
+    every allocation returned memory and the runtime recorded no error
+    during it (`kiln_rt_cuda_error_count` before, `kiln_rt_cuda_ok_since`
+    after), so a failed copy or synchronization counts. A failed upload
+    frees every slot of the table and zeroes it
+    (`@kiln_cuda_discard_weights`), then leaves the state "not uploaded":
+    the run reports the runtime's error and the next call tries again from
+    scratch. The entry points then read their weights from
     the device table (`kiln_rt.weight` on `@kiln_cuda_weights`), which
     `kiln-cuda-device-buffers` leaves alone. With `free-at-unload`, a
     global destructor frees the device copies when the artifact is
