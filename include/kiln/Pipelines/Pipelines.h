@@ -88,7 +88,7 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
   Option<bool> residentWeights{
       *this, "resident-weights",
       llvm::cl::desc("Upload the weights to the device once, on the first "
-                     "call (off: copy them on every call)"),
+                     "call (off, and with emulate: copy them on every call)"),
       llvm::cl::init(true)};
   Option<bool> emulate{
       *this, "emulate",
