@@ -39,8 +39,11 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
   pm.addNestedPass<func::FuncOp>(createRecognizeSelectiveScan());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Weights last: the recognized ops decide which matmuls remain. Weights
-  // that are int8 in the model (ONNX QDQ) stay int8 first.
+  // Weights last: the recognized ops decide which matmuls remain. A conv
+  // after an upsample gets its folded low-resolution weights before any
+  // weight changes type. Weights that are int8 in the model (ONNX QDQ) stay
+  // int8 first.
+  pm.addNestedPass<func::FuncOp>(createUpsampleConv());
   pm.addNestedPass<func::FuncOp>(createFoldQdq());
   if (!options.quantize.empty()) {
     QuantizeWeightsOptions q;

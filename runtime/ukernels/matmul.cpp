@@ -1154,6 +1154,96 @@ const Backend &bf16Backend() {
 }
 
 //===----------------------------------------------------------------------===//
+// Convolutions: B as an implicit im2col
+//===----------------------------------------------------------------------===//
+
+/// A 2-D convolution's input image seen as the B of Y (F x OH*OW) =
+/// W (F x C*KH*KW) . col: B(k, j) with k = (c, kh, kw) and j = (oy, ox) is
+/// x[c, oy*sy - py + kh*dy, ox*sx - px + kw*dx], zero outside the image.
+/// The packing reads the image directly, so col is never materialized.
+struct ConvImage {
+  const float *x; // the image of one batch element: [C, H, W]
+  int64_t c, h, w;
+  int64_t sc, sh, sw; // x's strides
+  int64_t kh, kw;
+  int64_t strideY, strideX, padY, padX, dilY, dilX;
+  int64_t ow;
+};
+
+/// Row k of B at columns n0 .. n0 + nr into out[0 .. kNR) (zero past nr).
+void convRow(const ConvImage &g, int64_t k, int64_t n0, int nr, float *out) {
+  const int64_t taps = g.kh * g.kw;
+  const int64_t ci = k / taps, tap = k % taps;
+  const int64_t ky = tap / g.kw, kx = tap % g.kw;
+  const float *plane = g.x + ci * g.sc;
+  int64_t oy = n0 / g.ow, ox = n0 % g.ow;
+  int j = 0;
+  while (j < nr) {
+    // One run of columns on output row oy.
+    const int len = int(std::min<int64_t>(nr - j, g.ow - ox));
+    const int64_t iy = oy * g.strideY - g.padY + ky * g.dilY;
+    const int64_t ix0 = ox * g.strideX - g.padX + kx * g.dilX;
+    float *o = out + j;
+    if (iy < 0 || iy >= g.h) {
+      std::fill(o, o + len, 0.0f);
+    } else if (g.strideX == 1 && g.sw == 1) {
+      // Contiguous: the part inside the image is one copy.
+      const float *row = plane + iy * g.sh;
+      const int lo = int(std::clamp<int64_t>(-ix0, 0, len));
+      const int hi = int(std::clamp<int64_t>(g.w - ix0, lo, len));
+      std::fill(o, o + lo, 0.0f);
+      std::memcpy(o + lo, row + ix0 + lo, size_t(hi - lo) * sizeof(float));
+      std::fill(o + hi, o + len, 0.0f);
+    } else {
+      const float *row = plane + iy * g.sh;
+      for (int t = 0; t < len; ++t) {
+        const int64_t ix = ix0 + t * g.strideX;
+        o[t] = ix >= 0 && ix < g.w ? row[ix * g.sw] : 0.0f;
+      }
+    }
+    j += len;
+    ox = 0;
+    ++oy;
+  }
+  std::fill(out + nr, out + kNR, 0.0f);
+}
+
+/// Two rows of kNR floats (k, k+1) as one k step of a bf16 B~ panel.
+KILN_AVX512_BF16 void pairRowsBf16Avx512(const float *r0, const float *r1,
+                                         float *dst) {
+  // cvtne2ps puts its second operand in the low half.
+  __m512i b0 = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r0 + 16),
+                                            _mm512_loadu_ps(r0));
+  __m512i b1 = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r1 + 16),
+                                            _mm512_loadu_ps(r1));
+  __m512i lo, hi;
+  interleavePairs(b0, b1, lo, hi);
+  _mm512_store_si512(dst, lo);
+  _mm512_store_si512(dst + 16, hi);
+}
+
+/// Packs rows k0 .. k0 + kc of the implicit B at columns n0 .. n0 + nr into
+/// a B~ panel in the backend's format: fp32 rows (kStep 1) or bf16 pairs
+/// (kStep 2, only the avx512_bf16 backend has it). k0 is even for kStep 2.
+void packConvB(const ConvImage &g, int kStep, int64_t k0, int64_t kc, int nr,
+               int64_t n0, float *dst) {
+  if (kStep == 1) {
+    for (int64_t k = 0; k < kc; ++k)
+      convRow(g, k0 + k, n0, nr, dst + k * kNR);
+    return;
+  }
+  alignas(64) float r0[kNR], r1[kNR];
+  for (int64_t p = 0; p < ceilDiv(kc, 2); ++p) {
+    convRow(g, k0 + 2 * p, n0, nr, r0);
+    if (2 * p + 1 < kc)
+      convRow(g, k0 + 2 * p + 1, n0, nr, r1);
+    else
+      std::fill(r1, r1 + kNR, 0.0f);
+    pairRowsBf16Avx512(r0, r1, dst + p * kNR);
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Drivers
 //===----------------------------------------------------------------------===//
 
@@ -1165,7 +1255,9 @@ struct Problem {
   const char *b; // element (k, j) at b + (k * brs + j * bcs) * srcBytes
   int64_t brs, bcs;
   const float *bPacked; // B packed as in matmul_pack.h (k rows), or null
-  const float *bias;    // n contiguous values, or null
+  const ConvImage *conv =
+      nullptr;       // B is this image's im2col (b unused), or null
+  const float *bias; // n contiguous values, or null
   float *c;
   int64_t crs, ccs;
   int act;
@@ -1433,14 +1525,20 @@ void runBlocked(const Backend &be, const Problem &p, bool parallel) {
                           j1 = std::min(nPanelsB, j0 + kPackGroup);
             // A row-major B is read a few rows at a time across the group's
             // panels (long runs of each row), any other by whole panels.
-            const int64_t rows = p.bcs == 1 ? kPackRows : kc;
+            // An image is read the same way: consecutive columns are
+            // consecutive pixels.
+            const int64_t rows = p.bcs == 1 || p.conv ? kPackRows : kc;
             for (int64_t k0 = 0; k0 < kc; k0 += rows) {
               for (int64_t j = j0; j < j1; ++j) {
                 const int64_t n0 = jc + j * kNR;
                 const int nr = int(std::min<int64_t>(kNR, p.n - n0));
-                be.packB(p.b + ((pc + k0) * p.brs + n0 * p.bcs) * sb, p.brs,
-                         p.bcs, nr, std::min(rows, kc - k0),
-                         bBuf + j * bPanelStride + k0 / be.kStep * kNR);
+                float *dst = bBuf + j * bPanelStride + k0 / be.kStep * kNR;
+                if (p.conv)
+                  packConvB(*p.conv, be.kStep, pc + k0, std::min(rows, kc - k0),
+                            nr, n0, dst);
+                else
+                  be.packB(p.b + ((pc + k0) * p.brs + n0 * p.bcs) * sb, p.brs,
+                           p.bcs, nr, std::min(rows, kc - k0), dst);
               }
             }
           }
@@ -1495,6 +1593,11 @@ void runProblem(const Backend &be, const Problem &p, bool parallel,
   }
   if (p.m * p.n * p.k < kMinParallelWork)
     parallel = false;
+  if (p.conv) {
+    // Only the blocked path packs B; the others read it in place.
+    runBlocked(be, p, parallel);
+    return;
+  }
   if (be.pickRowStream && p.m <= kRowStreamMaxM && !p.bPacked && p.bcs == 1) {
     runRowStream(be, p, parallel, threads);
     return;
@@ -1616,6 +1719,122 @@ void runCall(const Backend &be, Call call) {
   }
 }
 
+/// The convolution call (kiln_uk_conv2d_*): per batch element, one
+/// product of W ([F, C*KH*KW]) and the implicit im2col of the image.
+struct ConvCall {
+  const float *x;
+  int64_t n, c, h, w, xsN, xsC, xsH, xsW;
+  const void *wt; // srcBytes per element
+  int64_t f, kh, kw, wsF, wsC, wsKH, wsKW;
+  const float *bias;
+  int64_t biasN, biasStride;
+  int64_t strideY, strideX, padY, padX, dilY, dilX, flags;
+  float *y;
+  int64_t oh, ow, ysN, ysF, ysOH, ysOW;
+};
+
+void runConv(const Backend &be, const ConvCall &cc) {
+  if (cc.n <= 0 || cc.f <= 0 || cc.oh <= 0 || cc.ow <= 0)
+    return;
+  const int64_t k = cc.c * cc.kh * cc.kw, cols = cc.oh * cc.ow;
+  const int64_t sb = int64_t(be.srcBytes);
+  // W as a [F, K] matrix: its (c, kh, kw) must merge into one dimension,
+  // else it is copied (weights are constants and dense in practice).
+  std::vector<char> wCopy;
+  const char *wt = static_cast<const char *>(cc.wt);
+  int64_t wRow = cc.wsF;
+  if (!(cc.wsKW == 1 && cc.wsKH == cc.kw && cc.wsC == cc.kh * cc.kw)) {
+    wCopy.resize(size_t(cc.f * k * sb));
+    for (int64_t f = 0; f < cc.f; ++f)
+      for (int64_t q = 0; q < k; ++q) {
+        const int64_t ci = q / (cc.kh * cc.kw), t = q % (cc.kh * cc.kw);
+        const int64_t off = f * cc.wsF + ci * cc.wsC + (t / cc.kw) * cc.wsKH +
+                            (t % cc.kw) * cc.wsKW;
+        std::memcpy(&wCopy[size_t((f * k + q) * sb)], wt + off * sb,
+                    size_t(sb));
+      }
+    wt = wCopy.data();
+    wRow = k;
+  }
+  // Y[n] as a [F, OH*OW] matrix: (oy, ox) must merge, else the product
+  // goes to a dense buffer that is added or copied to y afterwards.
+  const bool merged = cc.ysOH == cc.ow * cc.ysOW;
+  std::vector<float> yDense;
+  kiln_context *ctx = kiln::rt::currentContext();
+  const bool parallel = kiln_context_num_threads(ctx) > 1;
+  for (int64_t b = 0; b < cc.n; ++b) {
+    float *y = cc.y + b * cc.ysN;
+    const bool accumulate = cc.flags & KILN_UK_ACCUMULATE;
+    float *c = y;
+    int64_t crs = cc.ysF, ccs = cc.ysOW;
+    if (!merged) {
+      yDense.assign(size_t(cc.f * cols), 0.0f);
+      c = yDense.data();
+      crs = cols;
+      ccs = 1;
+    }
+    // The bias is per row of the product (per output channel), which the
+    // matmul epilogue (per column) does not have: C starts as the bias (or
+    // the old y plus the bias) and the product accumulates onto it.
+    bool acc = accumulate && merged;
+    if (cc.bias) {
+      const int64_t bs = cc.biasN == 1 ? 0 : cc.biasStride;
+      parallelFor(cc.f, parallel && cc.f * cols >= kMinParallelWork,
+                  [&](int64_t f0, int64_t f1) {
+                    for (int64_t f = f0; f < f1; ++f) {
+                      const float v = cc.bias[f * bs];
+                      float *row = c + f * crs;
+                      for (int64_t j = 0; j < cols; ++j)
+                        row[j * ccs] = (acc ? row[j * ccs] : 0.0f) + v;
+                    }
+                  });
+      acc = true;
+    }
+    ConvImage g{cc.x + b * cc.xsN,
+                cc.c,
+                cc.h,
+                cc.w,
+                cc.xsC,
+                cc.xsH,
+                cc.xsW,
+                cc.kh,
+                cc.kw,
+                cc.strideY,
+                cc.strideX,
+                cc.padY,
+                cc.padX,
+                cc.dilY,
+                cc.dilX,
+                cc.ow};
+    Problem p;
+    p.m = cc.f;
+    p.n = cols;
+    p.k = k;
+    p.a = wt;
+    p.ars = wRow;
+    p.acs = 1;
+    p.b = nullptr;
+    p.brs = p.bcs = 0;
+    p.bPacked = nullptr;
+    p.conv = &g;
+    p.bias = nullptr;
+    p.c = c;
+    p.crs = crs;
+    p.ccs = ccs;
+    p.act = KILN_UK_ACT_NONE;
+    p.accumulate = acc;
+    runProblem(be, p, parallel, kiln_context_num_threads(ctx));
+    if (!merged)
+      for (int64_t f = 0; f < cc.f; ++f)
+        for (int64_t oy = 0; oy < cc.oh; ++oy)
+          for (int64_t ox = 0; ox < cc.ow; ++ox) {
+            float &dst = y[f * cc.ysF + oy * cc.ysOH + ox * cc.ysOW];
+            const float v = yDense[size_t(f * cols + oy * cc.ow + ox)];
+            dst = accumulate ? dst + v : v;
+          }
+  }
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1697,6 +1916,60 @@ void kiln_uk_matmul_packed_bias_f32(
            aStrideB, aStrideM, aStrideK, bPacked,  1,     0,
            0,        0,        bPacked,  bias,     biasN, biasStride,
            c,        cStrideB, cStrideM, cStrideN, flags});
+}
+
+void kiln_uk_conv2d_f32(
+    const float *x, int64_t xN, int64_t xC, int64_t xH, int64_t xW,
+    int64_t xStrideN, int64_t xStrideC, int64_t xStrideH, int64_t xStrideW,
+    const float *w, int64_t wF, int64_t wC, int64_t wKH, int64_t wKW,
+    int64_t wStrideF, int64_t wStrideC, int64_t wStrideKH, int64_t wStrideKW,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t strideY,
+    int64_t strideX, int64_t padY, int64_t padX, int64_t dilY, int64_t dilX,
+    int64_t flags, float *y, int64_t yN, int64_t yF, int64_t yOH, int64_t yOW,
+    int64_t yStrideN, int64_t yStrideF, int64_t yStrideOH, int64_t yStrideOW) {
+  runConv(f32Backend(),
+          {x,         xN,         xC,
+           xH,        xW,         xStrideN,
+           xStrideC,  xStrideH,   xStrideW,
+           w,         wF,         wKH,
+           wKW,       wStrideF,   wStrideC,
+           wStrideKH, wStrideKW,  flags & KILN_UK_CONV2D_BIAS ? bias : nullptr,
+           biasN,     biasStride, strideY,
+           strideX,   padY,       padX,
+           dilY,      dilX,       flags,
+           y,         yOH,        yOW,
+           yStrideN,  yStrideF,   yStrideOH,
+           yStrideOW});
+  (void)wC;
+  (void)yN;
+  (void)yF;
+}
+
+void kiln_uk_conv2d_bf16(
+    const float *x, int64_t xN, int64_t xC, int64_t xH, int64_t xW,
+    int64_t xStrideN, int64_t xStrideC, int64_t xStrideH, int64_t xStrideW,
+    const uint16_t *w, int64_t wF, int64_t wC, int64_t wKH, int64_t wKW,
+    int64_t wStrideF, int64_t wStrideC, int64_t wStrideKH, int64_t wStrideKW,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t strideY,
+    int64_t strideX, int64_t padY, int64_t padX, int64_t dilY, int64_t dilX,
+    int64_t flags, float *y, int64_t yN, int64_t yF, int64_t yOH, int64_t yOW,
+    int64_t yStrideN, int64_t yStrideF, int64_t yStrideOH, int64_t yStrideOW) {
+  runConv(bf16Backend(),
+          {x,         xN,         xC,
+           xH,        xW,         xStrideN,
+           xStrideC,  xStrideH,   xStrideW,
+           w,         wF,         wKH,
+           wKW,       wStrideF,   wStrideC,
+           wStrideKH, wStrideKW,  flags & KILN_UK_CONV2D_BIAS ? bias : nullptr,
+           biasN,     biasStride, strideY,
+           strideX,   padY,       padX,
+           dilY,      dilX,       flags,
+           y,         yOH,        yOW,
+           yStrideN,  yStrideF,   yStrideOH,
+           yStrideOW});
+  (void)wC;
+  (void)yN;
+  (void)yF;
 }
 
 /// For the unit tests: caps the instruction set the kernels use (0: portable,

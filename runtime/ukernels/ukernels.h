@@ -149,6 +149,45 @@ KILN_UK_API void kiln_uk_matmul_packed_bias_f32(
     int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
     int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
 
+/// Flags of the convolution kernels (with KILN_UK_ACCUMULATE; they take no
+/// activation): whether the bias is given (an absent one is passed as any
+/// 1-D buffer and ignored).
+enum {
+  KILN_UK_CONV2D_BIAS = 4,
+};
+
+/// 2-D convolution in NCHW with one group, as kiln.conv:
+///   y[n,f,oy,ox] = bias[f] + sum_{c,i,j} w[f,c,i,j]
+///                    x[n, c, oy*strideY - padY + i*dilY,
+///                            ox*strideX - padX + j*dilX]
+/// (x is zero outside the image; padding after the image is implied by y's
+/// size), plus the old y with KILN_UK_ACCUMULATE. The product runs on the
+/// matmul kernels (W as [F, C*KH*KW] times the im2col of x), with the im2col
+/// matrix packed straight from x a block at a time, never materialized.
+/// fp32 accumulation.
+KILN_UK_API void kiln_uk_conv2d_f32(
+    const float *x, int64_t xN, int64_t xC, int64_t xH, int64_t xW,
+    int64_t xStrideN, int64_t xStrideC, int64_t xStrideH, int64_t xStrideW,
+    const float *w, int64_t wF, int64_t wC, int64_t wKH, int64_t wKW,
+    int64_t wStrideF, int64_t wStrideC, int64_t wStrideKH, int64_t wStrideKW,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t strideY,
+    int64_t strideX, int64_t padY, int64_t padX, int64_t dilY, int64_t dilX,
+    int64_t flags, float *y, int64_t yN, int64_t yF, int64_t yOH, int64_t yOW,
+    int64_t yStrideN, int64_t yStrideF, int64_t yStrideOH, int64_t yStrideOW);
+
+/// The same with bf16 weights (raw bfloat16 bits): x is rounded to bf16
+/// while it is packed (with avx512_bf16; without it the product runs in
+/// fp32 on the exact bf16 weights), fp32 accumulation.
+KILN_UK_API void kiln_uk_conv2d_bf16(
+    const float *x, int64_t xN, int64_t xC, int64_t xH, int64_t xW,
+    int64_t xStrideN, int64_t xStrideC, int64_t xStrideH, int64_t xStrideW,
+    const uint16_t *w, int64_t wF, int64_t wC, int64_t wKH, int64_t wKW,
+    int64_t wStrideF, int64_t wStrideC, int64_t wStrideKH, int64_t wStrideKW,
+    const float *bias, int64_t biasN, int64_t biasStride, int64_t strideY,
+    int64_t strideX, int64_t padY, int64_t padX, int64_t dilY, int64_t dilX,
+    int64_t flags, float *y, int64_t yN, int64_t yF, int64_t yOH, int64_t yOW,
+    int64_t yStrideN, int64_t yStrideF, int64_t yStrideOH, int64_t yStrideOW);
+
 /// Flags of the quantized-weight matmul kernels (with KILN_UK_ACCUMULATE and
 /// the activation bits): whether the bias and the zero points are given (an
 /// absent one is passed as any buffer of the right rank and ignored).

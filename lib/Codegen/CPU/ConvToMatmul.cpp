@@ -1,13 +1,15 @@
-//===- ConvToMatmul.cpp - 2-D convolutions as im2col + matmul -------------===//
+//===- ConvToMatmul.cpp - patch convolutions as matmuls -------------------===//
 //
-// A 2-D convolution with one group, in NCHW as exported, is a matmul per
-// image: Y[n] (F x OH*OW) = W (F x C*KH*KW) . col[n] (C*KH*KW x OH*OW), where
-// col holds, for every kernel tap (c, kh, kw), the input pixels that tap
-// reads. The product then runs on the matmul micro-kernel (kiln-use-ukernels)
-// and comes out in NCHW without a transpose. Upstream has im2col for NHWC
-// and NCHW linalg convolutions (linalg::rewriteInIm2Col), but on linalg,
-// after the point where kiln chooses micro-kernels; this rewrite stays in
-// the kiln dialect so that the product is an ordinary kiln.matmul.
+// A 2-D convolution whose windows do not overlap (stride equal to the
+// kernel, no padding: a ViT patch embedding, a 1x1 conv) is a matmul per
+// image after a reshape and a transpose of the input:
+// Y[n] (F x OH*OW) = W (F x C*KH*KW) . col[n] (C*KH*KW x OH*OW), where col
+// is the input regrouped by kernel tap. The product then runs on the matmul
+// micro-kernel and comes out in NCHW. Overlapping windows would make col
+// KH*KW times the input; kiln-use-ukernels sends those convolutions to
+// kiln_uk_conv2d_*, which packs col from the image a block at a time.
+// (Upstream's linalg::rewriteInIm2Col materializes col, and runs on linalg,
+// after kiln chooses micro-kernels.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,9 +40,7 @@ Value reshape(PatternRewriter &b, Location loc, Value v,
 }
 
 struct ConvPattern : OpRewritePattern<ConvOp> {
-  ConvPattern(MLIRContext *ctx, int64_t maxTaps)
-      : OpRewritePattern(ctx), maxTaps(maxTaps) {}
-  int64_t maxTaps;
+  using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ConvOp op,
                                 PatternRewriter &rewriter) const override {
@@ -51,59 +51,35 @@ struct ConvPattern : OpRewritePattern<ConvOp> {
       return rewriter.notifyMatchFailure(op, "not a 2-D single-group conv");
     if (!xt.hasStaticShape() || !wt.hasStaticShape() || !yt.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
-    if (!xt.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not f32");
+    bool bf16 = wt.getElementType().isBF16();
+    if (!xt.getElementType().isF32() || !(bf16 || wt.getElementType().isF32()))
+      return rewriter.notifyMatchFailure(op, "not f32 (or bf16 weights)");
     SmallVector<int64_t> strides = op.getStridesOrDefault();
     SmallVector<int64_t> pads = op.getPaddingOrDefault();
     SmallVector<int64_t> dil = op.getDilationsOrDefault();
     int64_t n = xt.getDimSize(0), c = xt.getDimSize(1);
     int64_t f = wt.getDimSize(0), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
     int64_t oh = yt.getDimSize(2), ow = yt.getDimSize(3);
-    int64_t taps = kh * kw;
     bool patchify = strides[0] == kh && strides[1] == kw && dil[0] == 1 &&
                     dil[1] == 1 &&
                     llvm::all_of(pads, [](int64_t p) { return p == 0; }) &&
                     xt.getDimSize(2) == oh * kh && xt.getDimSize(3) == ow * kw;
-    if (!patchify && taps > maxTaps)
-      return rewriter.notifyMatchFailure(op, "too many kernel taps");
+    if (!patchify)
+      return rewriter.notifyMatchFailure(op, "overlapping or padded windows");
 
+    // [N, C, OH, KH, OW, KW] -> [N, C, KH, KW, OH, OW] -> [N, C*KH*KW, OH*OW].
     Location loc = op.getLoc();
-    Value x = op.getInput();
-    Value col;
-    if (patchify) {
-      // Non-overlapping patches (a ViT patch embedding, 1x1 convs): a
-      // reshape and a transpose, [N, C, OH, KH, OW, KW] ->
-      // [N, C, KH, KW, OH, OW].
-      Value p = reshape(rewriter, loc, x, {n, c, oh, kh, ow, kw});
-      if (kh != 1 || kw != 1)
-        p = TransposeOp::create(rewriter, loc, p,
-                                ArrayRef<int64_t>{0, 1, 3, 5, 2, 4});
-      col = reshape(rewriter, loc, p, {n, c * taps, oh * ow});
-    } else {
-      if (llvm::any_of(pads, [](int64_t p) { return p != 0; }))
-        x = PadOp::create(
-            rewriter, loc, x,
-            ArrayRef<int64_t>{0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]},
-            APFloat(0.0f));
-      // One strided slice per tap, each [N, C, 1, OH*OW], stacked on the
-      // tap axis so that K runs over (c, kh, kw) like the weight's.
-      SmallVector<Value> slices;
-      for (int64_t i = 0; i < kh; ++i)
-        for (int64_t j = 0; j < kw; ++j) {
-          Value s = SliceOp::create(
-              rewriter, loc, x, ArrayRef<int64_t>{0, 0, i * dil[0], j * dil[1]},
-              ArrayRef<int64_t>{n, c, oh, ow},
-              ArrayRef<int64_t>{1, 1, strides[0], strides[1]});
-          slices.push_back(reshape(rewriter, loc, s, {n, c, 1, oh * ow}));
-        }
-      Value stacked = slices.size() == 1
-                          ? slices.front()
-                          : ConcatOp::create(rewriter, loc, slices,
-                                             rewriter.getI64IntegerAttr(2))
-                                .getResult();
-      col = reshape(rewriter, loc, stacked, {n, c * taps, oh * ow});
-    }
-    Value w2 = reshape(rewriter, loc, op.getWeight(), {f, c * taps});
+    Value p = reshape(rewriter, loc, op.getInput(), {n, c, oh, kh, ow, kw});
+    if (kh != 1 || kw != 1)
+      p = TransposeOp::create(rewriter, loc, p,
+                              ArrayRef<int64_t>{0, 1, 3, 5, 2, 4});
+    Value col = reshape(rewriter, loc, p, {n, c * kh * kw, oh * ow});
+    if (bf16) // a bf16 product takes bf16 operands (--dtype=bf16)
+      col = CastOp::create(rewriter, loc,
+                           RankedTensorType::get({n, c * kh * kw, oh * ow},
+                                                 rewriter.getBF16Type()),
+                           col);
+    Value w2 = reshape(rewriter, loc, op.getWeight(), {f, c * kh * kw});
     Value y = MatmulOp::create(
         rewriter, loc,
         RankedTensorType::get({n, f, oh * ow}, yt.getElementType()), w2, col);
@@ -120,7 +96,7 @@ struct ConvToMatmulPass : mlir::kiln::impl::ConvToMatmulBase<ConvToMatmulPass> {
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ConvPattern>(&getContext(), maxTaps);
+    patterns.add<ConvPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

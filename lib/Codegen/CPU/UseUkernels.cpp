@@ -439,12 +439,97 @@ struct QMatmulPattern : OpRewritePattern<QMatmulOp> {
   }
 };
 
+/// The per-channel vector ([F]) that `v` broadcasts over an NCHW result
+/// with F channels ([F, 1, 1] or [1, F, 1, 1]), else null.
+Value perChannel(PatternRewriter &rewriter, Location loc, Value v, int64_t f) {
+  auto t = typeOf(v);
+  if (!t.getElementType().isF32() || !t.hasStaticShape() || t.getRank() < 3)
+    return nullptr;
+  ArrayRef<int64_t> s = t.getShape();
+  if (s[s.size() - 3] != f || s.take_back(2) != ArrayRef<int64_t>{1, 1} ||
+      llvm::any_of(s.drop_back(3), [](int64_t d) { return d != 1; }))
+    return nullptr;
+  return reshapeTo(rewriter, loc, v, {f});
+}
+
+/// 2-D single-group conv [+ per-channel add] [+ residual] ->
+/// kiln_uk_conv2d_{f32,bf16}: the im2col matrix is packed from the image
+/// by the kernel, never built. f32 input and result; f32 or bf16 weights.
+struct Conv2dPattern : OpRewritePattern<ConvOp> {
+  Conv2dPattern(MLIRContext *ctx, bool epilogues)
+      : OpRewritePattern(ctx), epilogues(epilogues) {}
+  bool epilogues;
+
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    auto x = typeOf(op.getInput()), w = typeOf(op.getWeight()), y = typeOf(op);
+    if (op.getSpatialRank() != 2 || op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(op, "not a 2-D single-group conv");
+    if (!x.hasStaticShape() || !w.hasStaticShape() || !y.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    bool bf16 = w.getElementType().isBF16();
+    if (!x.getElementType().isF32() || !y.getElementType().isF32() ||
+        !(bf16 || w.getElementType().isF32()))
+      return rewriter.notifyMatchFailure(op, "not f32 (or bf16 weights)");
+    Location loc = op.getLoc();
+    int64_t f = y.getDimSize(1);
+    Value bias = op.getBias();
+    if (bias)
+      bias = reshapeTo(rewriter, loc, bias, {f});
+    // The epilogue: a per-channel add (a time embedding) joins the bias; a
+    // residual of the result's type is accumulated onto.
+    Operation *last = op;
+    Value residual;
+    if (epilogues) {
+      if (auto add = soleUser<AddOp>(last->getResult(0));
+          add && add.getType() == y) {
+        Value cur = last->getResult(0);
+        Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+        rewriter.setInsertionPoint(add);
+        if (Value v = perChannel(rewriter, loc, other, f)) {
+          bias = bias ? AddOp::create(rewriter, loc, bias, v).getResult() : v;
+          last = add;
+        }
+      }
+      Value cur = last->getResult(0);
+      if (auto add = soleUser<AddOp>(cur); add && add.getType() == y) {
+        Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+        if (other.getType() == y) {
+          residual = other;
+          last = add;
+        }
+      }
+    }
+    rewriter.setInsertionPoint(last);
+    SmallVector<int64_t> pads = op.getPaddingOrDefault();
+    SmallVector<int64_t> strides = op.getStridesOrDefault();
+    SmallVector<int64_t> dil = op.getDilationsOrDefault();
+    int64_t flags =
+        (residual ? KILN_UK_ACCUMULATE : 0) | (bias ? KILN_UK_CONV2D_BIAS : 0);
+    SmallVector<Value> ins{op.getInput(), op.getWeight(),
+                           bias ? bias : absent(rewriter, loc, 1)};
+    // Padding after the image is implied by the result's size.
+    for (int64_t v :
+         {strides[0], strides[1], pads[0], pads[1], dil[0], dil[1], flags})
+      ins.push_back(i64Constant(rewriter, loc, v));
+    Value init = residual ? residual
+                          : tensor::EmptyOp::create(rewriter, loc, y.getShape(),
+                                                    y.getElementType())
+                                .getResult();
+    rewriter.replaceOpWithNewOp<rt::UkernelOp>(
+        last, TypeRange{y}, bf16 ? "kiln_uk_conv2d_bf16" : "kiln_uk_conv2d_f32",
+        ins, ValueRange{init});
+    return success();
+  }
+};
+
 struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
   using UseUkernelsBase::UseUkernelsBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     if (matmul)
-      patterns.add<MatmulPattern, QMatmulPattern>(&getContext(), epilogues);
+      patterns.add<MatmulPattern, QMatmulPattern, Conv2dPattern>(&getContext(),
+                                                                 epilogues);
     if (attention)
       patterns.add<AttentionPattern>(&getContext());
     if (ssm)

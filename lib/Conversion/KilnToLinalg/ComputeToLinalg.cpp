@@ -169,7 +169,8 @@ struct ConvPattern : OpConversionPattern<ConvOp> {
       auto xg = RankedTensorType::get(
           {n, g, c / g, xt.getDimSize(2), xt.getDimSize(3)}, et);
       auto wg = RankedTensorType::get(
-          {g, o / g, wt.getDimSize(1), wt.getDimSize(2), wt.getDimSize(3)}, et);
+          {g, o / g, wt.getDimSize(1), wt.getDimSize(2), wt.getDimSize(3)},
+          wt.getElementType());
       auto og =
           RankedTensorType::get({n, g, o / g, out2d[2], out2d[3]}, accElt);
       Value acc = filledTensor(rewriter, loc, og, zero);

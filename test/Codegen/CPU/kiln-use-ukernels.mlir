@@ -295,3 +295,62 @@ func.func @transposed_rhs(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %b: tensor<
   %5 = kiln.matmul %y, %nwt : (tensor<4x1x8xf32>, tensor<4x8x16xf32>) -> tensor<4x1x16xf32>
   return %0, %3, %4, %5 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<3x4x16xf32>, tensor<4x1x16xf32>
 }
+
+// -----
+
+// A padded 3x3 conv with its bias, a per-channel add (a time embedding,
+// joined to the bias) and a residual: one call of the conv kernel, which
+// packs the im2col from the image (flags: accumulate 1 | bias 4). Strides,
+// top/left padding and dilations pass as scalars.
+// CHECK-LABEL: func @conv_epilogue
+// CHECK-DAG: %[[T:.*]] = kiln.reshape %arg3 : tensor<1x4x1x1xf32> to tensor<4xf32>
+// CHECK-DAG: %[[B:.*]] = kiln.add %arg2, %[[T]]
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[F:.*]] = arith.constant 5 : i64
+// CHECK: %[[Y:.*]] = kiln_rt.ukernel "kiln_uk_conv2d_f32" ins(%arg0, %arg1, %[[B]], %[[ONE]], %[[ONE]], %[[ONE]], %[[ONE]], %[[ONE]], %[[ONE]], %[[F]] : tensor<1x8x6x6xf32>, tensor<4x8x3x3xf32>, tensor<4xf32>, i64, i64, i64, i64, i64, i64, i64) outs(%arg4 : tensor<1x4x6x6xf32>)
+// CHECK-NEXT: return %[[Y]]
+// NOEPI-LABEL: func @conv_epilogue
+// NOEPI: kiln_rt.ukernel "kiln_uk_conv2d_f32"
+// NOEPI: kiln.add
+// NOEPI: kiln.add
+// OFF-LABEL: func @conv_epilogue
+// OFF-NOT: kiln_rt.ukernel
+// OFF: kiln.conv
+func.func @conv_epilogue(%x: tensor<1x8x6x6xf32>, %w: tensor<4x8x3x3xf32>, %b: tensor<4xf32>, %t: tensor<1x4x1x1xf32>, %res: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  %0 = kiln.conv %x, %w, %b {padding = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<4x8x3x3xf32>, tensor<4xf32>) -> tensor<1x4x6x6xf32>
+  %1 = kiln.add %0, %t : (tensor<1x4x6x6xf32>, tensor<1x4x1x1xf32>) -> tensor<1x4x6x6xf32>
+  %2 = kiln.add %res, %1 : (tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %2 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+// bf16 weights (--dtype=bf16) call the bf16 kernel; no bias gets a stand-in
+// and flags 0; strides 2, padding (top 0, left 1), dilation 2 pass through.
+// CHECK-LABEL: func @conv_bf16
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[NOB:.*]] = kiln.constant dense<0.000000e+00> : tensor<1xf32>
+// CHECK: kiln_rt.ukernel "kiln_uk_conv2d_bf16" ins(%arg0, %arg1, %[[NOB]], %[[TWO]], %[[TWO]], %[[Z]], %[[ONE]], %[[TWO]], %[[TWO]], %[[Z]] : tensor<2x3x9x9xf32>, tensor<5x3x3x3xbf16>, tensor<1xf32>, i64, i64, i64, i64, i64, i64, i64)
+func.func @conv_bf16(%x: tensor<2x3x9x9xf32>, %w: tensor<5x3x3x3xbf16>) -> tensor<2x5x3x3xf32> {
+  %0 = kiln.conv %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 0, 1, 0, 0>, dilations = array<i64: 2, 2>} : (tensor<2x3x9x9xf32>, tensor<5x3x3x3xbf16>) -> tensor<2x5x3x3xf32>
+  return %0 : tensor<2x5x3x3xf32>
+}
+
+// -----
+
+// Near-misses: grouped and 1-D convolutions, and f16, stay kiln.conv; an
+// add of a per-row (not per-channel) vector is not folded.
+// CHECK-LABEL: func @conv_near_misses
+// CHECK-COUNT-3: kiln.conv
+// CHECK: kiln_rt.ukernel "kiln_uk_conv2d_f32"
+// CHECK: kiln.add
+func.func @conv_near_misses(%x: tensor<1x8x6x6xf32>, %dw: tensor<8x1x3x3xf32>, %s: tensor<1x8x16xf32>, %w1: tensor<4x8x3xf32>, %h: tensor<1x8x6x6xf16>, %wh: tensor<4x8x3x3xf16>, %w: tensor<4x8x3x3xf32>, %r: tensor<1x1x4x1xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x4x14xf32>, tensor<1x4x4x4xf16>, tensor<1x4x4x4xf32>) {
+  %0 = kiln.conv %x, %dw {groups = 8 : i64} : (tensor<1x8x6x6xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x4x4xf32>
+  %1 = kiln.conv %s, %w1 : (tensor<1x8x16xf32>, tensor<4x8x3xf32>) -> tensor<1x4x14xf32>
+  %2 = kiln.conv %h, %wh : (tensor<1x8x6x6xf16>, tensor<4x8x3x3xf16>) -> tensor<1x4x4x4xf16>
+  %3 = kiln.conv %x, %w : (tensor<1x8x6x6xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x4x4xf32>
+  %4 = kiln.add %3, %r : (tensor<1x4x4x4xf32>, tensor<1x1x4x1xf32>) -> tensor<1x4x4x4xf32>
+  return %0, %1, %2, %4 : tensor<1x8x4x4xf32>, tensor<1x4x14xf32>, tensor<1x4x4x4xf16>, tensor<1x4x4x4xf32>
+}

@@ -153,6 +153,14 @@ func.func @case18(%x: tensor<1x3x8x8x8xf32>, %w: tensor<4x3x3x3x3xf32>) {
 
 // -----
 
+func.func @conv_weight_type(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf16>) {
+  // expected-error @+1 {{weight element type 'f16' differs from the input's 'f32' (only bf16 weights may go with f32 input)}}
+  %0 = kiln.conv %x, %w : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf16>) -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
 func.func @case19(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3xf32>) {
   // expected-error @+1 {{weight rank 3 differs from input rank 4}}
   %0 = kiln.conv %x, %w : (tensor<1x3x8x8xf32>, tensor<4x3x3xf32>) -> tensor<1x4x6x6xf32>

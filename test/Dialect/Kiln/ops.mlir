@@ -107,6 +107,11 @@ func.func @compute(%a: tensor<4x8x16xf32>, %w: tensor<16x32xf32>,
   // CHECK: kiln.conv %{{.*}}, %{{.*}} {groups = 6 : i64, padding = array<i64: 2, 0>}
   %4 = kiln.conv %seq, %dw {groups = 6 : i64, padding = array<i64: 2, 0>}
       : (tensor<2x6x10xf32>, tensor<6x1x3xf32>) -> tensor<2x6x10xf32>
+  // bf16 weights with an f32 input (--dtype=bf16).
+  // CHECK: kiln.conv {{.*}} : (tensor<2x6x10xf32>, tensor<6x1x3xbf16>) -> tensor<2x6x10xf32>
+  %dwb = kiln.cast %dw : tensor<6x1x3xf32> to tensor<6x1x3xbf16>
+  %convb = kiln.conv %seq, %dwb {groups = 6 : i64, padding = array<i64: 2, 0>}
+      : (tensor<2x6x10xf32>, tensor<6x1x3xbf16>) -> tensor<2x6x10xf32>
   // CHECK: kiln.pool max %{{.*}} {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x3x32x32xf32> -> tensor<1x3x16x16xf32>
   %5 = kiln.pool max %img {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
       : tensor<1x3x32x32xf32> -> tensor<1x3x16x16xf32>

@@ -6,32 +6,33 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvToMatmul : Pass<"kiln-conv-to-matmul", "func::FuncOp"> {
-  let summary = "Rewrite 2-D convolutions as im2col and a matmul";
+  let summary = "Rewrite patch convolutions as a transpose and a matmul";
   let description = [{
-    A `kiln.conv` with two spatial dimensions, one group, static shapes and
-    f32 elements becomes, per image, `W [F, C*KH*KW] . col [C*KH*KW, OH*OW]`
-    in the kiln dialect, which `kiln-use-ukernels` then runs on the matmul
-    micro-kernel; the product is already in NCHW order. `col` is built from
-    one strided `kiln.slice` per kernel tap of the padded input, stacked
-    along a tap axis (K runs over `(c, kh, kw)` like the weight), or, for
-    non-overlapping patches (stride equal to the kernel, no padding, as in
-    a ViT patch embedding or a 1x1 conv), by a reshape and a transpose. The
-    bias becomes a broadcast add. Convolutions with more than `max-taps`
-    overlapping taps, grouped or depthwise convolutions, 1-D convolutions
-    and other element types stay `kiln.conv`.
+    A `kiln.conv` with two spatial dimensions, one group, static shapes,
+    f32 input and f32 (or, after `--dtype=bf16`, bf16) weights whose
+    windows do not overlap (stride equal to the kernel, no padding, no
+    dilation: a ViT patch embedding or a 1x1 conv) becomes, per image,
+    `W [F, C*KH*KW] . col [C*KH*KW, OH*OW]` in the kiln dialect, with `col`
+    the input reshaped to `[N, C, OH, KH, OW, KW]` and transposed so that K
+    runs over `(c, kh, kw)` like the weight's (a 1x1 conv needs no
+    transpose). `kiln-use-ukernels` then runs the product on the matmul
+    micro-kernel; it is already in NCHW order. The bias becomes a broadcast
+    add. With bf16 weights, `col` is cast to bf16.
+
+    Convolutions with overlapping windows are left to `kiln-use-ukernels`,
+    whose conv kernel packs the im2col matrix straight from the image rather
+    than building it (it would be KH*KW times the input). Grouped or
+    depthwise convolutions, 1-D convolutions and other element types stay
+    `kiln.conv`.
 
     ```mlir
-    %y = kiln.conv %x, %w {padding = array<i64: 1, 1, 1, 1>}
-        : (tensor<1x8x6x6xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x6x6xf32>
-    // becomes: kiln.pad, 9 x (kiln.slice, kiln.reshape), kiln.concat,
-    // kiln.reshape to [1, 72, 36], kiln.matmul with the [4, 72] weight,
-    // kiln.reshape to [1, 4, 6, 6].
+    %y = kiln.conv %x, %w {strides = array<i64: 4, 4>}
+        : (tensor<1x3x8x8xf32>, tensor<6x3x4x4xf32>) -> tensor<1x6x2x2xf32>
+    // becomes: kiln.reshape to [1, 3, 2, 4, 2, 4], kiln.transpose to
+    // [1, 3, 4, 4, 2, 2], kiln.reshape to [1, 48, 4], kiln.matmul with the
+    // [6, 48] weight, kiln.reshape to [1, 6, 2, 2].
     ```
   }];
-  let options = [
-    Option<"maxTaps", "max-taps", "int64_t", /*default=*/"64",
-           "Largest KH*KW rewritten for overlapping windows">,
-  ];
 }
 
 def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
@@ -45,6 +46,12 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
       all ones), together with its epilogue when `epilogues` is set: a bias
       add of a per-column vector, then a relu, gelu or silu, then a residual
       add (`C = act(A B + bias) + residual`), each intermediate used once;
+    - 2-D single-group `kiln.conv` with f32 input and result and f32 or
+      bf16 weights (`matmul`), which becomes the conv kernel: the matmul
+      kernels on the weight and the im2col of the image, packed from the
+      image a block at a time. With `epilogues`, a following add of a
+      per-channel vector (`[1, F, 1, 1]`, a time embedding) joins the bias
+      and a residual add of the result's type is accumulated onto;
     - f32 `kiln.attention`, with or without a float or boolean mask, which
       becomes the flash-attention kernel;
     - f32 `kiln.selective_scan` and `kiln.causal_conv1d` (`ssm`), which

@@ -136,6 +136,11 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   if (w.getRank() != rank)
     return emitOptionalError(loc, "weight rank ", w.getRank(),
                              " differs from input rank ", rank);
+  if (w.getElementType() != in.getElementType() &&
+      !(w.getElementType().isBF16() && in.getElementType().isF32()))
+    return emitOptionalError(loc, "weight element type ", w.getElementType(),
+                             " differs from the input's ", in.getElementType(),
+                             " (only bf16 weights may go with f32 input)");
   int64_t groups = adaptor.getGroups();
   if (groups < 1)
     return emitOptionalError(loc, "groups must be positive, got ", groups);

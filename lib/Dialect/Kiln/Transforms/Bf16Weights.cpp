@@ -1,8 +1,9 @@
 //===- Bf16Weights.cpp - bf16 weights and matmul inputs -------------------===//
 //
-// --dtype=bf16: matmuls with constant weights read half the weight bytes
-// and run at twice the fp32 peak (vdpbf16ps), accumulating in fp32. Only
-// the matmul operands change type; every other op keeps computing in f32.
+// --dtype=bf16: matmuls and 2-D convolutions with constant weights read
+// half the weight bytes and run at twice the fp32 peak (vdpbf16ps),
+// accumulating in fp32. Only their operands change type; every other op
+// keeps computing in f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,6 +86,38 @@ struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
         t.erase();
       if (w->constant->use_empty())
         w->constant.erase();
+    }
+    // 2-D single-group convolutions (the ones with a micro-kernel) keep an
+    // f32 input; the kernel rounds it to bf16 as it packs.
+    SmallVector<ConvOp> convs;
+    func.walk([&](ConvOp op) { convs.push_back(op); });
+    for (ConvOp op : convs) {
+      auto c = op.getWeight().getDefiningOp<ConstantOp>();
+      auto wt = cast<RankedTensorType>(op.getWeight().getType());
+      if (!c || op.getSpatialRank() != 2 || op.getGroups() != 1 ||
+          !wt.getElementType().isF32() || !wt.hasStaticShape() ||
+          wt.getNumElements() < minElements)
+        continue;
+      std::string name =
+          locationName(op.getLoc()) + " " + locationName(c.getLoc());
+      if (excluded && excluded->match(name))
+        continue;
+      std::vector<float> data;
+      if (!readConstant(c, wt.getNumElements(), data))
+        continue;
+      std::vector<uint16_t> bf(data.size());
+      for (size_t i = 0; i < data.size(); ++i)
+        bf[i] = toBf16(data[i]);
+      OpBuilder b(c);
+      b.setInsertionPointAfter(c);
+      Value weight = sharedBlobConstant(
+          b, c.getLoc(), RankedTensorType::get(wt.getShape(), b.getBF16Type()),
+          blobKey(c) + "_bf16",
+          ArrayRef<char>(reinterpret_cast<const char *>(bf.data()),
+                         bf.size() * sizeof(uint16_t)));
+      op.getWeightMutable().assign(weight);
+      if (c->use_empty())
+        c.erase();
     }
   }
 };

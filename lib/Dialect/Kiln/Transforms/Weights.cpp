@@ -52,38 +52,45 @@ std::optional<MatmulWeight> weights::matchConstantWeight(MatmulOp op) {
   return w;
 }
 
-bool weights::readWeight(const MatmulWeight &w, std::vector<float> &out) {
-  int64_t count = w.k * w.n;
-  out.assign(size_t(count), 0.0f);
-  ElementsAttr attr = ConstantOp(w.constant).getValue();
-  std::vector<float> raw;
-  const float *src = nullptr;
+bool weights::readConstant(ConstantOp c, int64_t count,
+                           std::vector<float> &out) {
+  ElementsAttr attr = c.getValue();
+  if (!attr.getElementType().isF32() || attr.getNumElements() != count)
+    return false;
   if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
     if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
       return false;
-    src = reinterpret_cast<const float *>(blob->getData().data());
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    raw.reserve(size_t(count));
-    if (dense.isSplat())
-      raw.assign(size_t(count), dense.getSplatValue<float>());
-    else
-      for (float x : dense.getValues<float>())
-        raw.push_back(x);
-    src = raw.data();
-  } else {
-    return false;
+    const float *src = reinterpret_cast<const float *>(blob->getData().data());
+    out.assign(src, src + count);
+    // A file-backed source leaves resident memory once read.
+    dropPages(src, size_t(count) * sizeof(float));
+    return true;
   }
-  if (!w.transposed) {
-    std::memcpy(out.data(), src, size_t(count) * sizeof(float));
-  } else {
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return false;
+  out.clear();
+  out.reserve(size_t(count));
+  if (dense.isSplat())
+    out.assign(size_t(count), dense.getSplatValue<float>());
+  else
+    for (float x : dense.getValues<float>())
+      out.push_back(x);
+  return true;
+}
+
+bool weights::readWeight(const MatmulWeight &w, std::vector<float> &out) {
+  if (!readConstant(w.constant, w.k * w.n, out))
+    return false;
+  if (w.transposed) {
     // Stored [N, K].
+    std::vector<float> src = std::move(out);
+    out.assign(src.size(), 0.0f);
     for (int64_t n = 0; n < w.n; ++n)
       for (int64_t k = 0; k < w.k; ++k)
-        out[size_t(k * w.n + n)] = src[n * w.k + k];
+        out[size_t(k * w.n + n)] = src[size_t(n * w.k + k)];
   }
-  // A file-backed source leaves resident memory once read.
-  dropPages(src, size_t(count) * sizeof(float));
   return true;
 }
 

@@ -38,6 +38,11 @@ Value f32MatmulWeightSource(MatmulOp op, bool &transposed);
 /// is a 2-D f32 constant (or the transpose of one); nullopt otherwise.
 std::optional<MatmulWeight> matchConstantWeight(MatmulOp op);
 
+/// The `count` values of an f32 constant, row-major; false if it has
+/// another element type or count, or its data is not available (a resource
+/// blob that was never loaded).
+bool readConstant(ConstantOp c, int64_t count, std::vector<float> &out);
+
 /// W as row-major [K, N] floats; false if the constant's data is not
 /// available (a resource blob that was never loaded).
 bool readWeight(const MatmulWeight &w, std::vector<float> &out);

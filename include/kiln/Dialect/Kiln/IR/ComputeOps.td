@@ -33,7 +33,7 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure, Kiln_DiagnoseInference, InferTypeOp
 }
 
 def Kiln_ConvOp : Kiln_Op<"conv", [Pure, Kiln_DiagnoseInference, InferTypeOpAdaptor,
-    AllElementTypesMatch<["input", "weight", "result"]>]> {
+    AllElementTypesMatch<["input", "result"]>]> {
   let summary = "1-D or 2-D convolution in NC[H]W layout, with groups";
   let description = [{
     `input` is `[N, C, spatial...]` and `weight` is
@@ -42,6 +42,8 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Pure, Kiln_DiagnoseInference, InferTypeOpAdap
     spatial dimension, then after every one (ONNX's `pads`). The result is
     `[N, O, out...]` with
     `out = (in + pad_begin + pad_end - dilation * (kernel - 1) - 1) / stride + 1`.
+    The weight has the input's element type, or is bf16 with an f32 input
+    (`--dtype=bf16`: the product accumulates in f32).
 
     Example (a ViT patch embedding):
 
