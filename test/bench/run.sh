@@ -120,15 +120,18 @@ print(",".join(sorted(libs)) or "?")' 2>/dev/null || echo "?")
 }
 
 # --------------------------------------------------------------- kiln
-# kiln_bench BENCH CASE MODEL.onnx FLOPS NOTE
+# kiln_bench BENCH CASE MODEL.onnx FLOPS NOTE [IMPL TAG KILN_COMPILE_FLAGS...]
+# IMPL (default kiln) labels the row; TAG names the artifact MODEL.TAG.so.
 kiln_bench() {
-  local bench=$1 case=$2 onnx=$3 flops=$4 note=$5
-  local so="${onnx%.onnx}.so" log="${onnx%.onnx}.kiln.log" tf="$WORK/time.out"
+  local bench=$1 case=$2 onnx=$3 flops=$4 note=$5 impl=${6:-kiln} tag=${7:-}
+  shift $(($# < 7 ? $# : 7))
+  local base="${onnx%.onnx}${tag:+.$tag}"
+  local so="$base.so" log="$base.kiln.log" tf="$WORK/time.out"
   local t0 t1 compile_s wall peak runs ms
   t0=$(now)
-  if ! "$BIN/kiln-compile" "$onnx" -o "$so" >"$log" 2>&1; then
-    echo "  kiln: $case: kiln-compile failed, see $log" >&2
-    record "$bench" "$case" kiln - - "$flops" - "compile failed"
+  if ! "$BIN/kiln-compile" "$onnx" "$@" -o "$so" >"$log" 2>&1; then
+    echo "  $impl: $case: kiln-compile failed, see $log" >&2
+    record "$bench" "$case" "$impl" - - "$flops" - "compile failed"
     return 0
   fi
   t1=$(now)
@@ -137,8 +140,8 @@ kiln_bench() {
   t0=$(now)
   if ! /usr/bin/time -f %M -o "$tf" "$BIN/kiln-run" "$so" --random-inputs \
       --threads "$THREADS" >>"$log" 2>&1; then
-    echo "  kiln: $case: kiln-run failed, see $log" >&2
-    record "$bench" "$case" kiln - - "$flops" - "run failed"
+    echo "  $impl: $case: kiln-run failed, see $log" >&2
+    record "$bench" "$case" "$impl" - - "$flops" - "run failed"
     return 0
   fi
   t1=$(now)
@@ -147,22 +150,22 @@ kiln_bench() {
   note="$note${note:+, }compile ${compile_s%?}s"
   if awk -v w="$wall" -v s="$SLOW" 'BEGIN { exit !(w >= s) }'; then
     ms=$(awk -v w="$wall" 'BEGIN { printf "%.1f", w * 1000 }')
-    record "$bench" "$case" kiln 1 "$ms" "$flops" "$peak" "$note, 1 cold run"
-    echo "  kiln       $case: $ms ms (1 cold run)"
+    record "$bench" "$case" "$impl" 1 "$ms" "$flops" "$peak" "$note, 1 cold run"
+    printf '  %-10s %s: %s ms (1 cold run)\n' "$impl" "$case" "$ms"
     return 0
   fi
   runs=$(awk -v w="$wall" -v b="$BUDGET" -v m="$MAX_RUNS" \
     'BEGIN { n = int(b / w); if (n < 3) n = 3; if (n > m) n = m; print n }')
   if ! /usr/bin/time -f %M -o "$tf" "$BIN/kiln-run" "$so" --random-inputs \
       --threads "$THREADS" --bench "$runs" >"$log.bench" 2>&1; then
-    echo "  kiln: $case: kiln-run --bench failed, see $log.bench" >&2
-    record "$bench" "$case" kiln - - "$flops" - "run failed"
+    echo "  $impl: $case: kiln-run --bench failed, see $log.bench" >&2
+    record "$bench" "$case" "$impl" - - "$flops" - "run failed"
     return 0
   fi
   peak=$(tail -n1 "$tf")
   ms=$(sed -n 's/^bench: runs=[0-9]* median_ms=\([0-9.]*\).*/\1/p' "$log.bench")
-  record "$bench" "$case" kiln "$runs" "$ms" "$flops" "$peak" "$note"
-  echo "  kiln       $case: $ms ms ($runs runs)"
+  record "$bench" "$case" "$impl" "$runs" "$ms" "$flops" "$peak" "$note"
+  printf '  %-10s %s: %s ms (%s runs)\n' "$impl" "$case" "$ms" "$runs"
 }
 
 # --------------------------------------------------------------- ORT
@@ -227,7 +230,7 @@ EOF
   "$PY" "$HERE/table.py" "$RESULTS" "$bench" | tee -a "$REPORT"
 }
 
-IMPL_ORDER="kiln,numpy/OpenBLAS,PyTorch,ONNX Runtime"
+IMPL_ORDER="kiln,kiln bf16,numpy/OpenBLAS,PyTorch,ONNX Runtime"
 
 # --------------------------------------------------------------- benchmarks
 bench_matmul() {
@@ -280,12 +283,42 @@ bench_models() {
   fi
   while read -r _ name path flops note; do
     kiln_bench models "$name" "$path" 0 "$note"
+    kiln_bench models "$name" "$path" 0 "" "kiln bf16" bf16 --dtype=bf16
     ort_bench models "$name" "$path" 0
   done <"$cases"
   py_bench models torch PyTorch "$cases" -- families
   say ""
   say "### models, fp32, batch 1 (families.py; sizes in test/bench/models.py)"
+  say ""
+  say "\`kiln bf16\`: the same model compiled with \`--dtype=bf16\` (bf16 weights" \
+      "and matmul/conv inputs, fp32 accumulation); its \`kiln ÷ impl\` is its" \
+      "speed-up over kiln's fp32."
   table models "$IMPL_ORDER"
+  bf16_table "$cases"
+}
+
+# Issue 7: kiln --dtype=bf16 against ONNX Runtime's fp32, with the cosine
+# of its outputs against kiln's fp32 outputs on the same random inputs
+# (bf16_cosine.py).
+bf16_table() {
+  local cases=$1 name path fp bf ort cos ratio
+  say ""
+  say "### models: kiln --dtype=bf16 against ONNX Runtime fp32"
+  say ""
+  say "| case | kiln fp32 ms | kiln bf16 ms | ONNX Runtime fp32 ms | ORT ÷ kiln bf16 | cosine bf16 vs fp32 |"
+  say "|---|---:|---:|---:|---:|---:|"
+  while read -r _ name path _; do
+    cos=$("$PY" "$HERE/bf16_cosine.py" "$BIN/kiln-run" "${path%.onnx}.so" \
+          "${path%.onnx}.bf16.so" "$WORK/models/out-$name" 2>/dev/null || echo "—")
+    read -r fp bf ort < <(awk -F'\t' -v c="$name" '
+      $1 == "models" && $2 == c { m[$3] = $5 }
+      END { printf "%s %s %s\n", m["kiln"] ? m["kiln"] : "—",
+            m["kiln bf16"] ? m["kiln bf16"] : "—",
+            m["ONNX Runtime"] ? m["ONNX Runtime"] : "—" }' "$RESULTS")
+    ratio=$(awk -v o="$ort" -v b="$bf" \
+      'BEGIN { if (o + 0 > 0 && b + 0 > 0) printf "%.2f", o / b; else print "—" }')
+    say "| $name | $fp | $bf | $ort | $ratio | $cos |"
+  done <"$cases"
 }
 
 # Issue 7: one decode step of a Llama-style decoder in fp32, bf16, int8 and
