@@ -273,8 +273,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   }
   // The micro-kernels are CPU code: the CUDA target lowers every op.
   if ((lowering || options.report) && options.ukernels && !cuda) {
-    last->addNestedPass<func::FuncOp>(createConvToMatmul());
-    last->addNestedPass<func::FuncOp>(createUseUkernels());
+    buildUkernelsPipeline(*last);
   }
   if (options.report)
     last->addNestedPass<func::FuncOp>(createFormKernels());

@@ -23,6 +23,12 @@
 using namespace mlir;
 using namespace mlir::kiln;
 
+void kiln::buildUkernelsPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvToMatmul());
+  pm.addNestedPass<func::FuncOp>(createUseUkernels());
+  pm.addNestedPass<func::FuncOp>(createPackWeights());
+}
+
 void kiln::buildGraphPipeline(OpPassManager &pm) {
   buildGraphPipeline(pm, GraphOptions());
 }
@@ -53,6 +59,8 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
     q.exclude = options.quantExclude;
     pm.addNestedPass<func::FuncOp>(createQuantizeWeights(q));
     QuantizeEmbeddingsOptions e;
+    e.mode = options.quantize;
+    e.groupSize = options.quantGroupSize;
     e.exclude = options.quantExclude;
     pm.addNestedPass<func::FuncOp>(createQuantizeEmbeddings(e));
   }
@@ -201,6 +209,11 @@ void kiln::registerPipelines() {
       [](OpPassManager &pm, const GraphOptions &o) {
         buildGraphPipeline(pm, o);
       });
+  PassPipelineRegistration<>(
+      "kiln-ukernels-pipeline",
+      "kiln's CPU micro-kernel calls: patch convs as matmuls, kernel calls, "
+      "weights packed",
+      buildUkernelsPipeline);
   PassPipelineRegistration<LowerOptions>(
       "kiln-lower-pipeline",
       "kiln's lower stage: kiln ops to linalg on tensors", buildLowerPipeline);
@@ -241,7 +254,7 @@ void kiln::registerPipelines() {
       [](OpPassManager &pm, const CPUPipelineOptions &o) {
         buildGraphPipeline(pm);
         if (o.ukernels)
-          pm.addNestedPass<func::FuncOp>(createUseUkernels());
+          buildUkernelsPipeline(pm);
         LowerOptions lower;
         lower.lowerFusedOps = o.lowerFusedOps;
         buildLowerPipeline(pm, lower);

@@ -102,6 +102,10 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
 /// the weights' storage types (quantization, bf16) as `options` ask.
 void buildGraphPipeline(OpPassManager &pm);
 void buildGraphPipeline(OpPassManager &pm, const GraphOptions &options);
+/// ukernels (CPU): patch convs as matmuls, then calls of the runtime's
+/// micro-kernels (matmul, conv, attention, scan) with constant matmul
+/// weights packed at compile time.
+void buildUkernelsPipeline(OpPassManager &pm);
 /// lower: kernel regions formed on kiln ops, then kiln ops to linalg on
 /// tensors.
 void buildLowerPipeline(OpPassManager &pm, const LowerOptions &options);

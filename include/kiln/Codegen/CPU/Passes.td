@@ -79,6 +79,34 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def PackWeights : Pass<"kiln-pack-weights", "func::FuncOp"> {
+  let summary = "Pack the constant weights of matmul micro-kernel calls at compile time";
+  let description = [{
+    Rewrites `kiln_uk_matmul_f32` and `kiln_uk_matmul_bias_f32` calls (from
+    `kiln-use-ukernels`) whose B operand is an f32 constant shared by the
+    whole batch (directly or through `kiln.reshape`, stored `[K, N]` or,
+    with `KILN_UK_TRANSPOSE_B`, `[N, K]`) into `kiln_uk_matmul_packed_f32`
+    and `kiln_uk_matmul_packed_bias_f32` calls on the weight laid out once,
+    here, in the panels the micro-kernels stream
+    (runtime/ukernels/matmul_pack.h). At run time nothing is repacked: the
+    large-M path skips its B packing phase (a pass over every weight per
+    call) and decode-sized products read the panels in place. The packed
+    weight is the same size (N padded to whole panels of 32 columns); a
+    weight read by several calls or functions is packed and stored once.
+
+    ```mlir
+    %c = kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%a, %w, %flags : tensor<1x64x128xf32>, tensor<1x128x256xf32>, i64) outs(...)
+    // with %w a constant becomes
+    %c = kiln_rt.ukernel "kiln_uk_matmul_packed_f32" ins(%a, %packed, %k, %n, %flags : tensor<1x64x128xf32>, tensor<32768xf32>, i64, i64, i64) outs(...)
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
+           "Smallest weight (K * N) worth packing">,
+  ];
+}
+
 def ReassociateReductions : Pass<"kiln-reassociate-reductions",
                                   "func::FuncOp"> {
   let summary = "Let LLVM vectorize floating-point reductions";

@@ -9,7 +9,7 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "llvm/Support/Debug.h"
 

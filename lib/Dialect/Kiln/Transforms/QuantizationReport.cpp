@@ -2,7 +2,7 @@
 
 #include "kiln/Dialect/Kiln/Transforms/QuantizationReport.h"
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 

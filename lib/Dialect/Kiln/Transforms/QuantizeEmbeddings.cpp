@@ -1,15 +1,16 @@
-//===- QuantizeEmbeddings.cpp - int8 rows for constant gather tables ------===//
+//===- QuantizeEmbeddings.cpp - int8 or int4 rows for gather tables -------===//
 //
 // Once the matmul weights are int8 or int4 (kiln-quantize-weights), an LLM's
 // f32 token embedding table is the largest thing left in its artifact. A
 // gather reads only the rows it is asked for, so the table is stored as
-// int8 rows with one scale each and only the gathered rows are dequantized.
+// int8 rows with one scale each (or int4, two per byte, with one scale per
+// group of a row) and only the gathered rows are dequantized.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "llvm/Support/Debug.h"
 
@@ -28,39 +29,87 @@ using namespace mlir::kiln::weights;
 
 namespace {
 
-/// A table quantized by rows: q [V, D] and s [V], and the relative L2 error
-/// of the dequantized table.
+/// A table quantized by groups of `group` consecutive values of a row:
+/// q [V, D] (one value per element, not yet packed) and s [V, D / group],
+/// and the relative L2 error of the dequantized table.
 struct QuantizedRows {
   std::vector<int8_t> q;
   std::vector<float> s;
   double relError = 0;
 };
 
-/// Symmetric int8 per row: s = max |row| / 127 (a row of zeros gets s = 0).
+/// Symmetric: s = max |group| / qmax (a group of zeros gets s = 0), q in
+/// [-qmax - 1, qmax] (int8: qmax 127, q never -128; int4: qmax 7).
 QuantizedRows quantizeRows(const std::vector<float> &t, int64_t rows,
-                           int64_t cols) {
+                           int64_t cols, int64_t group, int qmax) {
   QuantizedRows out;
   out.q.resize(t.size());
-  out.s.resize(size_t(rows));
+  out.s.resize(size_t(rows * (cols / group)));
   double err = 0, norm = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *row = t.data() + r * cols;
+  for (int64_t g = 0; g < rows * (cols / group); ++g) {
+    const float *x = t.data() + g * group;
     float amax = 0;
-    for (int64_t c = 0; c < cols; ++c)
-      amax = std::max(amax, std::fabs(row[c]));
-    float s = amax / 127.0f;
-    out.s[size_t(r)] = s;
-    for (int64_t c = 0; c < cols; ++c) {
-      float q = s > 0 ? std::nearbyint(row[c] / s) : 0.0f;
-      q = std::min(127.0f, std::max(-127.0f, q));
-      out.q[size_t(r * cols + c)] = int8_t(q);
-      double d = double(row[c]) - double(q) * double(s);
+    for (int64_t c = 0; c < group; ++c)
+      amax = std::max(amax, std::fabs(x[c]));
+    float s = amax / float(qmax);
+    out.s[size_t(g)] = s;
+    for (int64_t c = 0; c < group; ++c) {
+      float q = s > 0 ? std::nearbyint(x[c] / s) : 0.0f;
+      q = std::min(float(qmax), std::max(-float(qmax) - 1, q));
+      out.q[size_t(g * group + c)] = int8_t(q);
+      double d = double(x[c]) - double(q) * double(s);
       err += d * d;
-      norm += double(row[c]) * double(row[c]);
+      norm += double(x[c]) * double(x[c]);
     }
   }
   out.relError = norm > 0 ? std::sqrt(err / norm) : 0.0;
   return out;
+}
+
+/// int4 values as bytes: element 2i + 1 in the high nibble (two's
+/// complement) and element 2i + 8 in the low one, so that a byte p is
+/// 16 * hi + (lo + 8) with lo + 8 in [0, 15].
+std::vector<int8_t> packNibbles(const std::vector<int8_t> &q) {
+  std::vector<int8_t> out(q.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = int8_t(16 * q[2 * i + 1] + q[2 * i] + 8);
+  return out;
+}
+
+Value f32Scalar(OpBuilder &b, Location loc, float v) {
+  auto t = RankedTensorType::get({}, b.getF32Type());
+  return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, v));
+}
+
+/// The gathered bytes [..., D / 2] of a packed int4 table as int8 values
+/// [..., D]: in f32 (exact), hi = floor(p / 16) and lo = p - 16 hi - 8,
+/// interleaved. The dialect has no shifts or integer masks; this
+/// elementwise chain fuses into one loop.
+Value unpackNibbles(OpBuilder &b, Location loc, Value packed) {
+  auto pt = cast<RankedTensorType>(packed.getType());
+  SmallVector<int64_t> one(pt.getShape()), full(pt.getShape());
+  one.push_back(1);
+  full.back() *= 2;
+  Type f32 = b.getF32Type();
+  Value p =
+      CastOp::create(b, loc, RankedTensorType::get(pt.getShape(), f32), packed);
+  Value hi = FloorOp::create(
+      b, loc, MulOp::create(b, loc, p, f32Scalar(b, loc, 1.0f / 16)));
+  Value lo = SubOp::create(
+      b, loc,
+      SubOp::create(b, loc, p,
+                    MulOp::create(b, loc, hi, f32Scalar(b, loc, 16))),
+      f32Scalar(b, loc, 8));
+  auto oneType = RankedTensorType::get(one, f32);
+  Value pairs =
+      ConcatOp::create(b, loc,
+                       ValueRange{ReshapeOp::create(b, loc, oneType, lo),
+                                  ReshapeOp::create(b, loc, oneType, hi)},
+                       b.getI64IntegerAttr(pt.getRank()));
+  Value values =
+      ReshapeOp::create(b, loc, RankedTensorType::get(full, f32), pairs);
+  return CastOp::create(b, loc, RankedTensorType::get(full, b.getI8Type()),
+                        values);
 }
 
 struct QuantizeEmbeddingsPass
@@ -78,6 +127,8 @@ struct QuantizeEmbeddingsPass
     struct Made {
       Value table, scales;
       double error;
+      int64_t group;
+      bool int4;
     };
     llvm::DenseMap<Operation *, Made> made;
     for (GatherOp op : gathers) {
@@ -95,6 +146,9 @@ struct QuantizeEmbeddingsPass
           locationName(op.getLoc()) + " " + locationName(constant.getLoc());
       if (isa<DenseResourceElementsAttr>(constant.getValue()))
         name += " " + blobKey(constant);
+      // int4 needs whole groups (of an even size) in a row; else int8.
+      bool int4 = mode == "int4" && groupSize > 0 && groupSize % 2 == 0 &&
+                  cols % groupSize == 0;
       if (rows * cols < minElements || cols == 0 ||
           (excluded && excluded->match(name))) {
         LLVM_DEBUG(llvm::dbgs() << "skipped: " << name << "\n");
@@ -112,22 +166,30 @@ struct QuantizeEmbeddingsPass
           LLVM_DEBUG(llvm::dbgs() << "unreadable: " << name << "\n");
           continue;
         }
-        QuantizedRows qr = quantizeRows(data, rows, cols);
+        int64_t group = int4 ? groupSize : cols;
+        QuantizedRows qr =
+            quantizeRows(data, rows, cols, group, int4 ? 7 : 127);
+        if (int4)
+          qr.q = packNibbles(qr.q);
         OpBuilder b(constant);
         b.setInsertionPointAfter(constant);
         std::string base = blobKey(constant);
         Made m;
         m.error = qr.relError;
+        m.group = group;
+        m.int4 = int4;
         m.table = sharedBlobConstant(
             b, constant.getLoc(),
-            RankedTensorType::get({rows, cols}, b.getI8Type()),
-            base + "_rows_q8",
+            RankedTensorType::get({rows, int4 ? cols / 2 : cols},
+                                  b.getI8Type()),
+            base + (int4 ? "_rows_q4" : "_rows_q8"),
             ArrayRef<char>(reinterpret_cast<const char *>(qr.q.data()),
                            qr.q.size()));
         m.scales = sharedBlobConstant(
             b, constant.getLoc(),
-            RankedTensorType::get({rows, 1}, b.getF32Type()),
-            base + "_row_scales",
+            RankedTensorType::get({rows, cols / group}, b.getF32Type()),
+            base + (int4 ? "_group_scales" + std::to_string(group)
+                         : std::string("_row_scales")),
             ArrayRef<char>(reinterpret_cast<const char *>(qr.s.data()),
                            qr.s.size() * sizeof(float)));
         it = made.insert({constant.getOperation(), m}).first;
@@ -136,18 +198,22 @@ struct QuantizeEmbeddingsPass
       OpBuilder b(op);
       Location loc = op.getLoc();
       ArrayRef<int64_t> shape = resultType.getShape();
-      SmallVector<int64_t> scaleShape(shape);
-      scaleShape.back() = 1;
-      Value q =
-          GatherOp::create(b, loc, RankedTensorType::get(shape, b.getI8Type()),
-                           m.table, op.getIndices(), op.getAxisAttr());
+      SmallVector<int64_t> tableShape(shape), scaleShape(shape);
+      if (m.int4)
+        tableShape.back() /= 2;
+      scaleShape.back() = cols / m.group;
+      Value q = GatherOp::create(
+          b, loc, RankedTensorType::get(tableShape, b.getI8Type()), m.table,
+          op.getIndices(), op.getAxisAttr());
+      if (m.int4)
+        q = unpackNibbles(b, loc, q);
       Value s = GatherOp::create(
           b, loc, RankedTensorType::get(scaleShape, b.getF32Type()), m.scales,
           op.getIndices(), op.getAxisAttr());
       auto deq =
           DequantizeOp::create(b, loc, resultType, q, s, /*zero_point=*/Value(),
                                b.getI64IntegerAttr(resultType.getRank() - 1),
-                               b.getI64IntegerAttr(cols));
+                               b.getI64IntegerAttr(m.group));
       deq->setAttr("kiln.weight_error", b.getF64FloatAttr(m.error));
       op.replaceAllUsesWith(deq.getResult());
       op.erase();

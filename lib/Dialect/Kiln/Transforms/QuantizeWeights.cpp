@@ -10,7 +10,7 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "matmul_qpack.h"
 

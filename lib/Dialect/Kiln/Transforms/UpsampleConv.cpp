@@ -12,7 +12,7 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"

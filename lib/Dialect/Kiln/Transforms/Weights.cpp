@@ -1,6 +1,6 @@
 //===- Weights.cpp - the constant weights of matmuls ----------------------===//
 
-#include "Weights.h"
+#include "kiln/Dialect/Kiln/Transforms/Weights.h"
 
 #include "kiln/Support/FileBackedMemory.h"
 

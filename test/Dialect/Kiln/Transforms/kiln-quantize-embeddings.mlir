@@ -1,6 +1,7 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="exclude=embed" | FileCheck %s --check-prefix=EXCL
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="min-elements=13" | FileCheck %s --check-prefix=MIN
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="mode=int4 group-size=2" | FileCheck %s --check-prefix=INT4
 // RUN: not kiln-opt %s -kiln-quantize-embeddings="exclude=(" 2>&1 | FileCheck %s --check-prefix=BADRE
 
 // BADRE: error: exclude: bad regular expression '('
@@ -23,6 +24,28 @@
 // EXCL-NOT: kiln.dequantize
 // MIN-LABEL: func @embed
 // MIN-NOT: kiln.dequantize
+// int4, groups of 2: row 0 (1, -2 | 0.5, 0) has scales (2/7 | 0.5/7) and
+// values (3, -7 | 7, 0) (1 / (2/7) is 3.4999998 in f32), row 1
+// (127, 0 | -63.5, 1) (7, 0 | -7, 0); packed two per byte as
+// 16 * odd + even + 8: 0x9B, 0x0F |
+// 0x0F, 0x01 | 0x08, 0x08. The gathered bytes are unpacked in f32
+// (hi = floor(p / 16), lo = p - 16 hi - 8), interleaved and cast to i8.
+// INT4-LABEL: func @embed
+// INT4-DAG: %[[Q:.*]] = kiln.constant dense_resource<[[QKEY:.*]]> : tensor<3x2xi8>
+// INT4-DAG: %[[S:.*]] = kiln.constant dense_resource<[[SKEY:.*]]> : tensor<3x2xf32>
+// INT4: %[[GQ:.*]] = kiln.gather %[[Q]], %arg0 {axis = 0 : i64} : (tensor<3x2xi8>, tensor<1x3xi64>) -> tensor<1x3x2xi8>
+// INT4: %[[P:.*]] = kiln.cast %[[GQ]] : tensor<1x3x2xi8> to tensor<1x3x2xf32>
+// INT4: %[[D:.*]] = kiln.mul %[[P]], %{{.*}} :
+// INT4: %[[HI:.*]] = kiln.floor %[[D]]
+// INT4: %[[M:.*]] = kiln.mul %[[HI]], %{{.*}} :
+// INT4: %[[R:.*]] = kiln.sub %[[P]], %[[M]] :
+// INT4: %[[LO:.*]] = kiln.sub %[[R]], %{{.*}} :
+// INT4: kiln.concat {{.*}} {axis = 3 : i64} : (tensor<1x3x2x1xf32>, tensor<1x3x2x1xf32>) -> tensor<1x3x2x2xf32>
+// INT4: kiln.reshape %{{.*}} : tensor<1x3x2x2xf32> to tensor<1x3x4xf32>
+// INT4: %[[U:.*]] = kiln.cast %{{.*}} : tensor<1x3x4xf32> to tensor<1x3x4xi8>
+// INT4: %[[GS:.*]] = kiln.gather %[[S]], %arg0 {axis = 0 : i64} : (tensor<3x2xf32>, tensor<1x3xi64>) -> tensor<1x3x2xf32>
+// INT4: kiln.dequantize %[[U]], %[[GS]] {axis = 2 : i64, block_size = 2 : i64
+// INT4-DAG: [[QKEY]]: "0x400000009B0F0F010808"
 func.func @embed(%ids: tensor<1x3xi64>) -> tensor<1x3x4xf32> {
   %t = kiln.constant dense<[[1.0, -2.0, 0.5, 0.0], [127.0, 0.0, -63.5, 1.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<3x4xf32> loc("embed")
   %h = kiln.gather %t, %ids {axis = 0 : i64} : (tensor<3x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>

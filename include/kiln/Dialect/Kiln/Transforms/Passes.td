@@ -265,14 +265,19 @@ def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
 }
 
 def QuantizeEmbeddings : Pass<"kiln-quantize-embeddings", "func::FuncOp"> {
-  let summary = "Store constant gather tables (token embeddings) as int8 rows";
+  let summary = "Store constant gather tables (token embeddings) as int8 or int4 rows";
   let description = [{
     After `kiln-quantize-weights`, the largest f32 tensor left in an LLM is
     its token embedding table (`vocab x d`, a quarter of a 100M-parameter
     model). A gather reads only the rows of its indices, so the table costs
     size, not bandwidth: this pass stores it as int8 with one symmetric
     scale per row (`s[v] = max_d |T[v, d]| / 127`), gathers the int8 rows
-    and their scales, and dequantizes the gathered rows only.
+    and their scales, and dequantizes the gathered rows only. With
+    `mode=int4`, values are int4 (`s = max |group| / 7`, one scale per
+    `group-size` consecutive values of a row), two per byte (two's
+    complement nibbles, the even element low), and the gathered bytes are
+    unpacked with int8 arithmetic before the dequantization; a table whose
+    row length is not a multiple of `group-size` stays int8.
 
     It rewrites `kiln.gather %T, %ids {axis = 0}` whose table is a 2-D f32
     constant. A table that a matmul also reads (tied embeddings) keeps its
@@ -296,6 +301,10 @@ def QuantizeEmbeddings : Pass<"kiln-quantize-embeddings", "func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
   let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
+           "int8 (one scale per row) or int4 (one scale per group)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
+           "int4: consecutive values of a row that share a scale (even)">,
     Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
            "Regular expression: tables whose node or weight name matches "
            "stay f32">,

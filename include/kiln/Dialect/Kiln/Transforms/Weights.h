@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
-#define KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
+#ifndef KILN_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
+#define KILN_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
@@ -71,4 +71,4 @@ bool compileExclude(llvm::StringRef pattern, Location loc,
 
 } // namespace mlir::kiln::weights
 
-#endif // KILN_LIB_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
+#endif // KILN_DIALECT_KILN_TRANSFORMS_WEIGHTS_H
