@@ -123,10 +123,19 @@ struct PlanMemoryPass : mlir::kiln::impl::PlanMemoryBase<PlanMemoryPass> {
           parallel = p;
       if (parallel) {
         if (byteSize(t) > maxStackBytes) {
-          alloc.emitError("allocation of ")
-              << byteSize(t) << " bytes inside a parallel loop exceeds the "
-              << static_cast<int64_t>(maxStackBytes) << "-byte stack limit";
-          return signalPassFailure();
+          // Too big for a task's stack: a heap buffer per iteration, freed
+          // at the end of its block (nothing in a loop body escapes it).
+          Block *block = alloc->getBlock();
+          if (!block->mightHaveTerminator()) {
+            alloc.emitError("allocation of ")
+                << byteSize(t) << " bytes inside a parallel loop exceeds the "
+                << static_cast<int64_t>(maxStackBytes)
+                << "-byte stack limit and its block has no end to free it at";
+            return signalPassFailure();
+          }
+          OpBuilder b(block->getTerminator());
+          memref::DeallocOp::create(b, alloc.getLoc(), alloc.getResult());
+          continue;
         }
         OpBuilder b(alloc);
         auto stack = memref::AllocaOp::create(b, alloc.getLoc(), t,

@@ -57,7 +57,8 @@ def PlanMemory : Pass<"kiln-plan-memory", "func::FuncOp"> {
     each allocation a `memref.view` of it; the function records the
     workspace size as `kiln.workspace_bytes`, which the runtime allocates
     once per model. Allocations inside parallel loops become stack
-    allocations when at most `max-stack-bytes`; larger ones are an error.
+    allocations when at most `max-stack-bytes`; larger ones stay heap
+    allocations, one per iteration, freed at the end of their block.
     Placement is greedy best-fit, largest buffers first.
   }];
   let options = [
