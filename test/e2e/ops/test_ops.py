@@ -268,6 +268,31 @@ def test_conv2d(tmp_path, groups, stride, pad, dil):
           atol=1e-4)
 
 
+@pytest.mark.parametrize("kernel,pad", [((3, 3), (1, 1)), ((5, 3), (2, 1))])
+def test_upsample_conv(tmp_path, kernel, pad):
+    """A conv after a 2x nearest upsample (spelled as the ONNX importer
+    does) runs as four convs at the low resolution (kiln-upsample-conv),
+    with folded constant weights; the result is PyTorch's."""
+    x = randn(2, 5, 6, 7)
+    w = randn(4, 5, *kernel)
+    b = randn(4)
+    ref = F.conv2d(F.interpolate(torch.from_numpy(x), scale_factor=2.0,
+                                 mode="nearest"),
+                   torch.from_numpy(w), torch.from_numpy(b),
+                   padding=pad).numpy()
+    body = (
+        f"  %w = kiln.constant dense_resource<w> : {ttype(w)}\n"
+        f"  %s1 = kiln.reshape %a0 : {ttype(x)} to tensor<2x5x6x1x7xf32>\n"
+        f"  %e1 = kiln.expand %s1 : tensor<2x5x6x1x7xf32> to tensor<2x5x6x2x7xf32>\n"
+        f"  %s2 = kiln.reshape %e1 : tensor<2x5x6x2x7xf32> to tensor<2x5x12x7x1xf32>\n"
+        f"  %e2 = kiln.expand %s2 : tensor<2x5x12x7x1xf32> to tensor<2x5x12x7x2xf32>\n"
+        f"  %u = kiln.reshape %e2 : tensor<2x5x12x7x2xf32> to tensor<2x5x12x14xf32>\n"
+        f"  %r0 = kiln.conv %u, %w, %a1 {{padding = array<i64: {pad[0]}, "
+        f"{pad[1]}, {pad[0]}, {pad[1]}>}} : (tensor<2x5x12x14xf32>, "
+        f"{ttype(w)}, {ttype(b)}) -> {ttype(ref)}")
+    check(tmp_path, [x, b], [ref], body, resources={"w": w})
+
+
 def test_conv1d_depthwise(tmp_path):
     x = randn(2, 5, 19)
     w = randn(5, 1, 4)
