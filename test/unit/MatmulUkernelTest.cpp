@@ -352,6 +352,14 @@ TEST(MatmulUkernel, Large) {
     c.kind = kind;
     cases.push_back(c);
   }
+  for (Kind kind : {Kind::F32, Kind::Bf16}) {
+    Case c; // several K blocks (K > KC, also in bf16 pairs)
+    c.m = 100;
+    c.n = 200;
+    c.k = 2100;
+    c.kind = kind;
+    cases.push_back(c);
+  }
   Case wide; // several B~ blocks (N > NC)
   wide.m = 20;
   wide.n = 4200;
@@ -582,7 +590,7 @@ TEST(MatmulUkernel, AccumulateAfterActivationOverManyKBlocks) {
       Case c;
       c.m = m;
       c.n = 45;
-      c.k = 1100;
+      c.k = 2100; // several K blocks for fp32 and bf16 pairs alike
       c.kind = kind;
       c.act = KILN_UK_ACT_GELU_ERF;
       c.accumulate = true;
