@@ -1197,7 +1197,8 @@ void convRow(const ConvImage &g, int64_t k, int64_t n0, int nr, float *out) {
       const int lo = int(std::clamp<int64_t>(-ix0, 0, len));
       const int hi = int(std::clamp<int64_t>(g.w - ix0, lo, len));
       std::fill(o, o + lo, 0.0f);
-      std::memcpy(o + lo, row + ix0 + lo, size_t(hi - lo) * sizeof(float));
+      if (hi > lo) // (else row + ix0 + lo may point outside the image)
+        std::memcpy(o + lo, row + ix0 + lo, size_t(hi - lo) * sizeof(float));
       std::fill(o + hi, o + len, 0.0f);
     } else {
       const float *row = plane + iy * g.sh;
