@@ -57,6 +57,14 @@ double attentionFlops(Value q, Value v, int64_t skv, bool causal) {
   return 2.0 * qs[0] * qs[1] * attentionPairs(qs[2], skv, causal) *
          (qs[3] + shapeOf(v)[3]);
 }
+/// Multiply-adds per output of a convolution with weight `w` ([F, C, k...]).
+double convTaps(Value w) {
+  double taps = 1;
+  for (int64_t d : shapeOf(w).drop_front())
+    taps *= d;
+  return taps;
+}
+
 /// The constant value of a micro-kernel's flags (its last input), or 0.
 int64_t ukernelFlags(rt::UkernelOp u) {
   if (u.getInputs().empty())
@@ -108,13 +116,8 @@ double mlir::kiln::opFlops(Operation *op) {
       .Case<MatmulOp>([](MatmulOp m) {
         return 2.0 * elements(m) * shapeOf(m.getLhs()).back();
       })
-      .Case<ConvOp>([](ConvOp c) {
-        ArrayRef<int64_t> w = shapeOf(c.getWeight());
-        double perOutput = 1;
-        for (int64_t d : w.drop_front())
-          perOutput *= d;
-        return 2.0 * elements(c) * perOutput;
-      })
+      .Case<ConvOp>(
+          [](ConvOp c) { return 2.0 * elements(c) * convTaps(c.getWeight()); })
       .Case<AttentionOp>([](AttentionOp a) {
         return attentionFlops(a.getQuery(), a.getValue(),
                               shapeOf(a.getKey())[2], a.getCausal());
@@ -124,6 +127,8 @@ double mlir::kiln::opFlops(Operation *op) {
         ValueRange in = u.getInputs();
         if (name.starts_with("kiln_uk_matmul"))
           return 2.0 * elements(u.getOutputs()[0]) * shapeOf(in[0]).back();
+        if (name.starts_with("kiln_uk_conv2d"))
+          return 2.0 * elements(u.getOutputs()[0]) * convTaps(in[1]);
         if (name.starts_with("kiln_uk_attention"))
           return attentionFlops(in[0], in[2], shapeOf(in[1])[2],
                                 ukernelFlags(u) & 1);
