@@ -46,11 +46,16 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Weights last: the recognized ops decide which matmuls remain. A conv
-  // after an upsample gets its folded low-resolution weights before any
-  // weight changes type. Weights that are int8 in the model (ONNX QDQ) stay
-  // int8 first.
+  // after an upsample gets its folded low-resolution weights, and sibling
+  // matmuls their concatenated weights, before any weight changes type.
+  // Weights that are int8 in the model (ONNX QDQ) stay int8 first.
   pm.addNestedPass<func::FuncOp>(createUpsampleConv());
   pm.addNestedPass<func::FuncOp>(createFoldQdq());
+  {
+    FuseSiblingMatmulsOptions f;
+    f.exclude = options.quantExclude;
+    pm.addNestedPass<func::FuncOp>(createFuseSiblingMatmuls(f));
+  }
   if (!options.quantize.empty()) {
     QuantizeWeightsOptions q;
     q.mode = options.quantize;

@@ -213,6 +213,39 @@ def UpsampleConv : Pass<"kiln-upsample-conv", "func::FuncOp"> {
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def FuseSiblingMatmuls : Pass<"kiln-fuse-sibling-matmuls", "func::FuncOp"> {
+  let summary = "Run matmuls of one input with constant weights as one product";
+  let description = [{
+    `kiln.matmul`s in one block that share their lhs and have 2-D f32
+    constant weights (or transposes of them) with the same K, such as a
+    layer's query/key/value or gate/up projections, become one matmul with
+    the weights concatenated along N (`[K, N1 + N2 + ...]`, stored once)
+    and one `kiln.slice` of its result per original product. At batch-1
+    decode, where a product takes tens of microseconds, this saves a kernel
+    call, a fork-join and a pass over the activation per sibling; at
+    prefill the larger N keeps the kernel busier. Weight quantization and
+    bf16 conversion run after it and treat the fused weight as one (its
+    columns are quantized exactly as the separate ones were). The fused
+    product's location fuses the originals', so reports name them all.
+    Matmuls whose node or weight name matches `exclude` stay separate.
+
+    ```mlir
+    %q = kiln.matmul %x, %wq : (tensor<1x768xf32>, tensor<768x768xf32>) -> tensor<1x768xf32>
+    %k = kiln.matmul %x, %wk : (tensor<1x768xf32>, tensor<768x256xf32>) -> tensor<1x256xf32>
+    // becomes
+    %qk = kiln.matmul %x, %wqk : (tensor<1x768xf32>, tensor<768x1024xf32>) -> tensor<1x1024xf32>
+    %q = kiln.slice %qk {starts = array<i64: 0, 0>, sizes = array<i64: 1, 768>, steps = array<i64: 1, 1>} : tensor<1x1024xf32> -> tensor<1x768xf32>
+    %k = kiln.slice %qk {starts = array<i64: 0, 768>, sizes = array<i64: 1, 256>, steps = array<i64: 1, 1>} : tensor<1x1024xf32> -> tensor<1x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let options = [
+    Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
+           "Regular expression: matmuls whose node or weight name matches "
+           "stay separate">,
+  ];
+}
+
 def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
   let summary = "Quantize the constant weights of matmuls to int8 or int4";
   let description = [{
