@@ -69,21 +69,36 @@ struct PackWeightsPass : kiln::impl::PackWeightsBase<PackWeightsPass> {
     auto constant = source.getDefiningOp<ConstantOp>();
     if (!constant)
       return;
-    std::vector<float> data;
-    if (!weights::readConstant(constant, k * n, data))
-      return;
-    std::vector<float> packed(size_t(kiln_uk_matmul_packed_size(k, n)));
-    // Stored [K, N], or [N, K] when transposed.
-    kiln_uk_matmul_pack_b_f32(data.data(), k, n, transposed ? 1 : n,
-                              transposed ? k : 1, packed.data());
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Value weight = weights::sharedBlobConstant(
-        b, constant.getLoc(),
-        RankedTensorType::get({int64_t(packed.size())}, b.getF32Type()),
-        weights::blobKey(constant) + (transposed ? "_packed_t" : "_packed"),
-        ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
-                       packed.size() * sizeof(float)));
+    auto type = RankedTensorType::get({kiln_uk_matmul_packed_size(k, n)},
+                                      b.getF32Type());
+    size_t bytes = size_t(type.getNumElements()) * sizeof(float);
+    // Stored [K, N], or [N, K] when transposed.
+    int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+    std::string key =
+        weights::blobKey(constant) + (transposed ? "_packed_t" : "_packed");
+    Value weight;
+    if (const float *src = weights::blobFloats(constant, k * n)) {
+      // A resource blob (a model's weight): packed straight from its
+      // memory into the new blob's.
+      weight = weights::derivedBlobConstant(
+          b, constant.getLoc(), type, key, bytes, [&](char *dst) {
+            kiln_uk_matmul_pack_b_f32(src, k, n, strideK, strideN,
+                                      reinterpret_cast<float *>(dst));
+          });
+      weights::doneReading(constant);
+    } else {
+      std::vector<float> data;
+      if (!weights::readConstant(constant, k * n, data))
+        return;
+      std::vector<float> packed(size_t(type.getNumElements()));
+      kiln_uk_matmul_pack_b_f32(data.data(), k, n, strideK, strideN,
+                                packed.data());
+      weight = weights::sharedBlobConstant(
+          b, constant.getLoc(), type, key,
+          ArrayRef<char>(reinterpret_cast<const char *>(packed.data()), bytes));
+    }
     auto i64 = [&](int64_t v) -> Value {
       return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
     };

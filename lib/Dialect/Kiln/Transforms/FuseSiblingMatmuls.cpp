@@ -62,34 +62,59 @@ struct FuseSiblingMatmulsPass
     });
     MatmulOp first = group.front().op;
     int64_t k = group.front().weight.k, n = 0;
-    SmallVector<std::vector<float>> data;
     SmallVector<Location> locs;
     std::string key;
+    bool inPlace = true; // every weight a resource blob, read in place
     for (Sibling &s : group) {
-      data.emplace_back();
-      if (!readWeight(s.weight, data.back()))
-        return success(); // unreadable blobs: leave the group alone
       n += s.weight.n;
       locs.push_back(s.op.getLoc());
       key += (key.empty() ? "" : "__") + blobKey(s.weight.constant);
-    }
-    // [K, N1 + N2 + ...], row by row.
-    std::vector<float> fused(size_t(k * n));
-    for (int64_t r = 0; r < k; ++r) {
-      float *row = fused.data() + r * n;
-      for (size_t i = 0; i < group.size(); ++i) {
-        int64_t ni = group[i].weight.n;
-        std::copy_n(data[i].data() + r * ni, ni, row);
-        row += ni;
-      }
+      inPlace &=
+          blobFloats(s.weight.constant, s.weight.k * s.weight.n) != nullptr;
     }
     OpBuilder b(first);
-    MLIRContext *ctx = first.getContext();
-    Location loc = FusedLoc::get(ctx, locs);
-    Value weight = sharedBlobConstant(
-        b, loc, RankedTensorType::get({k, n}, b.getF32Type()), key + "_fused",
-        ArrayRef<char>(reinterpret_cast<const char *>(fused.data()),
-                       fused.size() * sizeof(float)));
+    Location loc = FusedLoc::get(first.getContext(), locs);
+    auto type = RankedTensorType::get({k, n}, b.getF32Type());
+    // [K, N1 + N2 + ...], row by row, from weights stored [K, Ni] (or
+    // [Ni, K] when transposed), each row element given by `at`.
+    auto concat = [&](float *out, auto &&at) {
+      for (int64_t r = 0; r < k; ++r)
+        for (size_t i = 0; i < group.size(); ++i)
+          for (int64_t j = 0; j < group[i].weight.n; ++j)
+            *out++ = at(i, r, j);
+    };
+    Value weight;
+    if (inPlace) {
+      SmallVector<const float *> src;
+      for (Sibling &s : group)
+        src.push_back(blobFloats(s.weight.constant, s.weight.k * s.weight.n));
+      weight = derivedBlobConstant(
+          b, loc, type, key + "_fused", size_t(k * n) * sizeof(float),
+          [&](char *dst) {
+            concat(reinterpret_cast<float *>(dst), [&](size_t i, int64_t r,
+                                                       int64_t j) {
+              const MatmulWeight &w = group[i].weight;
+              return w.transposed ? src[i][j * k + r] : src[i][r * w.n + j];
+            });
+          });
+      for (Sibling &s : group)
+        doneReading(s.weight.constant);
+    } else {
+      SmallVector<std::vector<float>> data;
+      for (Sibling &s : group) {
+        data.emplace_back();
+        if (!readWeight(s.weight, data.back()))
+          return success(); // unreadable blobs: leave the group alone
+      }
+      std::vector<float> fused(size_t(k * n));
+      concat(fused.data(), [&](size_t i, int64_t r, int64_t j) {
+        return data[i][r * group[i].weight.n + j];
+      });
+      weight = sharedBlobConstant(
+          b, loc, type, key + "_fused",
+          ArrayRef<char>(reinterpret_cast<const char *>(fused.data()),
+                         fused.size() * sizeof(float)));
+    }
     auto outType = cast<RankedTensorType>(first.getType());
     SmallVector<int64_t> shape(outType.getShape());
     shape.back() = n;

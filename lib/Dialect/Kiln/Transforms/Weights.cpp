@@ -156,6 +156,49 @@ Value weights::sharedBlobConstant(OpBuilder &b, Location loc,
   return blobConstant(b, loc, type, key, bytes);
 }
 
+const float *weights::blobFloats(ConstantOp c, int64_t count) {
+  auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+  if (!res || !res.getElementType().isF32() || res.getNumElements() != count)
+    return nullptr;
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
+    return nullptr;
+  return reinterpret_cast<const float *>(blob->getData().data());
+}
+
+void weights::doneReading(ConstantOp c) {
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+      dropPages(blob->getData().data(), blob->getData().size());
+}
+
+Value weights::derivedBlobConstant(OpBuilder &b, Location loc,
+                                   RankedTensorType type, llvm::StringRef key,
+                                   size_t bytes,
+                                   llvm::function_ref<void(char *)> fill) {
+  // One lock for lookup, build and insertion (function passes may run in
+  // parallel): the second function to ask finds the first one's blob.
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &iface =
+      DenseResourceElementsHandle::getManagerInterface(b.getContext());
+  if (DialectResourceBlobManager::BlobEntry *entry =
+          iface.getBlobManager().lookup(key)) {
+    const AsmResourceBlob *blob = entry->getBlob();
+    if (blob && blob->getData().size() == bytes) {
+      auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
+      auto attr = DenseResourceElementsAttr::get(
+          type, DenseResourceElementsHandle(entry, dialect));
+      return ConstantOp::create(b, loc, type, attr);
+    }
+  }
+  AsmResourceBlob blob = allocateWeightBlob(bytes);
+  fill(blob.getMutableData().data());
+  dropPages(blob.getData().data(), bytes);
+  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
+  return ConstantOp::create(b, loc, type, attr);
+}
+
 bool weights::compileExclude(llvm::StringRef pattern, Location loc,
                              std::optional<llvm::Regex> &out) {
   out.reset();

@@ -64,6 +64,24 @@ Value blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
 Value sharedBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
                          llvm::StringRef key, llvm::ArrayRef<char> bytes);
 
+/// The f32 values of a constant's resource blob, in place (no copy), or
+/// null when the constant is not a loaded f32 resource blob of `count`
+/// values. Pair with doneReading.
+const float *blobFloats(ConstantOp c, int64_t count);
+
+/// Drops the resident pages of a file-backed blob read through blobFloats.
+void doneReading(ConstantOp c);
+
+/// A resource-blob constant of `type` and `bytes` bytes that `fill` writes
+/// in place, named `key`. A blob already stored under `key` with that size
+/// is reused without calling `fill`: `key` must identify the contents, i.e.
+/// be derived from resource blobs' own (unique) keys by a fixed
+/// transformation, so that a weight converted in several functions is
+/// built and stored once. Large weights then need no staging copy.
+Value derivedBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                          llvm::StringRef key, size_t bytes,
+                          llvm::function_ref<void(char *)> fill);
+
 /// Compiles `pattern` (empty: matches nothing). Emits an error at `loc` and
 /// returns false if it is malformed.
 bool compileExclude(llvm::StringRef pattern, Location loc,
