@@ -57,14 +57,12 @@ bool weights::readConstant(ConstantOp c, int64_t count,
   ElementsAttr attr = c.getValue();
   if (!attr.getElementType().isF32() || attr.getNumElements() != count)
     return false;
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
+  if (isa<DenseResourceElementsAttr>(attr)) {
+    const float *src = blobFloats(c, count);
+    if (!src)
       return false;
-    const float *src = reinterpret_cast<const float *>(blob->getData().data());
     out.assign(src, src + count);
-    // A file-backed source leaves resident memory once read.
-    dropPages(src, size_t(count) * sizeof(float));
+    doneReading(c); // a file-backed source leaves resident memory once read
     return true;
   }
   auto dense = dyn_cast<DenseElementsAttr>(attr);
@@ -118,27 +116,59 @@ std::string weights::blobKey(ConstantOp c) {
   return "w";
 }
 
-Value weights::blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                            llvm::StringRef key, llvm::ArrayRef<char> bytes) {
-  // File-backed when big (FileBackedMemory.h), its pages dropped once written.
-  AsmResourceBlob blob = allocateWeightBlob(bytes.size());
-  std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
-  dropPages(blob.getData().data(), bytes.size());
+namespace {
+
+/// Blob lookups and insertions happen under this lock: function passes may
+/// run in parallel, and the second function to convert a shared weight must
+/// find the first one's blob.
+std::mutex &blobMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+/// A constant of `type` reading an existing blob entry.
+Value constantOf(OpBuilder &b, Location loc, RankedTensorType type,
+                 DialectResourceBlobManager::BlobEntry *entry) {
+  auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
+  auto attr = DenseResourceElementsAttr::get(
+      type, DenseResourceElementsHandle(entry, dialect));
+  return ConstantOp::create(b, loc, type, attr);
+}
+
+/// The stored blob named `key`, if any.
+DialectResourceBlobManager::BlobEntry *lookupBlob(MLIRContext *ctx,
+                                                  llvm::StringRef key) {
+  return DenseResourceElementsHandle::getManagerInterface(ctx)
+      .getBlobManager()
+      .lookup(key);
+}
+
+/// A new blob of `bytes` bytes written by `fill`: file-backed when big
+/// (FileBackedMemory.h), its pages dropped once written.
+Value newBlobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                      llvm::StringRef key, size_t bytes,
+                      llvm::function_ref<void(char *)> fill) {
+  AsmResourceBlob blob = allocateWeightBlob(bytes);
+  fill(blob.getMutableData().data());
+  dropPages(blob.getData().data(), bytes);
   auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
   return ConstantOp::create(b, loc, type, attr);
+}
+
+} // namespace
+
+Value weights::blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                            llvm::StringRef key, llvm::ArrayRef<char> bytes) {
+  return newBlobConstant(b, loc, type, key, bytes.size(), [&](char *dst) {
+    std::memcpy(dst, bytes.data(), bytes.size());
+  });
 }
 
 Value weights::sharedBlobConstant(OpBuilder &b, Location loc,
                                   RankedTensorType type, llvm::StringRef key,
                                   llvm::ArrayRef<char> bytes) {
-  // Function passes may run in parallel: look up and insert under one lock,
-  // so that the second function finds the first one's blob.
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto &iface =
-      DenseResourceElementsHandle::getManagerInterface(b.getContext());
-  if (DialectResourceBlobManager::BlobEntry *entry =
-          iface.getBlobManager().lookup(key)) {
+  std::lock_guard<std::mutex> lock(blobMutex());
+  if (auto *entry = lookupBlob(b.getContext(), key)) {
     const AsmResourceBlob *blob = entry->getBlob();
     bool same =
         blob && blob->getData().size() == bytes.size() &&
@@ -146,12 +176,8 @@ Value weights::sharedBlobConstant(OpBuilder &b, Location loc,
     // The comparison read a file-backed blob back in: drop it again.
     if (blob)
       dropPages(blob->getData().data(), blob->getData().size());
-    if (same) {
-      auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
-      auto attr = DenseResourceElementsAttr::get(
-          type, DenseResourceElementsHandle(entry, dialect));
-      return ConstantOp::create(b, loc, type, attr);
-    }
+    if (same)
+      return constantOf(b, loc, type, entry);
   }
   return blobConstant(b, loc, type, key, bytes);
 }
@@ -176,27 +202,14 @@ Value weights::derivedBlobConstant(OpBuilder &b, Location loc,
                                    RankedTensorType type, llvm::StringRef key,
                                    size_t bytes,
                                    llvm::function_ref<void(char *)> fill) {
-  // One lock for lookup, build and insertion (function passes may run in
-  // parallel): the second function to ask finds the first one's blob.
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto &iface =
-      DenseResourceElementsHandle::getManagerInterface(b.getContext());
-  if (DialectResourceBlobManager::BlobEntry *entry =
-          iface.getBlobManager().lookup(key)) {
+  // Built under the lock too: the second function to ask finds the blob.
+  std::lock_guard<std::mutex> lock(blobMutex());
+  if (auto *entry = lookupBlob(b.getContext(), key)) {
     const AsmResourceBlob *blob = entry->getBlob();
-    if (blob && blob->getData().size() == bytes) {
-      auto *dialect = b.getContext()->getOrLoadDialect<BuiltinDialect>();
-      auto attr = DenseResourceElementsAttr::get(
-          type, DenseResourceElementsHandle(entry, dialect));
-      return ConstantOp::create(b, loc, type, attr);
-    }
+    if (blob && blob->getData().size() == bytes)
+      return constantOf(b, loc, type, entry);
   }
-  AsmResourceBlob blob = allocateWeightBlob(bytes);
-  fill(blob.getMutableData().data());
-  dropPages(blob.getData().data(), bytes);
-  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
-  return ConstantOp::create(b, loc, type, attr);
+  return newBlobConstant(b, loc, type, key, bytes, fill);
 }
 
 bool weights::compileExclude(llvm::StringRef pattern, Location loc,
