@@ -1,7 +1,8 @@
 //===- Weights.h - the constant weights of matmuls --------------*- C++ -*-===//
 //
 // Helpers shared by the passes that change how weights are stored
-// (kiln-quantize-weights, kiln-bf16-weights): finding a matmul's constant
+// (kiln-quantize-weights, kiln-bf16-weights, kiln-fuse-sibling-matmuls,
+// kiln-upsample-conv, kiln-pack-weights, ...): finding a matmul's constant
 // weight, reading it, naming it, and storing new weights as resource blobs.
 //
 //===----------------------------------------------------------------------===//
