@@ -37,6 +37,22 @@ uint16_t toBf16(float f) {
   return uint16_t((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
+/// `data` rounded to bf16, stored as a constant of `shape` right after
+/// the f32 constant `c` it came from (named after its blob).
+Value bf16Constant(ConstantOp c, ArrayRef<int64_t> shape,
+                   const std::vector<float> &data) {
+  std::vector<uint16_t> bf(data.size());
+  for (size_t i = 0; i < data.size(); ++i)
+    bf[i] = toBf16(data[i]);
+  OpBuilder b(c);
+  b.setInsertionPointAfter(c);
+  return sharedBlobConstant(
+      b, c.getLoc(), RankedTensorType::get(shape, b.getBF16Type()),
+      blobKey(c) + "_bf16",
+      ArrayRef<char>(reinterpret_cast<const char *>(bf.data()),
+                     bf.size() * sizeof(uint16_t)));
+}
+
 struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
   using Bf16WeightsBase::Bf16WeightsBase;
 
@@ -59,18 +75,7 @@ struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
         std::vector<float> data;
         if (!readWeight(*w, data))
           continue;
-        std::vector<uint16_t> bf(data.size());
-        for (size_t i = 0; i < data.size(); ++i)
-          bf[i] = toBf16(data[i]);
-        OpBuilder b(w->constant);
-        b.setInsertionPointAfter(w->constant);
-        std::string base = blobKey(w->constant);
-        weight = sharedBlobConstant(
-            b, w->constant.getLoc(),
-            RankedTensorType::get({w->k, w->n}, b.getBF16Type()),
-            base + "_bf16",
-            ArrayRef<char>(reinterpret_cast<const char *>(bf.data()),
-                           bf.size() * sizeof(uint16_t)));
+        weight = bf16Constant(w->constant, {w->k, w->n}, data);
         made[key] = weight;
       }
       OpBuilder b(op);
@@ -105,17 +110,7 @@ struct Bf16WeightsPass : kiln::impl::Bf16WeightsBase<Bf16WeightsPass> {
       std::vector<float> data;
       if (!readConstant(c, wt.getNumElements(), data))
         continue;
-      std::vector<uint16_t> bf(data.size());
-      for (size_t i = 0; i < data.size(); ++i)
-        bf[i] = toBf16(data[i]);
-      OpBuilder b(c);
-      b.setInsertionPointAfter(c);
-      Value weight = sharedBlobConstant(
-          b, c.getLoc(), RankedTensorType::get(wt.getShape(), b.getBF16Type()),
-          blobKey(c) + "_bf16",
-          ArrayRef<char>(reinterpret_cast<const char *>(bf.data()),
-                         bf.size() * sizeof(uint16_t)));
-      op.getWeightMutable().assign(weight);
+      op.getWeightMutable().assign(bf16Constant(c, wt.getShape(), data));
       if (c->use_empty())
         c.erase();
     }

@@ -156,13 +156,8 @@ struct QuantizeEmbeddingsPass
       }
       auto it = made.find(constant.getOperation());
       if (it == made.end()) {
-        // The table as a [K = rows, N = cols] weight, to read its data.
-        MatmulWeight w;
-        w.constant = constant;
-        w.k = rows;
-        w.n = cols;
         std::vector<float> data;
-        if (!readWeight(w, data)) {
+        if (!readConstant(constant, rows * cols, data)) {
           LLVM_DEBUG(llvm::dbgs() << "unreadable: " << name << "\n");
           continue;
         }
