@@ -254,6 +254,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   graphOptions.quantize = options.quantize;
   graphOptions.quantGroupSize = options.quantGroupSize;
   graphOptions.quantZeroPoints = options.quantZeroPoints;
+  graphOptions.quantHalfScales = options.quantHalfScales;
   graphOptions.quantExclude = options.quantExclude;
   graphOptions.dtype = options.dtype;
   buildGraphPipeline(graph, graphOptions);

@@ -61,6 +61,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
     q.mode = options.quantize;
     q.groupSize = options.quantGroupSize;
     q.zeroPoints = options.quantZeroPoints;
+    q.halfScales = options.quantHalfScales;
     q.exclude = options.quantExclude;
     pm.addNestedPass<func::FuncOp>(createQuantizeWeights(q));
     QuantizeEmbeddingsOptions e;

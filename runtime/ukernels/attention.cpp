@@ -413,11 +413,22 @@ bool haveAvx512() { return false; }
 
 //===-- The problem and its schedule ----------------------------------===//
 
+/// A K or V operand: base and strides (batch stride 0 when broadcast).
+struct KvPart {
+  const float *p;
+  int64_t s[4];
+};
+
 struct Problem {
-  const float *q, *k, *v;
+  const float *q;
   float *o;
+  // Keys and values [0, S1) are rows of k[0] / v[0], [S1, Skv) rows of
+  // k[1] / v[1] (a cache and the new tokens: the concatenation is never
+  // built). S1 = Skv with one part; key blocks never straddle S1.
+  KvPart k[2], v[2];
+  int64_t S1;
   int64_t B, Hq, Hkv, G, Sq, Skv, D, Dv;
-  int64_t qs[4], ks[4], vs[4], os[4];
+  int64_t qs[4], os[4];
   float qscale; // scale * log2(e)
   bool causal;
   int64_t off; // Skv - Sq: key j is hidden from query i when j > i + off
@@ -484,19 +495,35 @@ inline const char *maskRow(const Problem &P, int64_t b, int64_t h, int64_t i) {
          (b * P.ms[0] + h * P.ms[1] + i * P.ms[2]) * static_cast<int64_t>(elt);
 }
 
-/// K (or V) rows [j0, j0 + n) of head (b, g) with unit stride along the
-/// feature dimension: in place when it already has one, else packed.
-inline const float *rowsOf(const float *base, const int64_t *s, int64_t b,
+/// Whether K (or V) rows must be packed: a part without unit stride along
+/// the feature dimension.
+inline bool needsPack(const KvPart *parts) {
+  return parts[0].s[3] != 1 || parts[1].s[3] != 1;
+}
+
+/// Keys of the block starting at j0 (before `end`): at most Bk, and never
+/// across the boundary S1 between the two parts.
+inline int64_t blockLen(const Problem &P, int64_t j0, int64_t end) {
+  int64_t n = std::min(P.Bk, end - j0);
+  return j0 < P.S1 ? std::min(n, P.S1 - j0) : n;
+}
+
+/// K (or V) rows [j0, j0 + n) of head (b, g) (within one part) with unit
+/// stride along the feature dimension: in place when it already has one,
+/// else packed.
+inline const float *rowsOf(const Problem &P, const KvPart *parts, int64_t b,
                            int64_t g, int64_t j0, int64_t n, int64_t dim,
                            float *pack, int64_t *ld) {
-  const float *p = base + b * s[0] + g * s[1] + j0 * s[2];
-  if (s[3] == 1) {
-    *ld = s[2];
+  const KvPart &x = parts[j0 < P.S1 ? 0 : 1];
+  int64_t j = j0 < P.S1 ? j0 : j0 - P.S1;
+  const float *p = x.p + b * x.s[0] + g * x.s[1] + j * x.s[2];
+  if (x.s[3] == 1) {
+    *ld = x.s[2];
     return p;
   }
-  for (int64_t j = 0; j < n; ++j)
+  for (int64_t r = 0; r < n; ++r)
     for (int64_t d = 0; d < dim; ++d)
-      pack[j * dim + d] = p[j * s[2] + d * s[3]];
+      pack[r * dim + d] = p[r * x.s[2] + d * x.s[3]];
   *ld = dim;
   return pack;
 }
@@ -533,9 +560,9 @@ size_t colScratchBytes(const Problem &P) {
   int64_t nTiles = ceilDiv(P.maxCols, kTile);
   int64_t f = nTiles * kTile * (P.D + P.Dv + 2) + P.Bk * kTile + kTile;
   int64_t pack = 0;
-  if (P.ks[3] != 1)
+  if (needsPack(P.k))
     pack += P.Bk * P.D;
-  if (P.vs[3] != 1)
+  if (needsPack(P.v))
     pack += P.Bk * P.Dv;
   return static_cast<size_t>((f + pack + nTiles * kTile) * 4 + 16 * 64);
 }
@@ -551,8 +578,8 @@ void runColItem(const Problem &P, const Item &it, Arena arena) {
   float *l = arena.take<float>(nTiles * kTile);
   float *alpha = arena.take<float>(kTile);
   int32_t *pos = arena.take<int32_t>(nTiles * kTile);
-  float *kpack = P.ks[3] != 1 ? arena.take<float>(P.Bk * P.D) : nullptr;
-  float *vpack = P.vs[3] != 1 ? arena.take<float>(P.Bk * P.Dv) : nullptr;
+  float *kpack = needsPack(P.k) ? arena.take<float>(P.Bk * P.D) : nullptr;
+  float *vpack = needsPack(P.v) ? arena.take<float>(P.Bk * P.Dv) : nullptr;
 
   // Pack Q^T (scaled), columns c = hl * bq + (i - i0).
   std::memset(qt, 0, sizeof(float) * nTiles * kTile * P.D);
@@ -576,11 +603,11 @@ void runColItem(const Problem &P, const Item &it, Arena arena) {
   int64_t kEnd = it.kEnd;
   if (P.causal)
     kEnd = std::min(kEnd, posMaxItem + P.off + 1);
-  for (int64_t j0 = it.kBeg; j0 < kEnd; j0 += P.Bk) {
-    int64_t nk = std::min(P.Bk, kEnd - j0);
+  for (int64_t j0 = it.kBeg, nk; j0 < kEnd; j0 += nk) {
+    nk = blockLen(P, j0, kEnd);
     int64_t ldk, ldv;
-    const float *kp = rowsOf(P.k, P.ks, it.b, it.g, j0, nk, P.D, kpack, &ldk);
-    const float *vp = rowsOf(P.v, P.vs, it.b, it.g, j0, nk, P.Dv, vpack, &ldv);
+    const float *kp = rowsOf(P, P.k, it.b, it.g, j0, nk, P.D, kpack, &ldk);
+    const float *vp = rowsOf(P, P.v, it.b, it.g, j0, nk, P.Dv, vpack, &ldv);
     for (int64_t t = 0; t < nTiles; ++t) {
       int64_t c0 = t * kTile;
       int64_t cols = std::min<int64_t>(kTile, nCols - c0);
@@ -657,9 +684,9 @@ size_t rowScratchBytes(const Problem &P) {
   int64_t rows = P.maxCols;
   int64_t f =
       rows * (roundUp(P.D, 16) + roundUp(P.Bk, 16) + roundUp(P.Dv, 16) + 2);
-  if (P.ks[3] != 1)
+  if (needsPack(P.k))
     f += P.Bk * P.D;
-  if (P.vs[3] != 1)
+  if (needsPack(P.v))
     f += P.Bk * P.Dv;
   return static_cast<size_t>(f * 4 + 16 * 64);
 }
@@ -751,8 +778,8 @@ KILN_AVX512 void runRowItem(const Problem &P, const Item &it, Arena arena) {
   float *m = arena.take<float>(rows);
   float *l = arena.take<float>(rows);
   float *alpha = arena.take<float>(rows);
-  float *kpack = P.ks[3] != 1 ? arena.take<float>(P.Bk * P.D) : nullptr;
-  float *vpack = P.vs[3] != 1 ? arena.take<float>(P.Bk * P.Dv) : nullptr;
+  float *kpack = needsPack(P.k) ? arena.take<float>(P.Bk * P.D) : nullptr;
+  float *vpack = needsPack(P.v) ? arena.take<float>(P.Bk * P.Dv) : nullptr;
   std::memset(qp, 0, sizeof(float) * rows * Dp);
   std::memset(ob, 0, sizeof(float) * rows * Dvp);
   int64_t posMax = INT64_MIN;
@@ -770,11 +797,12 @@ KILN_AVX512 void runRowItem(const Problem &P, const Item &it, Arena arena) {
   if (P.causal)
     kEnd = std::min(kEnd, posMax + P.off + 1);
   __m512 ninf = _mm512_set1_ps(kNegInf);
-  for (int64_t j0 = it.kBeg; j0 < kEnd; j0 += P.Bk) {
-    int nk = static_cast<int>(std::min(P.Bk, kEnd - j0));
+  for (int64_t j0 = it.kBeg, len; j0 < kEnd; j0 += len) {
+    len = blockLen(P, j0, kEnd);
+    int nk = static_cast<int>(len);
     int64_t ldk, ldv;
-    const float *kp = rowsOf(P.k, P.ks, it.b, it.g, j0, nk, P.D, kpack, &ldk);
-    const float *vp = rowsOf(P.v, P.vs, it.b, it.g, j0, nk, P.Dv, vpack, &ldv);
+    const float *kp = rowsOf(P, P.k, it.b, it.g, j0, nk, P.D, kpack, &ldk);
+    const float *vp = rowsOf(P, P.v, it.b, it.g, j0, nk, P.Dv, vpack, &ldv);
     // Scores.
     for (int j = 0; j < nk; ++j) {
       const float *kr = kp + j * ldk;
@@ -984,46 +1012,62 @@ void run(Problem &P) {
   }
 }
 
+/// A K or V part from its sizes and strides (4 each); batch stride 0 when
+/// its batch is 1 (broadcast).
+KvPart part(const float *p, const int64_t *d) {
+  KvPart x{p, {d[4], d[5], d[6], d[7]}};
+  if (d[0] == 1)
+    x.s[0] = 0;
+  return x;
+}
+
 /// Fills the common part of a Problem; false when the shapes do not fit.
+/// k2d / v2d (null with one part): the keys and values after k / v.
 bool setup(Problem &P, const float *q, const int64_t *qd, const float *k,
-           const int64_t *kd, const float *v, const int64_t *vd, double scale,
-           int64_t flags, float *o, const int64_t *od) {
+           const int64_t *kd, const float *v, const int64_t *vd,
+           const float *k2, const int64_t *k2d, const float *v2,
+           const int64_t *v2d, double scale, int64_t flags, float *o,
+           const int64_t *od) {
   // qd etc.: 4 sizes then 4 strides.
   int64_t B = qd[0], Hq = qd[1], Sq = qd[2], D = qd[3];
-  int64_t Hkv = kd[1], Skv = kd[2], Dv = vd[3];
-  if (B < 0 || Hq < 0 || Sq < 0 || D < 0 || Hkv <= 0 || Skv < 0 || Dv < 0)
+  int64_t Hkv = kd[1], S1 = kd[2], Dv = vd[3];
+  if (B < 0 || Hq < 0 || Sq < 0 || D < 0 || Hkv <= 0 || S1 < 0 || Dv < 0)
     return false;
-  if (kd[3] != D || vd[1] != Hkv || vd[2] != Skv || Hq % Hkv != 0)
+  if (od[0] != B || od[1] != Hq || od[2] != Sq || od[3] != Dv || Hq % Hkv != 0)
     return false;
-  if ((kd[0] != B && kd[0] != 1) || (vd[0] != B && vd[0] != 1))
-    return false;
-  if (od[0] != B || od[1] != Hq || od[2] != Sq || od[3] != Dv)
+  // Each part: K [B|1, Hkv, S, D] and V [B|1, Hkv, S, Dv] of one length S.
+  auto fits = [&](const int64_t *kp, const int64_t *vp) {
+    return kp[1] == Hkv && kp[3] == D && vp[1] == Hkv && vp[2] == kp[2] &&
+           vp[3] == Dv && kp[2] >= 0 && (kp[0] == B || kp[0] == 1) &&
+           (vp[0] == B || vp[0] == 1);
+  };
+  if (!fits(kd, vd) || (k2d && !fits(k2d, v2d)))
     return false;
   P.q = q;
-  P.k = k;
-  P.v = v;
   P.o = o;
+  P.k[0] = P.k[1] = part(k, kd);
+  P.v[0] = P.v[1] = part(v, vd);
+  P.S1 = S1;
+  P.Skv = S1;
+  if (k2d) {
+    P.k[1] = part(k2, k2d);
+    P.v[1] = part(v2, v2d);
+    P.Skv += k2d[2];
+  }
   P.B = B;
   P.Hq = Hq;
   P.Hkv = Hkv;
   P.G = Hq / Hkv;
   P.Sq = Sq;
-  P.Skv = Skv;
   P.D = D;
   P.Dv = Dv;
   for (int i = 0; i < 4; ++i) {
     P.qs[i] = qd[4 + i];
-    P.ks[i] = kd[4 + i];
-    P.vs[i] = vd[4 + i];
     P.os[i] = od[4 + i];
   }
-  if (kd[0] == 1)
-    P.ks[0] = 0;
-  if (vd[0] == 1)
-    P.vs[0] = 0;
   P.qscale = static_cast<float>(scale * 1.44269504088896340736);
   P.causal = (flags & KILN_UK_CAUSAL) != 0;
-  P.off = Skv - Sq;
+  P.off = P.Skv - Sq;
   P.maskKind = kNoMask;
   P.mask = nullptr;
   for (int i = 0; i < 4; ++i)
@@ -1067,7 +1111,8 @@ extern "C" void kiln_uk_attention_f32(
   KILN_ATTN_DIMS(v);
   KILN_ATTN_DIMS(o);
   Problem P;
-  if (!setup(P, q, qd, k, kd, v, vd, scale, flags, o, od))
+  if (!setup(P, q, qd, k, kd, v, vd, nullptr, nullptr, nullptr, nullptr, scale,
+             flags, o, od))
     return;
   run(P);
 }
@@ -1089,7 +1134,8 @@ extern "C" void kiln_uk_attention_mask_f32(
   KILN_ATTN_DIMS(v);
   KILN_ATTN_DIMS(o);
   Problem P;
-  if (!setup(P, q, qd, k, kd, v, vd, scale, flags, o, od) ||
+  if (!setup(P, q, qd, k, kd, v, vd, nullptr, nullptr, nullptr, nullptr, scale,
+             flags, o, od) ||
       !setupMask(P, mask, kFloatMask, mB, mH, mS, mT, mStrideB, mStrideH,
                  mStrideS, mStrideT))
     return;
@@ -1113,9 +1159,82 @@ extern "C" void kiln_uk_attention_boolmask_f32(
   KILN_ATTN_DIMS(v);
   KILN_ATTN_DIMS(o);
   Problem P;
-  if (!setup(P, q, qd, k, kd, v, vd, scale, flags, o, od) ||
+  if (!setup(P, q, qd, k, kd, v, vd, nullptr, nullptr, nullptr, nullptr, scale,
+             flags, o, od) ||
       !setupMask(P, mask, kBoolMask, mB, mH, mS, mT, mStrideB, mStrideH,
                  mStrideS, mStrideT))
     return;
   run(P);
+}
+
+// The same with keys and values in two parts each (ukernels.h).
+#define KILN_ATTN_OPERAND(T, x)                                                \
+  T *x, int64_t x##B, int64_t x##H, int64_t x##S, int64_t x##D,                \
+      int64_t x##StrideB, int64_t x##StrideH, int64_t x##StrideS,              \
+      int64_t x##StrideD
+
+namespace {
+void attentionKv2(const float *q, const int64_t *qd, const float *k,
+                  const int64_t *kd, const float *k2, const int64_t *k2d,
+                  const float *v, const int64_t *vd, const float *v2,
+                  const int64_t *v2d, const void *mask, MaskKind kind,
+                  const int64_t *md, double scale, int64_t flags, float *o,
+                  const int64_t *od) {
+  Problem P;
+  if (!setup(P, q, qd, k, kd, v, vd, k2, k2d, v2, v2d, scale, flags, o, od))
+    return;
+  if (mask && !setupMask(P, mask, kind, md[0], md[1], md[2], md[3], md[4],
+                         md[5], md[6], md[7]))
+    return;
+  run(P);
+}
+} // namespace
+
+extern "C" void kiln_uk_attention_kv2_f32(KILN_ATTN_OPERAND(const float, q),
+                                          KILN_ATTN_OPERAND(const float, k),
+                                          KILN_ATTN_OPERAND(const float, k2),
+                                          KILN_ATTN_OPERAND(const float, v),
+                                          KILN_ATTN_OPERAND(const float, v2),
+                                          double scale, int64_t flags,
+                                          KILN_ATTN_OPERAND(float, o)) {
+  KILN_ATTN_DIMS(q);
+  KILN_ATTN_DIMS(k);
+  KILN_ATTN_DIMS(k2);
+  KILN_ATTN_DIMS(v);
+  KILN_ATTN_DIMS(v2);
+  KILN_ATTN_DIMS(o);
+  attentionKv2(q, qd, k, kd, k2, k2d, v, vd, v2, v2d, nullptr, kNoMask, nullptr,
+               scale, flags, o, od);
+}
+
+extern "C" void kiln_uk_attention_kv2_mask_f32(
+    KILN_ATTN_OPERAND(const float, q), KILN_ATTN_OPERAND(const float, k),
+    KILN_ATTN_OPERAND(const float, k2), KILN_ATTN_OPERAND(const float, v),
+    KILN_ATTN_OPERAND(const float, v2), KILN_ATTN_OPERAND(const float, m),
+    double scale, int64_t flags, KILN_ATTN_OPERAND(float, o)) {
+  KILN_ATTN_DIMS(q);
+  KILN_ATTN_DIMS(k);
+  KILN_ATTN_DIMS(k2);
+  KILN_ATTN_DIMS(v);
+  KILN_ATTN_DIMS(v2);
+  KILN_ATTN_DIMS(m);
+  KILN_ATTN_DIMS(o);
+  attentionKv2(q, qd, k, kd, k2, k2d, v, vd, v2, v2d, m, kFloatMask, md, scale,
+               flags, o, od);
+}
+
+extern "C" void kiln_uk_attention_kv2_boolmask_f32(
+    KILN_ATTN_OPERAND(const float, q), KILN_ATTN_OPERAND(const float, k),
+    KILN_ATTN_OPERAND(const float, k2), KILN_ATTN_OPERAND(const float, v),
+    KILN_ATTN_OPERAND(const float, v2), KILN_ATTN_OPERAND(const uint8_t, m),
+    double scale, int64_t flags, KILN_ATTN_OPERAND(float, o)) {
+  KILN_ATTN_DIMS(q);
+  KILN_ATTN_DIMS(k);
+  KILN_ATTN_DIMS(k2);
+  KILN_ATTN_DIMS(v);
+  KILN_ATTN_DIMS(v2);
+  KILN_ATTN_DIMS(m);
+  KILN_ATTN_DIMS(o);
+  attentionKv2(q, qd, k, kd, k2, k2d, v, vd, v2, v2d, m, kBoolMask, md, scale,
+               flags, o, od);
 }

@@ -119,14 +119,30 @@ float activate(float xf, int act) {
   }
 }
 
+/// IEEE half-precision bits as a float (exact: every f16 is an f32).
+inline float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu,
+           man = h & 0x3ffu;
+  if (exp == 0) { // zero or subnormal: man * 2^-24
+    float f = std::ldexp(float(man), -24);
+    return sign ? -f : f;
+  }
+  uint32_t bits = sign | (exp == 31 ? 0x7f800000u | (man << 13)
+                                    : ((exp + 112) << 23) | (man << 13));
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 /// One call, its operands normalized.
 struct Problem {
   int bits;
   int64_t batch, aBatch, m, k, n, groups, gs;
   const float *a;
   int64_t aSB, aSM, aSK;
-  const uint8_t *w; // dense [P, K, width]
-  const float *s;
+  const uint8_t *w;   // dense [P, K, width]
+  const float *s;     // f32 scales, or null and
+  const uint16_t *sh; // f16 scales (kiln_uk_matmul_q4h_f32)
   int64_t sSG, sSN;
   const uint8_t *z; // null: 8 (int4) or 0 (int8)
   int64_t zSG, zSN;
@@ -145,7 +161,9 @@ struct Problem {
   float *cRow(int64_t r) const { return c + (r / m) * cSB + (r % m) * cSM; }
   int64_t width() const { return kiln_uk_qmatmul_panel_width(bits); }
   const uint8_t *panel(int64_t p) const { return w + p * k * width(); }
-  float scale(int64_t g, int64_t col) const { return s[g * sSG + col * sSN]; }
+  float scale(int64_t g, int64_t col) const {
+    return sh ? halfToFloat(sh[g * sSG + col * sSN]) : s[g * sSG + col * sSN];
+  }
   float zero(int64_t g, int64_t col) const {
     if (z)
       return float(z[g * zSG + col * zSN]);
@@ -294,7 +312,10 @@ KILN_AVX512 inline void loadGroupParams(const Problem &pb, int64_t g,
                                         __m512 sz[4]) {
   for (int v = 0; v < 4; ++v) {
     __mmask16 m = lanes16(cols - 16 * v);
-    if (pb.sSN == 1) {
+    if (pb.sSN == 1 && pb.sh) {
+      s[v] = _mm512_cvtph_ps(
+          _mm256_maskz_loadu_epi16(m, pb.sh + g * pb.sSG + n0 + 16 * v));
+    } else if (pb.sSN == 1) {
       s[v] = _mm512_maskz_loadu_ps(m, pb.s + g * pb.sSG + n0 + 16 * v);
     } else {
       alignas(64) float tmp[16] = {};
@@ -547,7 +568,14 @@ KILN_AVX512_VNNI void gemvQ4Vnni(const Problem &pb, int64_t p0, int64_t p1,
       alignas(64) float sbuf[kNR];
       alignas(64) int32_t zbuf[kNR];
       const float *sg = pb.s + g * pb.sSG + n0;
-      if (!direct) {
+      if (direct && pb.sh) {
+        const uint16_t *hg = pb.sh + g * pb.sSG + n0;
+        for (int v = 0; v < 4; ++v)
+          _mm512_store_ps(sbuf + 16 * v,
+                          _mm512_cvtph_ps(_mm256_loadu_si256(
+                              reinterpret_cast<const __m256i *>(hg + 16 * v))));
+        sg = sbuf;
+      } else if (!direct) {
         for (int j = 0; j < kNR; ++j) {
           sbuf[j] = j < cols ? pb.scale(g, n0 + j) : 0.0f;
           zbuf[j] = j < cols ? int32_t(pb.zero(g, n0 + j)) : 0;
@@ -788,6 +816,49 @@ void run(Problem &pb, int64_t wP, int64_t wK, int64_t wJ, int64_t wSP,
     runChunked(pb, flags);
 }
 
+/// The entry points' common part: `bits`-bit weights with f32 scales `s` or
+/// f16 scales `sh`; zero points `z` (int4) with KILN_UK_Q_ZERO_POINTS.
+void matmulQ(int bits, const float *a, int64_t aBatch, int64_t aK,
+             int64_t aStrideB, int64_t aStrideM, int64_t aStrideK,
+             const uint8_t *w, int64_t wP, int64_t wK, int64_t wJ,
+             int64_t wStrideP, int64_t wStrideK, int64_t wStrideJ,
+             const float *s, const uint16_t *sh, int64_t sG, int64_t sN,
+             int64_t sStrideG, int64_t sStrideN, const uint8_t *z, int64_t zG,
+             int64_t zN, int64_t zStrideG, int64_t zStrideN, const float *bias,
+             int64_t biasStride, int64_t flags, float *c, int64_t cBatch,
+             int64_t cM, int64_t cN, int64_t cStrideB, int64_t cStrideM,
+             int64_t cStrideN) {
+  Problem pb{};
+  pb.bits = bits;
+  pb.batch = cBatch;
+  pb.aBatch = aBatch;
+  pb.m = cM;
+  pb.k = aK;
+  pb.n = cN;
+  pb.a = a;
+  pb.aSB = aStrideB;
+  pb.aSM = aStrideM;
+  pb.aSK = aStrideK;
+  pb.w = w;
+  pb.s = s;
+  pb.sh = sh;
+  pb.sSG = sStrideG;
+  pb.sSN = sStrideN;
+  if (bits == 4 && (flags & KILN_UK_Q_ZERO_POINTS)) {
+    if (zG != sG || zN != sN)
+      fail("zero points and scales differ in shape");
+    pb.z = z;
+    pb.zSG = zStrideG;
+    pb.zSN = zStrideN;
+  }
+  pb.bias = bias;
+  pb.biasS = biasStride;
+  pb.c = c;
+  pb.cSB = cStrideB;
+  pb.cSM = cStrideM;
+  pb.cSN = cStrideN;
+  run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
+}
 } // namespace
 
 extern "C" {
@@ -802,28 +873,11 @@ void kiln_uk_matmul_q8_f32(
     int64_t cStrideM, int64_t cStrideN) {
   (void)biasN;
   (void)aM;
-  Problem pb{};
-  pb.bits = 8;
-  pb.batch = cBatch;
-  pb.aBatch = aBatch;
-  pb.m = cM;
-  pb.k = aK;
-  pb.n = cN;
-  pb.a = a;
-  pb.aSB = aStrideB;
-  pb.aSM = aStrideM;
-  pb.aSK = aStrideK;
-  pb.w = reinterpret_cast<const uint8_t *>(w);
-  pb.s = s;
-  pb.sSG = sStrideG;
-  pb.sSN = sStrideN;
-  pb.bias = bias;
-  pb.biasS = biasStride;
-  pb.c = c;
-  pb.cSB = cStrideB;
-  pb.cSM = cStrideM;
-  pb.cSN = cStrideN;
-  run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
+  matmulQ(8, a, aBatch, aK, aStrideB, aStrideM, aStrideK,
+          reinterpret_cast<const uint8_t *>(w), wP, wK, wJ, wStrideP, wStrideK,
+          wStrideJ, s, nullptr, sG, sN, sStrideG, sStrideN, nullptr, 0, 0, 0, 0,
+          bias, biasStride, flags, c, cBatch, cM, cN, cStrideB, cStrideM,
+          cStrideN);
 }
 
 void kiln_uk_matmul_q4_f32(
@@ -837,35 +891,28 @@ void kiln_uk_matmul_q4_f32(
     int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN) {
   (void)biasN;
   (void)aM;
-  Problem pb{};
-  pb.bits = 4;
-  pb.batch = cBatch;
-  pb.aBatch = aBatch;
-  pb.m = cM;
-  pb.k = aK;
-  pb.n = cN;
-  pb.a = a;
-  pb.aSB = aStrideB;
-  pb.aSM = aStrideM;
-  pb.aSK = aStrideK;
-  pb.w = w;
-  pb.s = s;
-  pb.sSG = sStrideG;
-  pb.sSN = sStrideN;
-  if (flags & KILN_UK_Q_ZERO_POINTS) {
-    if (zG != sG || zN != sN)
-      fail("zero points and scales differ in shape");
-    pb.z = z;
-    pb.zSG = zStrideG;
-    pb.zSN = zStrideN;
-  }
-  pb.bias = bias;
-  pb.biasS = biasStride;
-  pb.c = c;
-  pb.cSB = cStrideB;
-  pb.cSM = cStrideM;
-  pb.cSN = cStrideN;
-  run(pb, wP, wK, wJ, wStrideP, wStrideK, wStrideJ, sG, sN, flags);
+  matmulQ(4, a, aBatch, aK, aStrideB, aStrideM, aStrideK, w, wP, wK, wJ,
+          wStrideP, wStrideK, wStrideJ, s, nullptr, sG, sN, sStrideG, sStrideN,
+          z, zG, zN, zStrideG, zStrideN, bias, biasStride, flags, c, cBatch, cM,
+          cN, cStrideB, cStrideM, cStrideN);
+}
+
+void kiln_uk_matmul_q4h_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const uint8_t *w, int64_t wP,
+    int64_t wK, int64_t wJ, int64_t wStrideP, int64_t wStrideK,
+    int64_t wStrideJ, const uint16_t *s, int64_t sG, int64_t sN,
+    int64_t sStrideG, int64_t sStrideN, const uint8_t *z, int64_t zG,
+    int64_t zN, int64_t zStrideG, int64_t zStrideN, const float *bias,
+    int64_t biasN, int64_t biasStride, int64_t flags, float *c, int64_t cBatch,
+    int64_t cM, int64_t cN, int64_t cStrideB, int64_t cStrideM,
+    int64_t cStrideN) {
+  (void)biasN;
+  (void)aM;
+  matmulQ(4, a, aBatch, aK, aStrideB, aStrideM, aStrideK, w, wP, wK, wJ,
+          wStrideP, wStrideK, wStrideJ, nullptr, s, sG, sN, sStrideG, sStrideN,
+          z, zG, zN, zStrideG, zStrideN, bias, biasStride, flags, c, cBatch, cM,
+          cN, cStrideB, cStrideM, cStrideN);
 }
 
 /// For the unit tests: 0 forces the portable kernels, 1 the AVX-512 ones

@@ -128,6 +128,63 @@ KILN_UK_API void kiln_uk_attention_boolmask_f32(
     int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
     int64_t oStrideD);
 
+/// Attention over keys and values given in two parts each, K = [K1; K2] and
+/// V = [V1; V2] along the sequence (a KV cache and the new tokens' keys):
+/// the same as kiln_uk_attention_f32 on the concatenations, which are never
+/// built. K1, V1: [B|1, Hkv, S1, D|Dv]; K2, V2: [B|1, Hkv, S2, D|Dv]; Skv =
+/// S1 + S2 for the causal offset and the mask.
+KILN_UK_API void kiln_uk_attention_kv2_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *k2, int64_t k2B, int64_t k2H, int64_t k2S, int64_t k2D,
+    int64_t k2StrideB, int64_t k2StrideH, int64_t k2StrideS, int64_t k2StrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    const float *v2, int64_t v2B, int64_t v2H, int64_t v2S, int64_t v2D,
+    int64_t v2StrideB, int64_t v2StrideH, int64_t v2StrideS, int64_t v2StrideD,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
+/// The same with a float mask [mB, mH, Sq, Skv] (as
+/// kiln_uk_attention_mask_f32).
+KILN_UK_API void kiln_uk_attention_kv2_mask_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *k2, int64_t k2B, int64_t k2H, int64_t k2S, int64_t k2D,
+    int64_t k2StrideB, int64_t k2StrideH, int64_t k2StrideS, int64_t k2StrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    const float *v2, int64_t v2B, int64_t v2H, int64_t v2S, int64_t v2D,
+    int64_t v2StrideB, int64_t v2StrideH, int64_t v2StrideS, int64_t v2StrideD,
+    const float *m, int64_t mB, int64_t mH, int64_t mS, int64_t mD,
+    int64_t mStrideB, int64_t mStrideH, int64_t mStrideS, int64_t mStrideD,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
+/// The same with a boolean mask (as kiln_uk_attention_boolmask_f32).
+KILN_UK_API void kiln_uk_attention_kv2_boolmask_f32(
+    const float *q, int64_t qB, int64_t qH, int64_t qS, int64_t qD,
+    int64_t qStrideB, int64_t qStrideH, int64_t qStrideS, int64_t qStrideD,
+    const float *k, int64_t kB, int64_t kH, int64_t kS, int64_t kD,
+    int64_t kStrideB, int64_t kStrideH, int64_t kStrideS, int64_t kStrideD,
+    const float *k2, int64_t k2B, int64_t k2H, int64_t k2S, int64_t k2D,
+    int64_t k2StrideB, int64_t k2StrideH, int64_t k2StrideS, int64_t k2StrideD,
+    const float *v, int64_t vB, int64_t vH, int64_t vS, int64_t vD,
+    int64_t vStrideB, int64_t vStrideH, int64_t vStrideS, int64_t vStrideD,
+    const float *v2, int64_t v2B, int64_t v2H, int64_t v2S, int64_t v2D,
+    int64_t v2StrideB, int64_t v2StrideH, int64_t v2StrideS, int64_t v2StrideD,
+    const uint8_t *m, int64_t mB, int64_t mH, int64_t mS, int64_t mD,
+    int64_t mStrideB, int64_t mStrideH, int64_t mStrideS, int64_t mStrideD,
+    double scale, int64_t flags, float *o, int64_t oB, int64_t oH, int64_t oS,
+    int64_t oD, int64_t oStrideB, int64_t oStrideH, int64_t oStrideS,
+    int64_t oStrideD);
+
 /// kiln_uk_matmul_f32 with B given packed (the layout of matmul_pack.h, e.g.
 /// constant weights packed at compile time): `b` is a 1-D buffer of
 /// kiln_uk_matmul_packed_size(k, n) floats (bSize of them, unit stride), then
@@ -223,6 +280,19 @@ KILN_UK_API void kiln_uk_matmul_q4_f32(
     int64_t zStrideG, int64_t zStrideN, const float *bias, int64_t biasN,
     int64_t biasStride, int64_t flags, float *c, int64_t cBatch, int64_t cM,
     int64_t cN, int64_t cStrideB, int64_t cStrideM, int64_t cStrideN);
+
+/// The same with f16 scales (IEEE half bits): 4.5 bits per weight in groups
+/// of 32 instead of 5.
+KILN_UK_API void kiln_uk_matmul_q4h_f32(
+    const float *a, int64_t aBatch, int64_t aM, int64_t aK, int64_t aStrideB,
+    int64_t aStrideM, int64_t aStrideK, const uint8_t *w, int64_t wP,
+    int64_t wK, int64_t wJ, int64_t wStrideP, int64_t wStrideK,
+    int64_t wStrideJ, const uint16_t *s, int64_t sG, int64_t sN,
+    int64_t sStrideG, int64_t sStrideN, const uint8_t *z, int64_t zG,
+    int64_t zN, int64_t zStrideG, int64_t zStrideN, const float *bias,
+    int64_t biasN, int64_t biasStride, int64_t flags, float *c, int64_t cBatch,
+    int64_t cM, int64_t cN, int64_t cStrideB, int64_t cStrideM,
+    int64_t cStrideN);
 
 /// Flags of the selective-scan kernel: which optional operands are given
 /// (an absent one is passed as any buffer of the right rank and ignored),

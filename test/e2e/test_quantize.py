@@ -85,7 +85,7 @@ def test_reference_lowering_agrees(tmp_path, exported):
 def test_zero_points_and_groups(tmp_path, exported):
     path, inputs, outputs = exported("gpt2")
     for flags in (["--quant-group=64"], ["--quant-group=128"],
-                  ["--quant-zero-points"]):
+                  ["--quant-zero-points"], ["--quant-half-scales=false"]):
         got, _ = compile_run(tmp_path, path, inputs,
                              ["--quantize=int4", *flags], "_".join(flags))
         assert cosine(outputs[0], got[0]) >= 0.99, flags
@@ -121,7 +121,8 @@ def test_artifact_size(tmp_path):
         sizes[mode] = so.stat().st_size
         assert cosine(want, got[0]) >= MIN_COSINE.get(mode, 0.99999), mode
     assert sizes["fp32"] / sizes["int8"] >= 3.5, sizes
-    assert sizes["fp32"] / sizes["int4"] >= 6.0, sizes
+    # int4 in groups of 32 with f16 scales: 4.5 bits per weight, 7.1x.
+    assert sizes["fp32"] / sizes["int4"] >= 6.8, sizes
 
 
 def test_report(tmp_path, exported):

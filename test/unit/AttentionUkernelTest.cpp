@@ -1,10 +1,10 @@
 //===- AttentionUkernelTest.cpp - tests of the attention micro-kernels ----===//
 //
-// Compares kiln_uk_attention_{f32,mask_f32,boolmask_f32} with a naive
+// Compares kiln_uk_attention_{,kv2_}{f32,mask_f32,boolmask_f32} with a naive
 // double-precision reference over head layouts (MHA, GQA, MQA), sequence
-// shapes (prefill, chunked prefill, decode), odd sizes, masks, strides and
-// thread counts, with the AVX-512 kernels and with the portable ones
-// (KILN_UK_GENERIC=1).
+// shapes (prefill, chunked prefill, decode), odd sizes, masks, strides, K
+// and V in two parts (a cache and new keys) and thread counts, with the
+// AVX-512 kernels and with the portable ones (KILN_UK_GENERIC=1).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,6 +70,7 @@ struct Case {
   float range = 1.f;
   bool maskFullRow = false; // hide every key of one mask row
   bool large = false;       // huge scores (see `reference`)
+  int64_t split = -1; // >= 0: K and V passed as parts [0, split), [split, Skv)
 };
 
 std::ostream &operator<<(std::ostream &os, const Case &c) {
@@ -206,6 +207,20 @@ std::vector<double> reference(const Case &c, const Inputs &in,
   return out;
 }
 
+/// Rows [from, from + n) along dimension 2 of `x`, copied into a buffer of
+/// their own laid out as `perm`, `pad` (so that a kernel reading past a
+/// part's end reads other memory, not the next part's rows).
+View<float> rowsCopy(const View<float> &x, int64_t from, int64_t n,
+                     std::vector<int> perm, int64_t pad) {
+  View<float> part({x.dims[0], x.dims[1], n, x.dims[3]}, perm, 1, pad);
+  for (int64_t a = 0; a < x.dims[0]; ++a)
+    for (int64_t b = 0; b < x.dims[1]; ++b)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t d = 0; d < x.dims[3]; ++d)
+          part.at(a, b, j, d) = x.at(a, b, from + j, d);
+  return part;
+}
+
 void runKernel(const Case &c, Inputs &in) {
   const View<float> &q = in.q, &k = in.k, &v = in.v;
   View<float> &o = in.o;
@@ -214,6 +229,34 @@ void runKernel(const Case &c, Inputs &in) {
 #define DIMS(t)                                                                \
   t.dims[0], t.dims[1], t.dims[2], t.dims[3], t.strides[0], t.strides[1],      \
       t.strides[2], t.strides[3]
+  if (c.split >= 0) {
+    // The cache part in the layout of K / V (strided ones too), the new
+    // part contiguous.
+    std::vector<int> kPerm =
+        c.strided ? std::vector<int>{0, 1, 3, 2} : std::vector<int>{0, 1, 2, 3};
+    View<float> k1 = rowsCopy(k, 0, c.split, kPerm, 0),
+                k2 = rowsCopy(k, c.split, c.Skv - c.split, {0, 1, 2, 3}, 0),
+                v1 = rowsCopy(v, 0, c.split, {0, 1, 2, 3}, c.strided ? 5 : 0),
+                v2 = rowsCopy(v, c.split, c.Skv - c.split, {0, 1, 2, 3}, 0);
+    if (c.mask == kNone)
+      kiln_uk_attention_kv2_f32(q.buf.data(), DIMS(q), k1.buf.data(), DIMS(k1),
+                                k2.buf.data(), DIMS(k2), v1.buf.data(),
+                                DIMS(v1), v2.buf.data(), DIMS(v2), scale, flags,
+                                o.buf.data(), DIMS(o));
+    else if (c.mask == kFloat)
+      kiln_uk_attention_kv2_mask_f32(
+          q.buf.data(), DIMS(q), k1.buf.data(), DIMS(k1), k2.buf.data(),
+          DIMS(k2), v1.buf.data(), DIMS(v1), v2.buf.data(), DIMS(v2),
+          in.fmask.buf.data(), DIMS(in.fmask), scale, flags, o.buf.data(),
+          DIMS(o));
+    else
+      kiln_uk_attention_kv2_boolmask_f32(
+          q.buf.data(), DIMS(q), k1.buf.data(), DIMS(k1), k2.buf.data(),
+          DIMS(k2), v1.buf.data(), DIMS(v1), v2.buf.data(), DIMS(v2),
+          in.bmask.buf.data(), DIMS(in.bmask), scale, flags, o.buf.data(),
+          DIMS(o));
+    return;
+  }
   if (c.mask == kNone)
     kiln_uk_attention_f32(q.buf.data(), DIMS(q), k.buf.data(), DIMS(k),
                           v.buf.data(), DIMS(v), scale, flags, o.buf.data(),
@@ -390,6 +433,42 @@ std::vector<Case> cases() {
     Case c{"large_scores_causal_s17", 1, 2, 1, 17, 17, 64, 64, true};
     c.scale = 10, c.range = 30, c.large = true;
     add(c);
+  }
+  // K and V in two parts: a cache of `split` keys and the new ones.
+  auto addSplit = [&](Case c, int64_t split) {
+    c.split = split;
+    add(c);
+  };
+  addSplit({"kv2_decode_128_1", 1, 12, 12, 1, 129, 64, 64, true}, 128);
+  addSplit({"kv2_decode_gqa_across_block", 2, 8, 2, 1, 300, 64, 48, true}, 257);
+  addSplit({"kv2_decode_split_keys", 1, 1, 1, 1, 4096, 64, 64}, 4000);
+  addSplit({"kv2_prefill_causal", 1, 2, 2, 40, 1100, 64, 64, true}, 1060);
+  addSplit({"kv2_prefill_gqa_odd", 2, 4, 2, 17, 130, 20, 20, true}, 113);
+  addSplit({"kv2_no_past", 1, 2, 2, 5, 5, 16, 16, true}, 0);
+  addSplit({"kv2_no_new", 1, 2, 2, 1, 70, 16, 16}, 70);
+  {
+    Case c{"kv2_fmask_decode", 2, 8, 2, 1, 100, 64, 64};
+    c.mask = kFloat;
+    c.mB = 2, c.mH = 8, c.mT = 100;
+    addSplit(c, 99);
+  }
+  {
+    Case c{"kv2_bmask_prefill", 2, 3, 3, 17, 33, 20, 20, true};
+    c.mask = kBool;
+    c.mB = 2, c.mS = 17, c.mT = 33;
+    addSplit(c, 16);
+  }
+  {
+    Case c{"kv2_strided_fmask_chunked", 1, 2, 2, 17, 130, 64, 64, true};
+    c.strided = true;
+    c.mask = kFloat;
+    c.mS = 17, c.mT = 130;
+    addSplit(c, 65);
+  }
+  {
+    Case c{"kv2_strided_decode", 1, 4, 4, 1, 65, 16, 24};
+    c.strided = true;
+    addSplit(c, 64);
   }
   return cs;
 }

@@ -1,7 +1,8 @@
 //===- QMatmulUkernelTest.cpp - int8 / int4 matmul kernels vs a reference -===//
 //
 // Every case draws random quantized values, scales (and zero points), packs
-// them with matmul_qpack.h, runs kiln_uk_matmul_q{8,4}_f32 and compares each
+// them with matmul_qpack.h, runs kiln_uk_matmul_q{8,4,4h}_f32 (4h: f16
+// scales) and compares each
 // element of C with a double-precision reference computed from the
 // dequantized weight W[k, n] = (q - z) * s. Shapes cover decode (1-4 rows,
 // the streaming path) and prefill (the dequantize-a-chunk path), N that is
@@ -20,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -36,6 +38,7 @@ struct QCase {
   int64_t groups = 1; // K / group size
   int64_t batch = 1, aBatch = 1;
   bool zeroPoints = false, bias = false, accumulate = false;
+  bool halfScales = false; // int4 with f16 scales (kiln_uk_matmul_q4h_f32)
   int act = KILN_UK_ACT_NONE;
   int64_t aPad = 0, cPad = 0, cStep = 1; // extra per row; C's inner stride
 
@@ -43,10 +46,10 @@ struct QCase {
     char buf[200];
     std::snprintf(buf, sizeof buf,
                   "bits=%d M=%lld N=%lld K=%lld G=%lld batch=%lld/%lld zp=%d "
-                  "bias=%d acc=%d act=%d",
+                  "bias=%d acc=%d act=%d f16=%d",
                   bits, (long long)m, (long long)n, (long long)k,
                   (long long)groups, (long long)batch, (long long)aBatch,
-                  zeroPoints, bias, accumulate, act);
+                  zeroPoints, bias, accumulate, act, halfScales);
     return buf;
   }
 };
@@ -84,6 +87,14 @@ void runCase(const QCase &cs, uint32_t seed = 7) {
   std::vector<float> s(size_t(cs.groups * cs.n));
   for (float &x : s)
     x = 0.01f + 0.05f * std::fabs(dist(rng));
+  // f16 scales: the reference uses the values f16 holds.
+  std::vector<uint16_t> sh(s.size());
+  if (cs.halfScales)
+    for (size_t i = 0; i < s.size(); ++i) {
+      _Float16 h = static_cast<_Float16>(s[i]);
+      std::memcpy(&sh[i], &h, sizeof h);
+      s[i] = static_cast<float>(h);
+    }
   std::vector<uint8_t> z(size_t(cs.groups * cs.n), 8);
   if (cs.zeroPoints)
     for (uint8_t &x : z)
@@ -129,6 +140,12 @@ void runCase(const QCase &cs, uint32_t seed = 7) {
                           panels, cs.k, width, cs.k * width, width, 1, s.data(),
                           cs.groups, cs.n, cs.n, 1, bias.data(), cs.n, 1, flags,
                           c.data(), cs.batch, cs.m, cs.n, cSB, cSM, cs.cStep);
+  else if (cs.halfScales)
+    kiln_uk_matmul_q4h_f32(
+        a.data(), cs.aBatch, cs.m, cs.k, aStrideB, aSM, 1, packed.data(),
+        panels, cs.k, width, cs.k * width, width, 1, sh.data(), cs.groups, cs.n,
+        cs.n, 1, z.data(), cs.groups, cs.n, cs.n, 1, bias.data(), cs.n, 1,
+        flags, c.data(), cs.batch, cs.m, cs.n, cSB, cSM, cs.cStep);
   else
     kiln_uk_matmul_q4_f32(
         a.data(), cs.aBatch, cs.m, cs.k, aStrideB, aSM, 1, packed.data(),
@@ -239,6 +256,16 @@ std::vector<QCase> shapes(int bits) {
 TEST(QMatmulUkernel, ShapesInt8) { runCases(shapes(8)); }
 
 TEST(QMatmulUkernel, ShapesInt4) { runCases(shapes(4)); }
+
+TEST(QMatmulUkernel, ShapesInt4HalfScales) {
+  std::vector<QCase> cases = shapes(4);
+  for (QCase &c : cases)
+    c.halfScales = true;
+  QCase zp = cases[6]; // 1 x 768 x 768, groups of 32: the VNNI path
+  zp.zeroPoints = true;
+  cases.push_back(zp);
+  runCases(cases);
+}
 
 TEST(QMatmulUkernel, ZeroPointsAndGroups) {
   std::vector<QCase> cases;

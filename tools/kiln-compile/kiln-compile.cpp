@@ -107,6 +107,11 @@ static cl::opt<bool>
     quantZeroPoints("quant-zero-points",
                     cl::desc("int4: asymmetric groups with zero points"),
                     cl::init(false));
+static cl::opt<bool> quantHalfScales(
+    "quant-half-scales",
+    cl::desc("int4: f16 scales (4.5 bits per weight in groups of 32); "
+             "=false: f32 scales"),
+    cl::init(true));
 static cl::opt<std::string> quantExclude(
     "quant-exclude",
     cl::desc("Regular expression: weights whose ONNX node or initializer "
@@ -176,6 +181,7 @@ int main(int argc, char **argv) {
   options.quantize = quantize;
   options.quantGroupSize = quantGroup;
   options.quantZeroPoints = quantZeroPoints;
+  options.quantHalfScales = quantHalfScales;
   options.quantExclude = quantExclude;
   options.dtype = dtype;
   if (maxContext < 0 || prefillLength < 0) {

@@ -94,6 +94,8 @@ struct CompileOptions {
   std::string quantize;
   int64_t quantGroupSize = 32;
   bool quantZeroPoints = false;
+  /// int4: f16 scales (f32 with false).
+  bool quantHalfScales = true;
   std::string quantExclude;
   std::string dtype = "f32";
   /// Applied to every pass manager (the tools hook MLIR's debugging

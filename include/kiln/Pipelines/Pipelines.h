@@ -32,6 +32,11 @@ struct GraphOptions : PassPipelineOptions<GraphOptions> {
       *this, "quant-zero-points",
       llvm::cl::desc("int4: asymmetric groups with zero points"),
       llvm::cl::init(false)};
+  Option<bool> quantHalfScales{
+      *this, "quant-half-scales",
+      llvm::cl::desc("int4: f16 scales (4.5 bits per weight in groups of "
+                     "32); false: f32 scales"),
+      llvm::cl::init(true)};
   Option<std::string> quantExclude{
       *this, "quant-exclude",
       llvm::cl::desc("Regular expression: weights (node or initializer "

@@ -181,7 +181,21 @@ struct MatmulPattern : OpRewritePattern<MatmulOp> {
   }
 };
 
-/// f32 attention -> kiln_uk_attention_*.
+/// The parts of `kv` when it is the concatenation of two tensors along the
+/// sequence (a KV cache and the new tokens' keys or values); none otherwise.
+SmallVector<Value, 2> sequenceParts(Value kv) {
+  auto cat = kv.getDefiningOp<ConcatOp>();
+  if (!cat || cat.getAxis() != 2 || cat.getInputs().size() != 2 ||
+      !llvm::all_of(cat.getInputs(),
+                    [](Value v) { return typeOf(v).hasStaticShape(); }))
+    return {};
+  return SmallVector<Value, 2>(cat.getInputs());
+}
+
+/// f32 attention -> kiln_uk_attention_*. When K and V are both a
+/// concatenation of two parts split at the same position, the kernel reads
+/// the parts (kiln_uk_attention_kv2_*): a decode step that appends to a
+/// past KV cache then never copies the cache.
 struct AttentionPattern : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op,
@@ -190,16 +204,27 @@ struct AttentionPattern : OpRewritePattern<AttentionOp> {
     if (!out.getElementType().isF32() || !out.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "not a static f32 attention");
     Location loc = op.getLoc();
-    SmallVector<Value> ins{op.getQuery(), op.getKey(), op.getValue()};
-    StringRef name = "kiln_uk_attention_f32";
+    SmallVector<Value> ins{op.getQuery()};
+    SmallVector<Value, 2> keys = sequenceParts(op.getKey()),
+                          values = sequenceParts(op.getValue());
+    bool split =
+        keys.size() == 2 && values.size() == 2 &&
+        typeOf(keys[0]).getDimSize(2) == typeOf(values[0]).getDimSize(2);
+    std::string name = split ? "kiln_uk_attention_kv2" : "kiln_uk_attention";
+    if (split) {
+      llvm::append_range(ins, keys);
+      llvm::append_range(ins, values);
+    } else {
+      ins.append({op.getKey(), op.getValue()});
+    }
     if (Value mask = op.getMask()) {
       auto mt = typeOf(mask);
       SmallVector<int64_t> shape(4 - mt.getRank(), 1);
       llvm::append_range(shape, mt.getShape());
       ins.push_back(reshapeTo(rewriter, loc, mask, shape));
-      name = mt.getElementType().isInteger(1) ? "kiln_uk_attention_boolmask_f32"
-                                              : "kiln_uk_attention_mask_f32";
+      name += mt.getElementType().isInteger(1) ? "_boolmask" : "_mask";
     }
+    name += "_f32";
     ins.push_back(arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()));
     ins.push_back(
         i64Constant(rewriter, loc, op.getCausal() ? KILN_UK_CAUSAL : 0));
@@ -429,10 +454,12 @@ struct QMatmulPattern : OpRewritePattern<QMatmulOp> {
     ins.push_back(e.bias ? reshapeTo(rewriter, loc, e.bias, {n})
                          : absent(rewriter, loc, 1));
     ins.push_back(i64Constant(rewriter, loc, flags));
+    StringRef name = !q4 ? "kiln_uk_matmul_q8_f32"
+                     : getElementTypeOrSelf(op.getScales()).isF16()
+                         ? "kiln_uk_matmul_q4h_f32"
+                         : "kiln_uk_matmul_q4_f32";
     auto call = rt::UkernelOp::create(rewriter, loc, TypeRange{init.getType()},
-                                      q4 ? "kiln_uk_matmul_q4_f32"
-                                         : "kiln_uk_matmul_q8_f32",
-                                      ins, ValueRange{init});
+                                      name, ins, ValueRange{init});
     rewriter.replaceOp(
         e.last, reshapeTo(rewriter, loc, call.getResult(0), c.getShape()));
     return success();

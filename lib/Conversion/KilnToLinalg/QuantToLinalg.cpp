@@ -202,20 +202,21 @@ struct QMatmulPattern : OpConversionPattern<QMatmulOp> {
     };
     SmallVector<Value> ins{
         reshape(rewriter, loc, q, RankedTensorType::get({groups, gs, n}, i8)),
-        reshape(rewriter, loc, adaptor.getScales(), paramType(f32))};
+        reshape(rewriter, loc, adaptor.getScales(),
+                paramType(getElementTypeOrSelf(adaptor.getScales())))};
     if (adaptor.getZeroPoints())
       ins.push_back(
           reshape(rewriter, loc, adaptor.getZeroPoints(), paramType(i8)));
     double zero = bits == 4 ? 8.0 : 0.0;
-    Value w = elementwise(rewriter, loc, viewType, ins,
-                          [&](OpBuilder &b, Location l, ValueRange a) {
-                            Value v = convertScalar(b, l, a[0], f32);
-                            Value z = a.size() > 2
-                                          ? convertScalar(b, l, a[2], f32)
-                                          : scalarConstant(b, l, f32, zero);
-                            v = arith::SubFOp::create(b, l, v, z);
-                            return arith::MulFOp::create(b, l, v, a[1]);
-                          });
+    Value w = elementwise(
+        rewriter, loc, viewType, ins,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = convertScalar(b, l, a[0], f32);
+          Value z = a.size() > 2 ? convertScalar(b, l, a[2], f32)
+                                 : scalarConstant(b, l, f32, zero);
+          v = arith::SubFOp::create(b, l, v, z);
+          return arith::MulFOp::create(b, l, v, convertScalar(b, l, a[1], f32));
+        });
     w = reshape(rewriter, loc, w, RankedTensorType::get({k, n}, f32));
     rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getType(), adaptor.getLhs(),
                                           w);

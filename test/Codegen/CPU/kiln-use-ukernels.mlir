@@ -121,6 +121,49 @@ func.func @attention(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: ten
 
 // -----
 
+// Decode with a past KV cache: K and V concatenated from the cache and the
+// new token along the sequence; the kernel reads the parts and the
+// concatenations go (kept where something else uses them: the present
+// cache returned). Near misses: K and V split at different lengths, a
+// concatenation along another dimension, three parts.
+// CHECK-LABEL: func @attention_kv_cache
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x4x1x8xf32>, %[[PK:.*]]: tensor<1x2x16x8xf32>, %[[PV:.*]]: tensor<1x2x16x8xf32>, %[[K:.*]]: tensor<1x2x1x8xf32>, %[[V:.*]]: tensor<1x2x1x8xf32>, %[[M:.*]]: tensor<1x1x1x17xi1>)
+// CHECK: %[[PRESENT:.*]] = kiln.concat %[[PK]], %[[K]]
+// CHECK-NOT: kiln.concat %[[PV]], %[[V]]
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_kv2_f32" ins(%[[Q]], %[[PK]], %[[K]], %[[PV]], %[[V]], %{{.*}}, %{{.*}} : tensor<1x4x1x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x1x8xf32>, f64, i64)
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_kv2_boolmask_f32" ins(%[[Q]], %[[PK]], %[[K]], %[[PV]], %[[V]], %[[M]],
+// CHECK: %[[V2:.*]] = kiln.concat %{{.*}}, %{{.*}} {axis = 2 : i64} : (tensor<1x2x15x8xf32>, tensor<1x2x2x8xf32>)
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_f32" ins(%[[Q]], %[[PRESENT]], %[[V2]],
+// CHECK: %[[QD:.*]] = kiln.concat %[[Q]], %[[Q]] {axis = 3 : i64}
+// CHECK: %[[KD:.*]] = kiln.concat %[[K]], %[[K]] {axis = 3 : i64}
+// CHECK: %[[VD:.*]] = kiln.concat %[[V]], %[[V]] {axis = 3 : i64}
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_f32" ins(%[[QD]], %[[KD]], %[[VD]],
+// CHECK: %[[K3:.*]] = kiln.concat {{.*}} : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>)
+// CHECK: %[[V3:.*]] = kiln.concat {{.*}} : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>)
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_f32" ins(%[[Q]], %[[K3]], %[[V3]],
+func.func @attention_kv_cache(%q: tensor<1x4x1x8xf32>, %pk: tensor<1x2x16x8xf32>, %pv: tensor<1x2x16x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %m: tensor<1x1x1x17xi1>) -> (tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>) {
+  %kc = kiln.concat %pk, %k {axis = 2 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x17x8xf32>
+  %vc = kiln.concat %pv, %v {axis = 2 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x17x8xf32>
+  %0 = kiln.attention %q, %kc, %vc {scale = 0.125 : f64, causal = true} : (tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>, tensor<1x2x17x8xf32>) -> tensor<1x4x1x8xf32>
+  %1 = kiln.attention %q, %kc, %vc mask(%m) {scale = 0.125 : f64} : (tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>, tensor<1x2x17x8xf32>, tensor<1x1x1x17xi1>) -> tensor<1x4x1x8xf32>
+  %pv15 = kiln.slice %pv {sizes = array<i64: 1, 2, 15, 8>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x16x8xf32> -> tensor<1x2x15x8xf32>
+  %v2 = kiln.concat %v, %v {axis = 2 : i64} : (tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x2x8xf32>
+  %vc2 = kiln.concat %pv15, %v2 {axis = 2 : i64} : (tensor<1x2x15x8xf32>, tensor<1x2x2x8xf32>) -> tensor<1x2x17x8xf32>
+  %2 = kiln.attention %q, %kc, %vc2 {scale = 0.125 : f64} : (tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>, tensor<1x2x17x8xf32>) -> tensor<1x4x1x8xf32>
+  %qd = kiln.concat %q, %q {axis = 3 : i64} : (tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>) -> tensor<1x4x1x16xf32>
+  %kd = kiln.concat %k, %k {axis = 3 : i64} : (tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x1x16xf32>
+  %vd = kiln.concat %v, %v {axis = 3 : i64} : (tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x1x16xf32>
+  %3 = kiln.attention %qd, %kd, %vd {scale = 0.125 : f64} : (tensor<1x4x1x16xf32>, tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>) -> tensor<1x4x1x16xf32>
+  %pk8 = kiln.slice %pk {sizes = array<i64: 1, 2, 8, 8>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x16x8xf32> -> tensor<1x2x8x8xf32>
+  %pv8 = kiln.slice %pv {sizes = array<i64: 1, 2, 8, 8>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x16x8xf32> -> tensor<1x2x8x8xf32>
+  %k3 = kiln.concat %pk8, %pk8, %k {axis = 2 : i64} : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x17x8xf32>
+  %v3 = kiln.concat %pv8, %pv8, %v {axis = 2 : i64} : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x17x8xf32>
+  %4 = kiln.attention %q, %k3, %v3 {scale = 0.125 : f64} : (tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>, tensor<1x2x17x8xf32>) -> tensor<1x4x1x8xf32>
+  return %0, %1, %2, %3, %4, %kc : tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x8xf32>, tensor<1x2x17x8xf32>
+}
+
+// -----
+
 // Mamba's selective scan with every optional operand: the kernel takes u,
 // delta, B, C and z time-major, so the transposes that made them
 // channel-major are absorbed (it reads the arguments), and so is the one that
@@ -256,10 +299,13 @@ func.func @qmatmul_epilogue(%x: tensor<1x4x64xf32>, %w: tensor<2x64x64xi8>, %s: 
 // CHECK: kiln_rt.ukernel "kiln_uk_matmul_q4_f32" ins(%[[A]], %arg1, %arg2, %arg3, %{{.*}}, %[[F8]] : tensor<1x3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<2x50xi8>, tensor<1xf32>, i64)
 // CHECK: %[[A2:.*]] = kiln.reshape %arg0 : tensor<3x64xf32> to tensor<1x3x64xf32>
 // CHECK: kiln_rt.ukernel "kiln_uk_matmul_q4_f32" ins(%[[A2]], %arg1, %arg2, %{{.*}}, %{{.*}}, %[[F0]] : tensor<1x3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<1x1xf32>, tensor<1xf32>, i64)
-func.func @qmatmul_int4(%x: tensor<3x64xf32>, %w: tensor<1x64x32xi8>, %s: tensor<2x50xf32>, %z: tensor<2x50xi8>) -> (tensor<3x50xf32>, tensor<3x50xf32>) {
+// f16 scales: the q4h kernel.
+// CHECK: kiln_rt.ukernel "kiln_uk_matmul_q4h_f32" ins(%{{.*}}, %arg1, %arg4, %{{.*}}, %{{.*}}, %[[F0]] : tensor<1x3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf16>,
+func.func @qmatmul_int4(%x: tensor<3x64xf32>, %w: tensor<1x64x32xi8>, %s: tensor<2x50xf32>, %z: tensor<2x50xi8>, %h: tensor<2x50xf16>) -> (tensor<3x50xf32>, tensor<3x50xf32>, tensor<3x50xf32>) {
   %0 = kiln.qmatmul %x, %w, %s zero_points(%z) {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>, tensor<2x50xi8>) -> tensor<3x50xf32>
   %1 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf32>) -> tensor<3x50xf32>
-  return %0, %1 : tensor<3x50xf32>, tensor<3x50xf32>
+  %2 = kiln.qmatmul %x, %w, %h {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x64xf32>, tensor<1x64x32xi8>, tensor<2x50xf16>) -> tensor<3x50xf32>
+  return %0, %1, %2 : tensor<3x50xf32>, tensor<3x50xf32>, tensor<3x50xf32>
 }
 
 // -----

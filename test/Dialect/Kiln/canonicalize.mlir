@@ -274,6 +274,40 @@ func.func @gather_no_fold(%x: tensor<4xi64>, %i: tensor<2xi64>) -> (tensor<2xi64
 
 // -----
 
+// One constant index (a layer of a stacked KV cache): a slice, which
+// bufferizes to a view, and a reshape. Negative and out-of-range indices
+// resolve as the gather's lowering resolves them.
+// CHECK-LABEL: func @gather_one_index
+// CHECK-SAME: (%[[X:.*]]: tensor<12x1x4x8xf32>, %[[I:.*]]: tensor<1xi64>)
+// CHECK-NEXT: %[[C0:.*]] = kiln.constant dense<0>
+// CHECK-NEXT: %[[TWO:.*]] = kiln.constant dense<[1, 2]>
+// CHECK-NEXT: %[[S0:.*]] = kiln.slice %[[X]] {sizes = array<i64: 1, 1, 4, 8>, starts = array<i64: 3, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>}
+// CHECK-NEXT: %[[R0:.*]] = kiln.reshape %[[S0]] : tensor<1x1x4x8xf32> to tensor<1x4x8xf32>
+// CHECK-NEXT: %[[S1:.*]] = kiln.slice %[[X]] {sizes = array<i64: 12, 1, 1, 8>, starts = array<i64: 0, 0, 3, 0>
+// CHECK-NEXT: %[[R1:.*]] = kiln.reshape %[[S1]] : tensor<12x1x1x8xf32> to tensor<12x1x1x1x8xf32>
+// CHECK-NEXT: %[[S2:.*]] = kiln.slice %[[X]] {sizes = array<i64: 1, 1, 4, 8>, starts = array<i64: 11, 0, 0, 0>
+// CHECK-NEXT: kiln.reshape %[[S2]] : tensor<1x1x4x8xf32> to tensor<1x4x8xf32>
+// Two indices, one that is not constant, or a size-1 axis: gathers.
+// CHECK-NEXT: kiln.gather %[[X]], %[[TWO]] {axis = 0 : i64}
+// CHECK-NEXT: kiln.gather %[[X]], %[[I]] {axis = 0 : i64}
+// CHECK-NEXT: kiln.gather %[[X]], %[[C0]] {axis = 1 : i64}
+func.func @gather_one_index(%x: tensor<12x1x4x8xf32>, %i: tensor<1xi64>) -> (tensor<1x4x8xf32>, tensor<12x1x1x1x8xf32>, tensor<1x4x8xf32>, tensor<2x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<12x4x8xf32>) {
+  %c3 = kiln.constant dense<3> : tensor<i64>
+  %0 = kiln.gather %x, %c3 {axis = 0 : i64} : (tensor<12x1x4x8xf32>, tensor<i64>) -> tensor<1x4x8xf32>
+  %c3b = kiln.constant dense<-1> : tensor<1x1xi64>
+  %1 = kiln.gather %x, %c3b {axis = 2 : i64} : (tensor<12x1x4x8xf32>, tensor<1x1xi64>) -> tensor<12x1x1x1x8xf32>
+  %big = kiln.constant dense<40> : tensor<i64>
+  %2 = kiln.gather %x, %big {axis = 0 : i64} : (tensor<12x1x4x8xf32>, tensor<i64>) -> tensor<1x4x8xf32>
+  %two = kiln.constant dense<[1, 2]> : tensor<2xi64>
+  %3 = kiln.gather %x, %two {axis = 0 : i64} : (tensor<12x1x4x8xf32>, tensor<2xi64>) -> tensor<2x1x4x8xf32>
+  %4 = kiln.gather %x, %i {axis = 0 : i64} : (tensor<12x1x4x8xf32>, tensor<1xi64>) -> tensor<1x1x4x8xf32>
+  %c0 = kiln.constant dense<0> : tensor<i64>
+  %5 = kiln.gather %x, %c0 {axis = 1 : i64} : (tensor<12x1x4x8xf32>, tensor<i64>) -> tensor<12x4x8xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<1x4x8xf32>, tensor<12x1x1x1x8xf32>, tensor<1x4x8xf32>, tensor<2x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<12x4x8xf32>
+}
+
+// -----
+
 // Concatenation of small constants folds along any axis.
 // CHECK-LABEL: func @concat_constant
 // CHECK-NEXT: %[[C:.*]] = kiln.constant dense<{{\[}}[1, 2, 3], [4, 5, 6]]> : tensor<2x3xi64>

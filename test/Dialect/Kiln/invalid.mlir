@@ -1002,8 +1002,24 @@ func.func @qmatmul6(%x: tensor<3x128xf32>, %w: tensor<2x128x32xi8>, %s: tensor<4
 // -----
 
 func.func @qmatmul7(%x: tensor<3x128xf16>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf32>) {
-  // expected-error @+1 {{lhs, scales and result must be f32}}
+  // expected-error @+1 {{lhs and result must be f32}}
   %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf16>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul7b(%x: tensor<3x128xf32>, %w: tensor<2x128x32xi8>, %s: tensor<4x100xbf16>) {
+  // expected-error @+1 {{scales must be f32 or f16}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 4 : i64, group_size = 32 : i64} : (tensor<3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xbf16>) -> tensor<3x100xf32>
+  return
+}
+
+// -----
+
+func.func @qmatmul7c(%x: tensor<3x128xf32>, %w: tensor<2x128x64xi8>, %s: tensor<1x100xf16>) {
+  // expected-error @+1 {{f16 scales are only supported with bits = 4}}
+  %0 = kiln.qmatmul %x, %w, %s {bits = 8 : i64, group_size = 128 : i64} : (tensor<3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf16>) -> tensor<3x100xf32>
   return
 }
 

@@ -261,13 +261,16 @@ func.func @quant(%x: tensor<4x8xf32>, %s: tensor<8xf32>, %zp: tensor<8xui8>, %st
 
 // CHECK-LABEL: func @qmatmul
 func.func @qmatmul(%x: tensor<2x3x128xf32>, %w8: tensor<2x128x64xi8>, %s8: tensor<1x100xf32>,
-                   %w4: tensor<2x128x32xi8>, %s4: tensor<4x100xf32>, %z4: tensor<4x100xi8>) {
+                   %w4: tensor<2x128x32xi8>, %s4: tensor<4x100xf32>, %z4: tensor<4x100xi8>,
+                   %h4: tensor<4x100xf16>) {
   // CHECK: kiln.qmatmul %{{.*}}, %{{.*}}, %{{.*}} {bits = 8 : i64, group_size = 128 : i64, weight_error = 5.000000e-03 : f64} : (tensor<2x3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<2x3x100xf32>
   %0 = kiln.qmatmul %x, %w8, %s8 {bits = 8 : i64, group_size = 128 : i64, weight_error = 5.0e-3 : f64} : (tensor<2x3x128xf32>, tensor<2x128x64xi8>, tensor<1x100xf32>) -> tensor<2x3x100xf32>
   // CHECK: kiln.qmatmul %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf32>) -> tensor<2x3x100xf32>
   %1 = kiln.qmatmul %x, %w4, %s4 {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf32>) -> tensor<2x3x100xf32>
   // CHECK: kiln.qmatmul %{{.*}}, %{{.*}}, %{{.*}} zero_points(%{{.*}}) {bits = 4 : i64, group_size = 32 : i64}
   %2 = kiln.qmatmul %x, %w4, %s4 zero_points(%z4) {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf32>, tensor<4x100xi8>) -> tensor<2x3x100xf32>
+  // CHECK: kiln.qmatmul %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf16>) -> tensor<2x3x100xf32>
+  %3 = kiln.qmatmul %x, %w4, %h4 {bits = 4 : i64, group_size = 32 : i64} : (tensor<2x3x128xf32>, tensor<2x128x32xi8>, tensor<4x100xf16>) -> tensor<2x3x100xf32>
   return
 }
 

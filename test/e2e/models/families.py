@@ -94,24 +94,35 @@ class LlamaAttention(nn.Module):
         inv = 1.0 / (10000 ** (torch.arange(0, self.hd, 2).float() / self.hd))
         self.register_buffer("inv_freq", inv)
 
-    def forward(self, x):
+    def forward(self, x, past=None):
+        """Without `past`, causal attention over x's tokens. With `past`
+        (keys, values) of P earlier tokens ([B, kv_heads, P, hd] each), x's
+        tokens come after them: returns the output and the keys and values
+        of all P + S tokens (the present cache)."""
         b, s, _ = x.shape
+        p = 0 if past is None else past[0].shape[2]
         q = self.q(x).view(b, s, self.h, self.hd).transpose(1, 2)
         k = self.k(x).view(b, s, self.kvh, self.hd).transpose(1, 2)
         v = self.v(x).view(b, s, self.kvh, self.hd).transpose(1, 2)
-        t = torch.arange(s).float()
+        t = torch.arange(p, p + s).float()
         freqs = torch.outer(t, self.inv_freq)
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos(), emb.sin()
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat((past[0], k), dim=2)
+            v = torch.cat((past[1], v), dim=2)
+        present = (k, v)
+        n = p + s
         rep = self.h // self.kvh  # repeat_kv
-        k = k[:, :, None].expand(b, self.kvh, rep, s, self.hd).reshape(
-            b, self.h, s, self.hd)
-        v = v[:, :, None].expand(b, self.kvh, rep, s, self.hd).reshape(
-            b, self.h, s, self.hd)
-        y = causal_attention(q, k, v, causal=True)
-        return self.o(y.transpose(1, 2).reshape(b, s, self.h * self.hd))
+        k = k[:, :, None].expand(b, self.kvh, rep, n, self.hd).reshape(
+            b, self.h, n, self.hd)
+        v = v[:, :, None].expand(b, self.kvh, rep, n, self.hd).reshape(
+            b, self.h, n, self.hd)
+        y = causal_attention(q, k, v, causal=past is None)
+        y = self.o(y.transpose(1, 2).reshape(b, s, self.h * self.hd))
+        return y if past is None else (y, present)
 
 
 class LlamaBlock(nn.Module):
@@ -123,10 +134,17 @@ class LlamaBlock(nn.Module):
         self.up = nn.Linear(d, ffn, bias=False)
         self.down = nn.Linear(ffn, d, bias=False)
 
-    def forward(self, x):
-        x = x + self.attn(self.n1(x))
+    def mlp(self, x):
         h = self.n2(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    def forward(self, x):
+        return self.mlp(x + self.attn(self.n1(x)))
+
+    def step(self, x, past):
+        """One decode step over a past KV cache: (output, present cache)."""
+        y, present = self.attn(self.n1(x), past)
+        return self.mlp(x + y), present
 
 
 class Llama(nn.Module):
@@ -143,6 +161,22 @@ class Llama(nn.Module):
         for blk in self.blocks:
             x = blk(x)
         return self.head(self.norm(x))
+
+
+class LlamaDecode(Llama):
+    """One decode step with a past KV cache, as decoders are exported for
+    generation: ids [1, 1] and the stacked cache past_k, past_v
+    ([layers, 1, kv_heads, P, hd]) in; logits and the present cache (P + 1
+    tokens) out."""
+
+    def forward(self, ids, past_k, past_v):
+        x = self.emb(ids)
+        ks, vs = [], []
+        for i, blk in enumerate(self.blocks):
+            x, (k, v) = blk.step(x, (past_k[i], past_v[i]))
+            ks.append(k)
+            vs.append(v)
+        return self.head(self.norm(x)), torch.stack(ks), torch.stack(vs)
 
 
 class ViT(nn.Module):
@@ -283,6 +317,11 @@ def example(name, seed=0):
         return GPT2().eval(), (torch.randint(0, 97, (1, 16)),), ["input_ids"]
     if name == "llama":
         return Llama().eval(), (torch.randint(0, 101, (1, 12)),), ["input_ids"]
+    if name == "llama_decode":
+        past = torch.randn(2, 2, 1, 2, 11, 16)  # (k, v) x layers x [1, 2, P, 16]
+        return (LlamaDecode().eval(),
+                (torch.randint(0, 101, (1, 1)), past[0], past[1]),
+                ["input_ids", "past_k", "past_v"])
     if name == "vit":
         return ViT().eval(), (torch.randn(1, 3, 32, 32),), ["pixels"]
     if name == "unet":
@@ -298,14 +337,19 @@ def example(name, seed=0):
     raise KeyError(name)
 
 
-FAMILIES = ["gpt2", "llama", "vit", "unet", "dit", "mamba", "mamba_lm"]
+FAMILIES = ["gpt2", "llama", "llama_decode", "vit", "unet", "dit", "mamba",
+            "mamba_lm"]
 
 
 def export(name, path, seed=0):
-    """Exports a family's model to ONNX; returns (inputs, outputs) as numpy."""
+    """Exports a family's model to ONNX; returns (inputs, outputs) as numpy,
+    the main output (logits, image, hidden states) first."""
     model, args, names = example(name, seed)
     with torch.no_grad():
         out = model(*args)
+        outs = list(out) if isinstance(out, tuple) else [out]
         torch.onnx.export(model, args, str(path), input_names=names,
-                          output_names=["output"], opset_version=17)
-    return [a.numpy() for a in args], [out.numpy()]
+                          output_names=["output"] + [f"output{i}" for i in
+                                                     range(1, len(outs))],
+                          opset_version=17)
+    return [a.numpy() for a in args], [o.numpy() for o in outs]

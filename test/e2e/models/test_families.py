@@ -13,6 +13,7 @@ from families import FAMILIES, export
 RECOGNIZED = {
     "gpt2": {"attention": 2, "layer_norm": 5, "gelu": 2},
     "llama": {"attention": 2, "rms_norm": 5, "rotary": 4, "silu": 2},
+    "llama_decode": {"attention": 2, "rms_norm": 5, "rotary": 4, "silu": 2},
     "vit": {"attention": 2, "layer_norm": 5, "gelu": 2},
     "unet": {"attention": 1, "group_norm": 3, "silu": 3},
     "dit": {"attention": 1, "layer_norm": 2, "gelu": 1, "silu": 1},
@@ -24,6 +25,9 @@ RECOGNIZED = {
                  "silu": 0},
 }
 LEFTOVERS = ["softmax", "erf", "tanh", "pow", "sigmoid", "sqrt"]
+# Micro-kernels a family's CPU code must call: the decode step's attention
+# reads the past cache and the new keys in place (no concatenation).
+UKERNELS = {"llama_decode": ["kiln_uk_attention_kv2_f32"]}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -34,14 +38,20 @@ def test_family(tmp_path, family):
     for i, x in enumerate(inputs):
         np.save(tmp_path / f"in{i}.npy", x)
         args += ["--input", str(tmp_path / f"in{i}.npy")]
-    np.save(tmp_path / "want.npy", outputs[0])
-    args += ["--expect", str(tmp_path / "want.npy"), "--atol", "1e-4",
-             "--rtol", "1e-3"]
+    for i, y in enumerate(outputs):
+        np.save(tmp_path / f"want{i}.npy", y)
+        args += ["--expect", str(tmp_path / f"want{i}.npy")]
+    args += ["--atol", "1e-4", "--rtol", "1e-3"]
     kiln_ir = run([tool("kiln-compile"), str(onnx_path), "--emit=kiln"]).stdout
     for op, count in RECOGNIZED[family].items():
         assert kiln_ir.count(f"kiln.{op} ") == count, (op, kiln_ir)
     for op in LEFTOVERS:
         assert f"kiln.{op} " not in kiln_ir, (op, kiln_ir)
+    if family in UKERNELS:
+        kernels = run([tool("kiln-compile"), str(onnx_path),
+                       "--emit=kernels"]).stdout
+        for name in UKERNELS[family]:
+            assert f'"{name}"' in kernels, name
     jit = run([tool("kiln-run"), str(onnx_path), *args])
     assert " ok" in jit.stdout
     so = tmp_path / f"{family}.so"

@@ -53,7 +53,10 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
       per-channel vector (`[1, F, 1, 1]`, a time embedding) joins the bias
       and a residual add of the result's type is accumulated onto;
     - f32 `kiln.attention`, with or without a float or boolean mask, which
-      becomes the flash-attention kernel;
+      becomes the flash-attention kernel. When its key and value are each
+      a `kiln.concat` of two parts along the sequence, split at the same
+      length (a past KV cache and the new tokens), the kernel reads the
+      parts in place and the concatenation is not built;
     - f32 `kiln.selective_scan` and `kiln.causal_conv1d` (`ssm`), which
       take their sequence operands time-major (`[B, L, D]`): the
       transposes around them are absorbed where there are some.

@@ -92,15 +92,18 @@ LogicalResult QMatmulOp::verify() {
   auto out = cast<RankedTensorType>(getType());
   auto w = cast<RankedTensorType>(getWeight().getType());
   auto s = cast<RankedTensorType>(getScales().getType());
-  if (!lhs.getElementType().isF32() || !out.getElementType().isF32() ||
-      !s.getElementType().isF32())
-    return emitOpError("lhs, scales and result must be f32");
+  if (!lhs.getElementType().isF32() || !out.getElementType().isF32())
+    return emitOpError("lhs and result must be f32");
+  if (!s.getElementType().isF32() && !s.getElementType().isF16())
+    return emitOpError("scales must be f32 or f16");
   if (lhs.getRank() < 2 || out.getRank() != lhs.getRank())
     return emitOpError("lhs must be [..., M, K] (rank >= 2) and the result "
                        "of the same rank");
   int64_t bits = getBits(), gs = getGroupSize();
   if (bits != 8 && bits != 4)
     return emitOpError("bits must be 8 or 4, got ") << bits;
+  if (bits == 8 && s.getElementType().isF16())
+    return emitOpError("f16 scales are only supported with bits = 4");
   int64_t k = lhs.getShape().back(), n = out.getShape().back();
   if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n))
     return emitOpError("K and N must be static");

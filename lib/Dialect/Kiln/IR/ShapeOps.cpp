@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <algorithm>
@@ -303,6 +304,49 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
 //===----------------------------------------------------------------------===//
 // GatherOp
 //===----------------------------------------------------------------------===//
+
+namespace {
+/// A gather of one constant index is a slice: `gather(x, i)` along `axis`
+/// -> reshape(slice(x, [i, i + 1) along axis)). A slice is a view of its
+/// input after bufferization (a decode step's `past_kv[layer]` then reads
+/// the cache in place); a gather always copies.
+struct GatherOfOneIndex : OpRewritePattern<GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = cast<RankedTensorType>(op.getInput().getType());
+    auto out = cast<RankedTensorType>(op.getType());
+    DenseElementsAttr indices;
+    if (!in.hasStaticShape() || !out.hasStaticShape() ||
+        !matchPattern(op.getIndices(), m_Constant(&indices)) ||
+        indices.getNumElements() != 1)
+      return failure();
+    int64_t axis = op.getAxis(), dim = in.getDimSize(axis);
+    // From a size-1 axis the slice would fold away into a bare reshape,
+    // which no longer says which axis was stepped along: the recognizers
+    // read one-index gathers of a one-step export as time steps.
+    if (dim == 1)
+      return failure();
+    int64_t i = (*indices.getValues<APInt>().begin()).getSExtValue();
+    i = std::clamp<int64_t>(i < 0 ? i + dim : i, 0, dim - 1);
+    SmallVector<int64_t> starts(in.getRank(), 0), sizes(in.getShape()),
+        steps(in.getRank(), 1);
+    starts[axis] = i;
+    sizes[axis] = 1;
+    Value slice =
+        SliceOp::create(rewriter, op.getLoc(),
+                        RankedTensorType::get(sizes, in.getElementType()),
+                        op.getInput(), starts, sizes, steps);
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, out, slice);
+    return success();
+  }
+};
+} // namespace
+
+void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<GatherOfOneIndex>(context);
+}
 
 LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,

@@ -18,6 +18,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <optional>
 
 #define DEBUG_TYPE "kiln-quantize-weights"
 
@@ -37,9 +39,45 @@ namespace {
 struct Quantized {
   std::vector<int8_t> q;
   std::vector<float> scales;
-  std::vector<int8_t> zeroPoints; // empty: none
+  std::vector<uint16_t> halfScales; // the scales as f16 bits, when f16
+  std::vector<int8_t> zeroPoints;   // empty: none
   double relError = 0;
 };
+
+/// `x` rounded to the nearest f16 (ties to even), as f16 bits; false when
+/// it is not a normal f16 number (nor zero), whose precision would be less
+/// than 11 bits or which would overflow.
+bool toHalf(float x, uint16_t &h) {
+  if (x == 0.0f) {
+    h = 0;
+    return true;
+  }
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  uint32_t sign = (b >> 16) & 0x8000u, man = b & 0x7fffffu;
+  int32_t exp = int32_t((b >> 23) & 0xffu) - 127 + 15;
+  if (exp < 1 || exp > 30)
+    return false;
+  uint32_t r = sign | (uint32_t(exp) << 10) | (man >> 13), rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u)))
+    ++r; // may carry into the exponent: still the nearest value
+  if ((r & 0x7c00u) == 0x7c00u)
+    return false; // rounded up to infinity
+  h = uint16_t(r);
+  return true;
+}
+
+/// The float value of normal f16 bits (or zero).
+float fromHalf(uint16_t h) {
+  if ((h & 0x7fffu) == 0)
+    return (h & 0x8000u) ? -0.0f : 0.0f;
+  uint32_t b = (uint32_t(h & 0x8000u) << 16) |
+               ((uint32_t((h >> 10) & 0x1fu) + 112) << 23) |
+               (uint32_t(h & 0x3ffu) << 13);
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
 
 /// Candidate shrink factors of the range: clipping the few largest values
 /// of a group often lowers its total squared error.
@@ -48,9 +86,12 @@ constexpr float kShrink[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f};
 /// Quantizes the `count` values at w[0], w[stride], ... with `bits` bits,
 /// writing q and returning the scale (and zero point). Picks the shrink
 /// factor with the least squared error (int8: the full range, whose error
-/// is already small).
-float quantizeGroup(const float *w, int64_t count, int64_t stride, int bits,
-                    bool asymmetric, int8_t *q, int64_t qStride, int8_t &zp) {
+/// is already small). With `half`, the scale is rounded to f16 (its bits in
+/// `h`) before the values are quantized with it; false when f16 cannot hold
+/// it (q is not written then).
+bool quantizeGroup(const float *w, int64_t count, int64_t stride, int bits,
+                   bool asymmetric, bool half, int8_t *q, int64_t qStride,
+                   int8_t &zp, float &scale, uint16_t &h) {
   float lo = 0, hi = 0, amax = 0;
   for (int64_t i = 0; i < count; ++i) {
     float x = w[i * stride];
@@ -59,11 +100,13 @@ float quantizeGroup(const float *w, int64_t count, int64_t stride, int bits,
     amax = std::max(amax, std::fabs(x));
   }
   zp = 0;
+  h = 0;
   if (amax == 0) {
     for (int64_t i = 0; i < count; ++i)
       q[i * qStride] = int8_t(bits == 4 ? 8 : 0);
     zp = bits == 4 ? 8 : 0;
-    return 0.0f;
+    scale = 0.0f;
+    return true;
   }
   int qmin = bits == 8 ? -127 : asymmetric ? 0 : -8;
   int qmax = bits == 8 ? 127 : asymmetric ? 15 : 7;
@@ -71,26 +114,31 @@ float quantizeGroup(const float *w, int64_t count, int64_t stride, int bits,
   int bestZero = 0;
   int candidates = bits == 8 ? 1 : int(std::size(kShrink));
   for (int c = 0; c < candidates; ++c) {
-    float f = kShrink[c], scale;
+    float f = kShrink[c], sc;
     int zero = 0;
     if (asymmetric) {
-      scale = (hi - lo) * f / 15.0f;
-      zero = std::clamp(int(std::nearbyint(-lo * f / scale)), 0, 15);
+      sc = (hi - lo) * f / 15.0f;
+      zero = std::clamp(int(std::nearbyint(-lo * f / sc)), 0, 15);
     } else {
-      scale = amax * f / float(qmax);
+      sc = amax * f / float(qmax);
     }
     float err = 0;
     for (int64_t i = 0; i < count; ++i) {
       float x = w[i * stride];
-      int v = std::clamp(int(std::nearbyint(x / scale)) + zero, qmin, qmax);
-      float d = x - float(v - zero) * scale;
+      int v = std::clamp(int(std::nearbyint(x / sc)) + zero, qmin, qmax);
+      float d = x - float(v - zero) * sc;
       err += d * d;
     }
     if (err < bestErr) {
       bestErr = err;
-      bestScale = scale;
+      bestScale = sc;
       bestZero = zero;
     }
+  }
+  if (half) {
+    if (!toHalf(bestScale, h))
+      return false;
+    bestScale = fromHalf(h);
   }
   // int4 symmetric values are stored with an offset of 8 (0..15).
   int offset = bits == 4 && !asymmetric ? 8 : 0;
@@ -100,15 +148,21 @@ float quantizeGroup(const float *w, int64_t count, int64_t stride, int bits,
     q[i * qStride] = int8_t(v + offset);
   }
   zp = int8_t(bestZero + offset);
-  return bestScale;
+  scale = bestScale;
+  return true;
 }
 
-Quantized quantize(const std::vector<float> &w, int64_t k, int64_t n, int bits,
-                   int64_t gs, bool asymmetric) {
+/// Quantizes w ([K, N] row-major). With `half`, f16 scales, or nothing when
+/// a group's scale does not fit f16 (the caller then retries with f32).
+std::optional<Quantized> quantize(const std::vector<float> &w, int64_t k,
+                                  int64_t n, int bits, int64_t gs,
+                                  bool asymmetric, bool half) {
   Quantized out;
   int64_t groups = k / gs;
   out.q.resize(size_t(k * n));
   out.scales.resize(size_t(groups * n));
+  if (half)
+    out.halfScales.resize(size_t(groups * n));
   if (asymmetric)
     out.zeroPoints.resize(size_t(groups * n));
   double err = 0, norm = 0;
@@ -117,8 +171,13 @@ Quantized quantize(const std::vector<float> &w, int64_t k, int64_t n, int bits,
       const float *src = w.data() + g * gs * n + col;
       int8_t *q = out.q.data() + g * gs * n + col;
       int8_t zp;
-      float s = quantizeGroup(src, gs, n, bits, asymmetric, q, n, zp);
+      float s;
+      uint16_t h;
+      if (!quantizeGroup(src, gs, n, bits, asymmetric, half, q, n, zp, s, h))
+        return std::nullopt;
       out.scales[size_t(g * n + col)] = s;
+      if (half)
+        out.halfScales[size_t(g * n + col)] = h;
       if (asymmetric)
         out.zeroPoints[size_t(g * n + col)] = zp;
       int zero = bits == 4 ? zp : 0;
@@ -191,7 +250,12 @@ struct QuantizeWeightsPass
           LLVM_DEBUG(llvm::dbgs() << "unreadable: " << w->name << "\n");
           continue;
         }
-        Quantized qz = quantize(data, w->k, w->n, bits, gs, zeroPoints);
+        // f16 scales (int4) unless one does not fit: then f32 ones.
+        std::optional<Quantized> maybe = quantize(
+            data, w->k, w->n, bits, gs, zeroPoints, bits == 4 && halfScales);
+        if (!maybe)
+          maybe = quantize(data, w->k, w->n, bits, gs, zeroPoints, false);
+        Quantized &qz = *maybe;
         std::vector<char> packed(
             size_t(kiln_uk_qmatmul_packed_bytes(w->k, w->n, bits)));
         kiln_uk_qmatmul_pack(qz.q.data(), w->k, w->n, bits,
@@ -211,11 +275,19 @@ struct QuantizeWeightsPass
                                    kiln_uk_qmatmul_panel_width(bits)},
                                   i8),
             base + (bits == 8 ? "_q8" : "_q4"), packed);
-        m.scales = sharedBlobConstant(
-            b, loc, RankedTensorType::get({groups, w->n}, f32),
-            base + "_scales",
-            ArrayRef<char>(reinterpret_cast<const char *>(qz.scales.data()),
-                           qz.scales.size() * sizeof(float)));
+        if (!qz.halfScales.empty())
+          m.scales = sharedBlobConstant(
+              b, loc, RankedTensorType::get({groups, w->n}, b.getF16Type()),
+              base + "_scales_f16",
+              ArrayRef<char>(
+                  reinterpret_cast<const char *>(qz.halfScales.data()),
+                  qz.halfScales.size() * sizeof(uint16_t)));
+        else
+          m.scales = sharedBlobConstant(
+              b, loc, RankedTensorType::get({groups, w->n}, f32),
+              base + "_scales",
+              ArrayRef<char>(reinterpret_cast<const char *>(qz.scales.data()),
+                             qz.scales.size() * sizeof(float)));
         if (!qz.zeroPoints.empty())
           m.zeroPoints = sharedBlobConstant(
               b, loc, RankedTensorType::get({groups, w->n}, i8),

@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-weights | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-weights="mode=int4 group-size=32" | FileCheck %s --check-prefix=INT4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-weights="mode=int4 group-size=32 half-scales=0" | FileCheck %s --check-prefix=INT4F32
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-weights="mode=int4 group-size=32 zero-points=1" | FileCheck %s --check-prefix=ZP
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-weights="exclude=lm_head" | FileCheck %s --check-prefix=EXCL
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-weights="min-elements=100" | FileCheck %s --check-prefix=MIN
@@ -54,23 +55,41 @@ func.func @transposed(%x: tensor<1x4x2xf32>) -> tensor<1x4x3xf32> {
 
 // -----
 
-// int4 in groups of 32 rows: a constant column quantizes exactly (q - 8 = 7,
-// error 0 up to rounding); two 4-bit values per byte, column j in the low nibble and
-// column j + 32 (padding: 8) in the high one.
+// int4 in groups of 32 rows: a constant column quantizes to q - 8 = 7; two
+// 4-bit values per byte, column j in the low nibble and column j + 32
+// (padding: 8) in the high one. The scale 0.5 / 7 is stored as f16
+// (0x2C92 = 0.0714111328): the weight's error is 7 * (0.5 / 7 - 0.0714111)
+// / 0.5 = 2.44e-4. With f32 scales it is exact (0 up to rounding).
 // INT4-LABEL: func @int4
 // INT4-DAG: %[[W:.*]] = kiln.constant dense_resource<[[KEY:.*]]> : tensor<1x64x32xi8>
-// INT4-DAG: %[[S:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<2x2xf32>
-// INT4: kiln.qmatmul %arg0, %[[W]], %[[S]] {bits = 4 : i64, group_size = 32 : i64, weight_error = {{(0.0+e\+00|[0-9.]+E-[89])}} : f64} : (tensor<2x64xf32>, tensor<1x64x32xi8>, tensor<2x2xf32>) -> tensor<2x2xf32>
-// INT4: [[KEY]]: "0x400000008F8F8888
+// INT4-DAG: %[[S:.*]] = kiln.constant dense_resource<[[SKEY:.*]]> : tensor<2x2xf16>
+// INT4: kiln.qmatmul %arg0, %[[W]], %[[S]] {bits = 4 : i64, group_size = 32 : i64, weight_error = 2.44{{[0-9]*}}E-4 : f64} : (tensor<2x64xf32>, tensor<1x64x32xi8>, tensor<2x2xf16>) -> tensor<2x2xf32>
+// INT4-DAG: [[KEY]]: "0x400000008F8F8888
+// INT4-DAG: [[SKEY]]: "0x40000000922C922C922C922C"
+// INT4F32-LABEL: func @int4
+// INT4F32-DAG: %[[S:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<2x2xf32>
+// INT4F32: kiln.qmatmul %arg0, %{{.*}}, %[[S]] {bits = 4 : i64, group_size = 32 : i64, weight_error = {{(0.0+e\+00|[0-9.]+E-[89])}} : f64}
 // ZP-LABEL: func @int4
 // ZP-DAG: %[[W:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<1x64x32xi8>
-// ZP-DAG: %[[S:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<2x2xf32>
+// ZP-DAG: %[[S:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<2x2xf16>
 // ZP-DAG: %[[Z:.*]] = kiln.constant dense_resource<{{.*}}> : tensor<2x2xi8>
 // ZP: kiln.qmatmul %arg0, %[[W]], %[[S]] zero_points(%[[Z]]) {bits = 4 : i64, group_size = 32 : i64, weight_error = {{(0.0+e\+00|[0-9.]+E-[89])}} : f64}
 // CHECK-LABEL: func @int4
 // CHECK: kiln.qmatmul {{.*}} {bits = 8 : i64, group_size = 64 : i64
 func.func @int4(%x: tensor<2x64xf32>) -> tensor<2x2xf32> {
   %w = kiln.constant dense<0.5> : tensor<64x2xf32>
+  %y = kiln.matmul %x, %w : (tensor<2x64xf32>, tensor<64x2xf32>) -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Scales f16 cannot hold as normal numbers (1e-6 / 7 < 2^-14): the weight
+// keeps f32 scales.
+// INT4-LABEL: func @int4_tiny
+// INT4: kiln.qmatmul {{.*}} : (tensor<2x64xf32>, tensor<1x64x32xi8>, tensor<2x2xf32>) -> tensor<2x2xf32>
+func.func @int4_tiny(%x: tensor<2x64xf32>) -> tensor<2x2xf32> {
+  %w = kiln.constant dense<1.0e-6> : tensor<64x2xf32>
   %y = kiln.matmul %x, %w : (tensor<2x64xf32>, tensor<64x2xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }

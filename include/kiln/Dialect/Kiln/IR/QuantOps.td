@@ -67,7 +67,8 @@ def Kiln_QMatmulOp : Kiln_Op<"qmatmul", [Pure]> {
     where `q` is a signed int8 value (`bits = 8`, `z = 0`) or an unsigned
     nibble 0..15 (`bits = 4`; `z` is `zero_points` if given, else 8).
     `scales` and `zero_points` are `[G, N]`; `group_size = K` (`G = 1`) is
-    per-output-channel quantization. `lhs` is `[..., M, K]` (f32) and the
+    per-output-channel quantization. `scales` are f32, or f16 with
+    `bits = 4` (converted to f32 where they are used). `lhs` is `[..., M, K]` (f32) and the
     result `[..., M, N]` (f32): dequantization happens inside the product,
     in fp32, so the fp32 weight never exists as a buffer on the micro-kernel
     path.

@@ -126,6 +126,7 @@ def Kiln_GatherOp : Kiln_Op<"gather", [Pure, Kiln_DiagnoseInference, InferTypeOp
   let assemblyFormat = "$input `,` $indices attr-dict `:` "
                        "functional-type(operands, results)";
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure,

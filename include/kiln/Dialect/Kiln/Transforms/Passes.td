@@ -263,7 +263,12 @@ def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
 
     Scales that minimize the group's squared error are searched among
     `max |W| / 7 * f` for a few shrink factors `f <= 1` (clipping the
-    largest values lowers the error of the others).
+    largest values lowers the error of the others). int4 scales are stored
+    as f16 with `half-scales` (the default): 4.5 bits per weight in groups
+    of 32 instead of 5, and a relative scale error of at most 2^-11, far
+    below int4's own; the values are quantized with the rounded scale. A
+    weight with a scale that is not a normal f16 number (below 2^-14 or
+    above 65504) keeps f32 scales.
 
     A weight is skipped (stays f32) when its node or weight name matches
     the `exclude` regular expression, when it has fewer than `min-elements`
@@ -289,6 +294,9 @@ def QuantizeWeights : Pass<"kiln-quantize-weights", "func::FuncOp"> {
            "int4: rows of a column that share a scale (32, 64 or 128)">,
     Option<"zeroPoints", "zero-points", "bool", /*default=*/"false",
            "int4: asymmetric groups with a zero point each">,
+    Option<"halfScales", "half-scales", "bool", /*default=*/"true",
+           "int4: f16 scales (f32 for a weight whose scales f16 cannot "
+           "hold as normal numbers)">,
     Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
            "Regular expression: weights whose node or weight name matches "
            "stay f32 (e.g. lm_head)">,
