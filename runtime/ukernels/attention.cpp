@@ -35,6 +35,10 @@
 // the same column layout run. KILN_UK_GENERIC=1 in the environment forces
 // them (for tests).
 //
+// K and V in two parts (kiln_uk_attention_kv2_*: a decode step's past cache
+// and its new keys): key blocks end at the boundary, and each block reads
+// its rows from its own part, so the concatenation is never built.
+//
 // Parallelism: items are spread over the pool, the most expensive (last
 // causal query blocks) first. When there are few items (decode with a small
 // batch), keys are split among threads too and the partial softmax states
