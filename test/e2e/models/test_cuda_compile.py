@@ -111,6 +111,37 @@ def test_cuda_emulated(tmp_path, family, exported):
     _check_outputs(tmp_path, so, inputs, outputs)
 
 
+@pytest.mark.parametrize("flags", [["--quantize=int8"], ["--quantize=int4"],
+                                   ["--quantize=int4",
+                                    "--quant-half-scales=false"],
+                                   ["--dtype=bf16"]])
+def test_cuda_quantized(tmp_path, flags, toolkit, exported):
+    """Quantized and bf16 weights (int4 with f16 or f32 scales) compile for
+    sm_90 (ptxas accepts the PTX) and, emulated, stay close to PyTorch's
+    fp32 outputs (the CPU tests' cosine bounds)."""
+    onnx_path, inputs, outputs = exported("llama_decode")
+    ptx = tmp_path / "q.ptx"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda", "--emit=ptx",
+         "-o", str(ptx), *flags])
+    p = subprocess.run([str(PTXAS), "-arch=sm_90", str(ptx), "-o",
+                        str(tmp_path / "q.cubin")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, f"ptxas rejected the PTX:\n{p.stderr}"
+    so = tmp_path / "q.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--cuda-emulate", "-o", str(so), *flags])
+    args = []
+    for i, x in enumerate(inputs):
+        np.save(tmp_path / f"in{i}.npy", x)
+        args += ["--input", str(tmp_path / f"in{i}.npy")]
+    run([tool("kiln-run"), str(so), *args, "--output-dir", str(tmp_path)])
+    got = np.load(tmp_path / "output.npy").ravel().astype(np.float64)
+    want = outputs[0].ravel().astype(np.float64)
+    cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
+    bound = 0.999 if flags[0] != "--quantize=int4" else 0.99
+    assert cos >= bound, (flags, cos)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_cuda_on_gpu(tmp_path, family, toolkit, exported):
     reason = _missing_gpu()
