@@ -567,20 +567,21 @@ KILN_AVX512_VNNI void gemvQ4Vnni(const Problem &pb, int64_t p0, int64_t p1,
       }
       alignas(64) float sbuf[kNR];
       alignas(64) int32_t zbuf[kNR];
-      const float *sg = pb.s + g * pb.sSG + n0;
+      // The group's 64 scales: in place (f32), converted (f16) or gathered.
+      const float *sg = sbuf;
       if (direct && pb.sh) {
         const uint16_t *hg = pb.sh + g * pb.sSG + n0;
         for (int v = 0; v < 4; ++v)
           _mm512_store_ps(sbuf + 16 * v,
                           _mm512_cvtph_ps(_mm256_loadu_si256(
                               reinterpret_cast<const __m256i *>(hg + 16 * v))));
-        sg = sbuf;
-      } else if (!direct) {
+      } else if (direct) {
+        sg = pb.s + g * pb.sSG + n0;
+      } else {
         for (int j = 0; j < kNR; ++j) {
           sbuf[j] = j < cols ? pb.scale(g, n0 + j) : 0.0f;
           zbuf[j] = j < cols ? int32_t(pb.zero(g, n0 + j)) : 0;
         }
-        sg = sbuf;
       }
       __m256 sag = _mm256_set1_ps(sa[g]);
       __m256i sqg = _mm256_set1_epi32(sq[g]);
