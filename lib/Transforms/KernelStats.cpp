@@ -129,6 +129,11 @@ double mlir::kiln::opFlops(Operation *op) {
           return 2.0 * elements(u.getOutputs()[0]) * shapeOf(in[0]).back();
         if (name.starts_with("kiln_uk_conv2d"))
           return 2.0 * elements(u.getOutputs()[0]) * convTaps(in[1]);
+        // q, k, v, ... or, in two parts, q, k1, k2, v1, v2, ...
+        if (name.starts_with("kiln_uk_attention_kv2"))
+          return attentionFlops(in[0], in[3],
+                                shapeOf(in[1])[2] + shapeOf(in[2])[2],
+                                ukernelFlags(u) & 1);
         if (name.starts_with("kiln_uk_attention"))
           return attentionFlops(in[0], in[2], shapeOf(in[1])[2],
                                 ukernelFlags(u) & 1);

@@ -55,8 +55,8 @@ struct FuseSiblingMatmulsPass
   }
 
   LogicalResult fuse(SmallVector<Sibling> &group) {
-    // The first in block order hosts the fused product; every weight and
-    // the lhs are defined before it (constants are hoisted when needed).
+    // The first in block order hosts the fused product: the shared lhs is
+    // defined before it, and the fused weight is created there.
     llvm::sort(group, [](const Sibling &a, const Sibling &b) {
       return a.op->isBeforeInBlock(b.op);
     });
