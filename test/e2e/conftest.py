@@ -28,6 +28,44 @@ def run(cmd, **kw):
     return p
 
 
+CUDA_TOOLKIT = pathlib.Path("/usr/local/cuda")
+PTXAS = CUDA_TOOLKIT / "bin" / "ptxas"
+LIBDEVICE = CUDA_TOOLKIT / "nvvm" / "libdevice" / "libdevice.10.bc"
+
+
+def missing_cuda_toolkit():
+    """Why the CUDA compile tests cannot run here, or None."""
+    if not os.access(PTXAS, os.X_OK):
+        return f"no ptxas at {PTXAS}"
+    if not LIBDEVICE.exists():
+        return f"no libdevice at {LIBDEVICE}"
+    return None
+
+
+def missing_gpu():
+    """Why nothing can run on a GPU here, or None."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no CUDA driver (libcuda.so.1)"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or \
+            cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or \
+            count.value == 0:
+        return "the CUDA driver finds no GPU"
+    return None
+
+
+def ptxas(ptx, arch):
+    """Asserts that the toolkit's ptxas accepts the PTX file for `arch`."""
+    p = subprocess.run([str(PTXAS), f"-arch={arch}", str(ptx), "-o",
+                        str(ptx) + f".{arch}.cubin"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, f"ptxas -arch={arch} rejected {ptx}:\n" \
+        f"{p.stdout}\n{p.stderr}"
+
+
 def resource_blob(array):
     """The hex string of a builtin dense_resource blob holding `array`."""
     a = np.ascontiguousarray(array)

@@ -25,7 +25,12 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     kernels; otherwise they get reference decompositions.
 
     The CPU lowering needs static shapes; an op with a dynamic dimension is
-    reported at its location.
+    reported at its location. One exception: attention whose K and V have a
+    dynamic length and are each a prefix (an `extract_slice`) of a static
+    tensor, as a decoder reads its KV cache up to the current length. Its
+    decomposition reads the whole static slice and masks the keys at and
+    past the length (causally: query i sees key j when
+    j <= i + length - Sq), so everything it builds is static.
   }];
   let options = [
     Option<"lowerFusedOps", "lower-fused-ops", "bool", /*default=*/"true",

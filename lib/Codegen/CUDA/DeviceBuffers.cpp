@@ -3,11 +3,14 @@
 // The artifact's C ABI is the same on every target: an entry point receives
 // host pointers (inputs, outputs, the weight table, the workspace). For
 // CUDA each memref the function touches gets a device twin; inputs and
-// constants are copied in, outputs copied out, everything freed again, on
-// every call. Weights are not: kiln-cuda-resident-weights (on by default)
-// uploads them once, by the first call, and they are read from its device
-// table, which this pass leaves alone. Only with resident-weights=false are
-// weights read from the host table, and then copied in on every call too.
+// constants are copied in, outputs (and inputs the function writes, like a
+// decoder's KV cache) copied out, everything freed again, on every call. An
+// input only the host reads (a decoder's position) gets no twin: the host
+// reads it where it is. Weights are not copied on every call:
+// kiln-cuda-resident-weights (on by default) uploads them once, by the first
+// call, and they are read from its device table, which this pass leaves
+// alone. Only with resident-weights=false are weights read from the host
+// table, and then copied in on every call too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,6 +58,33 @@ FailureOr<Value> allocLike(OpBuilder &b, Location loc, Value host,
   return alloc.getMemref();
 }
 
+/// Whether the function may write `buffer`, directly or through a view of
+/// it: a write effect on it, or a use whose effects are unknown (a call).
+bool mayBeWritten(Value buffer) {
+  SmallVector<Value> work{buffer};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (user->hasTrait<OpTrait::ReturnLike>())
+        continue;
+      auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+      if (!effects)
+        return true;
+      SmallVector<MemoryEffects::EffectInstance> onV;
+      effects.getEffectsOnValue(v, onV);
+      if (llvm::any_of(onV, [](const MemoryEffects::EffectInstance &e) {
+            return isa<MemoryEffects::Write>(e.getEffect());
+          }))
+        return true;
+      // A view (subview, reshape, cast) aliases it.
+      for (Value r : user->getResults())
+        if (isa<MemRefType>(r.getType()))
+          work.push_back(r);
+    }
+  }
+  return false;
+}
+
 struct CUDADeviceBuffersPass
     : mlir::kiln::impl::CUDADeviceBuffersBase<CUDADeviceBuffersPass> {
   void runOnOperation() override {
@@ -94,6 +124,24 @@ struct CUDADeviceBuffersPass
                              ? "output " + std::to_string(i)
                              : "workspace argument " + std::to_string(i);
       SmallPtrSet<Operation *, 4> keep;
+      // An input that is only loaded is never written, so its host buffer
+      // stays valid: the loads at the top level of the entry point (scalars
+      // the host computes with, like a decoder's position) keep reading it.
+      if (i < nIn && llvm::all_of(arg.getUsers(), [&](Operation *user) {
+            return isa<memref::LoadOp>(user);
+          })) {
+        for (Operation *user : arg.getUsers())
+          if (user->getBlock() == &entry) {
+            user->setAttr(kHostLoad, UnitAttr::get(user->getContext()));
+            keep.insert(user);
+          }
+        if (llvm::all_of(arg.getUsers(),
+                         [&](Operation *user) { return keep.contains(user); }))
+          continue;
+      }
+      // Outputs, and inputs the entry point updates in place (a decoder's
+      // KV cache), go back to the host.
+      bool back = i < nIn ? mayBeWritten(arg) : i < nIn + nOut;
       FailureOr<Value> dev = allocLike(b, func.getLoc(), arg, func, what, keep);
       if (failed(dev))
         return signalPassFailure();
@@ -103,7 +151,7 @@ struct CUDADeviceBuffersPass
       arg.replaceUsesWithIf(
           *dev, [&](OpOperand &use) { return !keep.contains(use.getOwner()); });
       deviceBuffers.push_back(*dev);
-      if (i >= nIn && i < nIn + nOut)
+      if (back)
         copyOut.push_back({arg, *dev});
     }
 

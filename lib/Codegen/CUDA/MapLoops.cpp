@@ -27,7 +27,10 @@ using namespace mlir::kiln;
 namespace {
 
 bool touchesMemory(Operation *op) {
-  if (isa<memref::LoadOp, memref::StoreOp>(op))
+  // A load kiln-cuda-device-buffers left on the host reads host memory.
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return !load->hasAttr(kHostLoad);
+  if (isa<memref::StoreOp>(op))
     return true;
   Dialect *dialect = op->getDialect();
   return dialect && (dialect->getNamespace() == "linalg" ||

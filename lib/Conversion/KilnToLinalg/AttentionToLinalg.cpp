@@ -6,6 +6,11 @@
 // head is copied. It materializes the [Sq, Skv] scores; the CPU codegen
 // stage replaces it with a flash-attention kernel unless asked not to.
 //
+// Keys and values of a dynamic length are decomposed when they are a prefix
+// of a static tensor (a decoder's KV cache read up to its current length):
+// the decomposition reads the whole static slice and masks the keys at and
+// past the length, so every tensor it builds keeps a static shape.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Utils.h"
@@ -25,10 +30,12 @@ AffineMap dims(MLIRContext *ctx, unsigned n, ArrayRef<unsigned> which) {
   return AffineMap::get(n, 0, e, ctx);
 }
 
-/// out[...] = sum over the reduction dimension of a * b (fp32).
+/// out[...] = sum over the reduction dimension of a * b (fp32). With
+/// `length`, only the reduction indices below it count (the others may read
+/// anything, NaN included).
 Value contract(OpBuilder &b, Location loc, Value x, Value y, AffineMap xm,
                AffineMap ym, AffineMap om, ArrayRef<IteratorType> iters,
-               RankedTensorType outType) {
+               RankedTensorType outType, Value length = {}) {
   Value acc = filledTensor(b, loc, outType,
                            scalarConstant(b, loc, outType.getElementType(), 0));
   Type f32 = outType.getElementType();
@@ -39,10 +46,76 @@ Value contract(OpBuilder &b, Location loc, Value x, Value y, AffineMap xm,
                Value p =
                    arith::MulFOp::create(nb, l, convertScalar(nb, l, a[0], f32),
                                          convertScalar(nb, l, a[1], f32));
+               if (length) {
+                 Value k = linalg::IndexOp::create(nb, l, iters.size() - 1);
+                 Value ok = arith::CmpIOp::create(
+                     nb, l, arith::CmpIPredicate::slt, k, length);
+                 p = arith::SelectOp::create(nb, l, ok, p,
+                                             scalarConstant(nb, l, f32, 0));
+               }
                linalg::YieldOp::create(
                    nb, l, arith::AddFOp::create(nb, l, a[2], p).getResult());
              })
       .getResult(0);
+}
+
+} // namespace
+
+std::optional<lowering::KvPrefix> lowering::kvPrefix(Value kv) {
+  auto type = cast<RankedTensorType>(kv.getType());
+  if (type.getRank() != 4 || !type.isDynamicDim(2) ||
+      type.getNumDynamicDims() != 1)
+    return std::nullopt;
+  auto slice = kv.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || !slice.getSourceType().hasStaticShape() ||
+      !slice.hasUnitStride() || slice.getSizes().size() != 1)
+    return std::nullopt;
+  // The source dimension of the one dynamic size; dropped (unit) dimensions
+  // are static, so it is the result's dimension 2 after them.
+  llvm::SmallBitVector dropped = slice.getDroppedDims();
+  ArrayRef<int64_t> sizes = slice.getStaticSizes();
+  unsigned dim = llvm::find(sizes, ShapedType::kDynamic) - sizes.begin();
+  int64_t offset = slice.getStaticOffsets()[dim];
+  if (ShapedType::isDynamic(offset))
+    return std::nullopt;
+  unsigned kept = 0;
+  for (unsigned i = 0; i < dim; ++i)
+    kept += !dropped.test(i);
+  if (kept != 2)
+    return std::nullopt;
+  KvPrefix p;
+  p.slice = slice;
+  p.bound = slice.getSourceType().getDimSize(dim) - offset;
+  p.length = slice.getSizes().front();
+  return p;
+}
+
+bool lowering::hasDecomposableShapes(AttentionOp op) {
+  auto isStatic = [](Value v) {
+    return !v || cast<RankedTensorType>(v.getType()).hasStaticShape();
+  };
+  if (!isStatic(op.getQuery()) || !isStatic(op.getMask()))
+    return false;
+  return (isStatic(op.getKey()) && isStatic(op.getValue())) ||
+         (kvPrefix(op.getKey()) && kvPrefix(op.getValue()));
+}
+
+namespace {
+
+/// The static slice of `p`'s source that holds it, `bound` keys long.
+Value widenedSlice(OpBuilder &b, Location loc, const KvPrefix &p,
+                   int64_t bound) {
+  tensor::ExtractSliceOp s = p.slice;
+  SmallVector<OpFoldResult> sizes = s.getMixedSizes();
+  for (OpFoldResult &size : sizes)
+    if (isa<Value>(size))
+      size = b.getIndexAttr(bound);
+  auto type = cast<RankedTensorType>(s.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape[2] = bound;
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()),
+      s.getSource(), s.getMixedOffsets(), sizes, s.getMixedStrides());
 }
 
 struct AttentionPattern : OpConversionPattern<AttentionOp> {
@@ -50,14 +123,24 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (failed(requireStaticShapes(op, rewriter)))
-      return failure();
     Location loc = op.getLoc();
+    // A dynamic length: the static slices that hold K and V, and the length
+    // (an index) past which keys are masked.
+    Value key = adaptor.getKey(), value = adaptor.getValue(), length;
+    std::optional<KvPrefix> kp = kvPrefix(key), vp = kvPrefix(value);
+    if (kp && vp) {
+      int64_t bound = std::min(kp->bound, vp->bound);
+      key = widenedSlice(rewriter, loc, *kp, bound);
+      value = widenedSlice(rewriter, loc, *vp, bound);
+      length = kp->length;
+    }
+    if (!hasDecomposableShapes(op))
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
     MLIRContext *ctx = rewriter.getContext();
     auto type = cast<RankedTensorType>(op.getType());
     auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
-    auto kt = cast<RankedTensorType>(adaptor.getKey().getType());
-    auto vt = cast<RankedTensorType>(adaptor.getValue().getType());
+    auto kt = cast<RankedTensorType>(key.getType());
+    auto vt = cast<RankedTensorType>(value.getType());
     int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1),
             sq = qt.getDimSize(2), d = qt.getDimSize(3), hkv = kt.getDimSize(1),
             skv = kt.getDimSize(2), dv = vt.getDimSize(3), g = hq / hkv;
@@ -67,13 +150,13 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
         RankedTensorType::get({bsz, hkv, g, sq, d}, qt.getElementType()));
     // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] k[b,h,j,d]
     auto scoresType = RankedTensorType::get({bsz, hkv, g, sq, skv}, f32);
-    Value scores = contract(
-        rewriter, loc, q, adaptor.getKey(), dims(ctx, 6, {0, 1, 2, 3, 5}),
-        dims(ctx, 6, {0, 1, 4, 5}), dims(ctx, 6, {0, 1, 2, 3, 4}),
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        scoresType);
+    Value scores =
+        contract(rewriter, loc, q, key, dims(ctx, 6, {0, 1, 2, 3, 5}),
+                 dims(ctx, 6, {0, 1, 4, 5}), dims(ctx, 6, {0, 1, 2, 3, 4}),
+                 {IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::parallel, IteratorType::reduction},
+                 scoresType);
     // Scale, mask (explicit and causal); masked scores become -inf.
     SmallVector<Value> operands{scores};
     Value mask = adaptor.getMask();
@@ -91,7 +174,15 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
     }
     double scale = op.getScale().convertToDouble();
     bool causal = op.getCausal();
-    int64_t shift = skv - sq;
+    // Keys j < length are the real ones; causally, query i sees j <= i +
+    // (length - Sq), which also keeps j < length.
+    Value shift;
+    if (length)
+      shift = arith::SubIOp::create(
+          rewriter, loc, length,
+          arith::ConstantIndexOp::create(rewriter, loc, sq));
+    else
+      shift = arith::ConstantIndexOp::create(rewriter, loc, skv - sq);
     scores = elementwise(
         rewriter, loc, scoresType, operands,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -105,14 +196,17 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
               s = arith::AddFOp::create(b, l, s,
                                         convertScalar(b, l, a[1], f32));
           }
+          Value j = linalg::IndexOp::create(b, l, 4);
           if (causal) {
             // key j is visible from query i when j <= i + (Skv - Sq)
             Value i = linalg::IndexOp::create(b, l, 3);
-            Value j = linalg::IndexOp::create(b, l, 4);
-            Value lim = arith::AddIOp::create(
-                b, l, i, arith::ConstantIndexOp::create(b, l, shift));
+            Value lim = arith::AddIOp::create(b, l, i, shift);
             Value ok =
                 arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, j, lim);
+            s = arith::SelectOp::create(b, l, ok, s, ninf);
+          } else if (length) {
+            Value ok = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j,
+                                             length);
             s = arith::SelectOp::create(b, l, ok, s, ninf);
           }
           return s;
@@ -145,13 +239,13 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
         });
     // out[b,h,g,i,e] = sum_j p[b,h,g,i,j] v[b,h,j,e]
     auto outType = RankedTensorType::get({bsz, hkv, g, sq, dv}, f32);
-    Value out = contract(
-        rewriter, loc, p, adaptor.getValue(), dims(ctx, 6, {0, 1, 2, 3, 5}),
-        dims(ctx, 6, {0, 1, 5, 4}), dims(ctx, 6, {0, 1, 2, 3, 4}),
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        outType);
+    Value out =
+        contract(rewriter, loc, p, value, dims(ctx, 6, {0, 1, 2, 3, 5}),
+                 dims(ctx, 6, {0, 1, 5, 4}), dims(ctx, 6, {0, 1, 2, 3, 4}),
+                 {IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::parallel, IteratorType::reduction},
+                 outType, length);
     sum = reshape(rewriter, loc, sum,
                   RankedTensorType::get({bsz, hkv, g, sq, 1}, f32));
     out = elementwise(

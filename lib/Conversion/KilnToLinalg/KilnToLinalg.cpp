@@ -129,6 +129,16 @@ struct ConvertKilnToLinalgPass
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     WalkResult walk = module.walk([&](Operation *op) {
+      if (auto attention = dyn_cast<AttentionOp>(op);
+          attention && lowerFusedOps && hasDynamicShape(op)) {
+        if (hasDecomposableShapes(attention))
+          return WalkResult::advance();
+        op->emitError("has dynamic dimensions: the reference decomposition "
+                      "of attention takes a dynamic key/value length only "
+                      "where K and V are each a prefix (an extract_slice) of "
+                      "a static tensor, with every other shape static");
+        return WalkResult::interrupt();
+      }
       if (isa<KilnDialect>(op->getDialect()) && hasDynamicShape(op)) {
         op->emitError("has dynamic dimensions: the CPU lowering needs static "
                       "shapes (fix them with --input-shape NAME=DIMS)");

@@ -34,9 +34,15 @@ Value column(OpBuilder &b, Location loc, Value v, Value t) {
   SmallVector<OpFoldResult> sizes{b.getIndexAttr(x), b.getIndexAttr(y),
                                   b.getIndexAttr(1)};
   SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-  auto sliceType = RankedTensorType::get({x, y}, ty.getElementType());
+  // A slice of the same rank, then a reshape: LLVM 22's canonicalization of
+  // a rank-reducing extract_slice whose offset folds to a constant re-infers
+  // which unit dimensions it drops (the leading ones), and makes invalid IR
+  // when x or y is 1 (a decode step: [1, d, 1] -> [1, d]); fixed upstream
+  // after 22 (llvm/llvm-project#178118).
+  auto sliceType = RankedTensorType::get({x, y, 1}, ty.getElementType());
   Value s = tensor::ExtractSliceOp::create(b, loc, sliceType, v, offsets, sizes,
                                            strides);
+  s = reshape(b, loc, s, RankedTensorType::get({x, y}, ty.getElementType()));
   Type f32 = b.getF32Type();
   if (ty.getElementType() == f32)
     return s;

@@ -85,6 +85,20 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
 LogicalResult requireStaticShapes(Operation *op,
                                   ConversionPatternRewriter &rewriter);
 
+/// A key or value of attention whose length (dimension 2, the only dynamic
+/// one) is a prefix of a static tensor: `slice` takes it from a source with
+/// `bound` entries from its offset on, `length` long.
+struct KvPrefix {
+  tensor::ExtractSliceOp slice;
+  int64_t bound;
+  Value length;
+};
+std::optional<KvPrefix> kvPrefix(Value kv);
+
+/// Whether the reference decomposition takes `op`'s shapes: all static, or
+/// static but for K and V, each a prefix of a static tensor (kvPrefix).
+bool hasDecomposableShapes(AttentionOp op);
+
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateComputeToLinalgPatterns(RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);

@@ -28,9 +28,15 @@ protected:
   RankedTensorType f32T(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, b.getF32Type());
   }
+  /// A constant of the weight (or table) `a`, located at its name (as the
+  /// ONNX importer locates initializers): --report and --quant-exclude
+  /// name weights after it.
   Value constant(Attribute a) {
     auto t = cast<RankedTensorType>(cast<TypedAttr>(a).getType());
-    return ConstantOp::create(b, loc, t, cast<ElementsAttr>(a));
+    Location at = loc;
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(a))
+      at = NameLoc::get(b.getStringAttr(r.getRawHandle().getKey()), loc);
+    return ConstantOp::create(b, at, t, cast<ElementsAttr>(a));
   }
   Value reshape(Value v, ArrayRef<int64_t> shape) {
     auto t = cast<RankedTensorType>(v.getType());
@@ -79,6 +85,12 @@ protected:
     Value v = tensor::ExtractOp::create(b, loc, t, ValueRange{});
     v = arith::MaxSIOp::create(b, loc, v, i64Const(lo));
     return arith::MinSIOp::create(b, loc, v, i64Const(hi));
+  }
+
+  /// Ops built next are located at `name` (an entry point, a layer) in
+  /// `file` (the checkpoint).
+  void locate(Location file, const llvm::Twine &name) {
+    loc = NameLoc::get(b.getStringAttr(name), file);
   }
 
   OpBuilder b;

@@ -139,6 +139,8 @@ void LlamaBuilder::buildTables() {
 }
 
 void LlamaBuilder::buildEntry(ModuleOp module, bool decode) {
+  StringRef entry = decode ? "decode" : "prefill";
+  locate(module.getLoc(), entry);
   int64_t S = decode ? 1 : P;
   int64_t L = c.numLayers, hq = c.numHeads, hkv = c.numKVHeads, dh = c.headDim,
           d = c.hiddenSize;
@@ -157,8 +159,8 @@ void LlamaBuilder::buildEntry(ModuleOp module, bool decode) {
   names.push_back("kv_cache");
   auto logitsT = f32T({c.vocabSize});
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(b, loc, decode ? "decode" : "prefill",
-                                 b.getFunctionType(inputs, {logitsT}));
+  auto fn =
+      func::FuncOp::create(b, loc, entry, b.getFunctionType(inputs, {logitsT}));
   for (auto [i, n] : llvm::enumerate(names))
     fn.setArgAttr(i, attrs::kName, b.getStringAttr(n));
   fn.setResultAttr(0, attrs::kName, b.getStringAttr("logits"));
@@ -196,6 +198,7 @@ void LlamaBuilder::buildEntry(ModuleOp module, bool decode) {
       RankedTensorType::get({1, hkv, ShapedType::kDynamic, dh}, b.getF32Type());
   for (int64_t l = 0; l < L; ++l) {
     const LayerWeights &w = layers[l];
+    locate(module.getLoc(), entry + ": model.layers." + llvm::Twine(l));
     Value x = rmsNorm(h, w.inNorm);
     auto heads = [&](Value y, int64_t n) {
       return transpose(reshape(y, {1, S, n, dh}), {0, 2, 1, 3});
@@ -235,6 +238,7 @@ void LlamaBuilder::buildEntry(ModuleOp module, bool decode) {
     Value m = MulOp::create(b, loc, g.getType(), g, u);
     h = AddOp::create(b, loc, h.getType(), h, linear(m, w.down, w.downBias));
   }
+  locate(module.getLoc(), entry);
   if (!decode) {
     // The last real token: index len-1 of the chunk.
     Value len = scalarInput(body->getArgument(1), 1, S);

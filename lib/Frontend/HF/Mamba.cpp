@@ -134,6 +134,8 @@ void MambaBuilder::buildMask() {
 }
 
 void MambaBuilder::buildEntry(ModuleOp module, bool decode) {
+  StringRef entry = decode ? "decode" : "prefill";
+  locate(module.getLoc(), entry);
   int64_t S = decode ? 1 : P;
   int64_t d = c.hiddenSize, di = c.intermediateSize, n = c.stateSize,
           r = c.timeStepRank, k = c.convKernel;
@@ -153,7 +155,7 @@ void MambaBuilder::buildEntry(ModuleOp module, bool decode) {
   names.push_back("state");
   auto logitsT = f32T({c.vocabSize});
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(b, loc, decode ? "decode" : "prefill",
+  auto fn = func::FuncOp::create(b, loc, entry,
                                  b.getFunctionType(inputs, {logitsT, stateT}));
   for (auto [i, name] : llvm::enumerate(names))
     fn.setArgAttr(i, attrs::kName, b.getStringAttr(name));
@@ -183,6 +185,7 @@ void MambaBuilder::buildEntry(ModuleOp module, bool decode) {
                              b.getI64IntegerAttr(0));
   for (int64_t l = 0; l < c.numLayers; ++l) {
     const MambaLayer &w = layers[l];
+    locate(module.getLoc(), entry + ": backbone.layers." + llvm::Twine(l));
     auto statePart = [&](int64_t offset, int64_t size, int64_t last) {
       Value s = tensor::ExtractSliceOp::create(
           b, loc, f32T({1, size}), state,
@@ -234,6 +237,7 @@ void MambaBuilder::buildEntry(ModuleOp module, bool decode) {
     store(newConv, 0, convSize);
     store(scan.getFinalState(), convSize, ssmSize);
   }
+  locate(module.getLoc(), entry);
   if (!decode) {
     Value last =
         index(arith::SubIOp::create(b, loc, len, i64Const(1)).getResult());

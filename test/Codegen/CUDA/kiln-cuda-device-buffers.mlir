@@ -87,6 +87,7 @@ func.func @helper(%x: memref<4xf32>) {
 func.func @strided(%x: memref<4xf32, strided<[2]>>, %y: memref<4xf32>)
     attributes {kiln.inputs = [{name = "x", type = tensor<4xf32>}],
                 kiln.outputs = [{name = "y", type = tensor<4xf32>}]} {
+  linalg.copy ins(%x : memref<4xf32, strided<[2]>>) outs(%y : memref<4xf32>)
   return
 }
 
@@ -125,5 +126,67 @@ func.func @resident(%x: memref<4xf32>, %y: memref<4xf32>, %table: !llvm.ptr)
   %dev = llvm.mlir.addressof @kiln_cuda_weights : !llvm.ptr
   %w = kiln_rt.weight %dev[0] : !llvm.ptr -> memref<4xf32>
   linalg.add ins(%x, %w : memref<4xf32>, memref<4xf32>) outs(%y : memref<4xf32>)
+  return
+}
+
+// -----
+
+// An input only loaded on the host (a decoder's position) gets no device
+// buffer: the load reads it in place, marked for kiln-cuda-map-loops. An
+// input the entry point writes through a view (a KV cache updated in place)
+// is copied back to the host; one it only reads is not.
+// CHECK-LABEL: func.func @in_place
+// CHECK-SAME: (%[[POS:[^:]*]]: memref<index>, %[[CACHE:[^:]*]]: memref<8xf32>, %[[X:[^:]*]]: memref<2xf32>, %[[Y:[^:]*]]: memref<2xf32>)
+// CHECK-NEXT: %[[DC:.*]] = gpu.alloc () : memref<8xf32>
+// CHECK-NEXT: gpu.memcpy %[[DC]], %[[CACHE]]
+// CHECK-NEXT: %[[DX:.*]] = gpu.alloc () : memref<2xf32>
+// CHECK-NEXT: gpu.memcpy %[[DX]], %[[X]]
+// CHECK-NEXT: %[[DY:.*]] = gpu.alloc () : memref<2xf32>
+// CHECK-NEXT: %[[P:.*]] = memref.load %[[POS]][] {kiln.host_load} : memref<index>
+// CHECK-NEXT: %[[V:.*]] = memref.subview %[[DC]][%[[P]]] [2] [1]
+// CHECK-NEXT: linalg.copy ins(%[[DX]] : {{.*}}) outs(%[[V]] :
+// CHECK-NEXT: linalg.copy ins(%[[DX]] : {{.*}}) outs(%[[DY]] :
+// CHECK-NEXT: gpu.memcpy %[[CACHE]], %[[DC]]
+// CHECK-NEXT: gpu.memcpy %[[Y]], %[[DY]]
+// CHECK-NEXT: gpu.dealloc %[[DC]]
+// CHECK-NEXT: gpu.dealloc %[[DX]]
+// CHECK-NEXT: gpu.dealloc %[[DY]]
+// CHECK-NEXT: return
+func.func @in_place(%pos: memref<index>, %cache: memref<8xf32>, %x: memref<2xf32>, %y: memref<2xf32>)
+    attributes {kiln.inputs = [{name = "pos", type = tensor<index>},
+                               {name = "cache", type = tensor<8xf32>},
+                               {name = "x", type = tensor<2xf32>}],
+                kiln.outputs = [{name = "y", type = tensor<2xf32>}]} {
+  %p = memref.load %pos[] : memref<index>
+  %v = memref.subview %cache[%p] [2] [1] : memref<8xf32> to memref<2xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%x : memref<2xf32>) outs(%v : memref<2xf32, strided<[1], offset: ?>>)
+  linalg.copy ins(%x : memref<2xf32>) outs(%y : memref<2xf32>)
+  return
+}
+
+// -----
+
+// Near miss: an input also loaded inside a loop (a kernel, later) needs a
+// device buffer; the load at the top level still reads the host.
+// CHECK-LABEL: func.func @loaded_in_loop
+// CHECK-SAME: (%[[N:[^:]*]]: memref<index>, %[[Y:[^:]*]]: memref<4xindex>)
+// CHECK-NEXT: %[[DN:.*]] = gpu.alloc () : memref<index>
+// CHECK-NEXT: gpu.memcpy %[[DN]], %[[N]]
+// CHECK: memref.load %[[N]][] {kiln.host_load}
+// CHECK: scf.parallel
+// CHECK-NEXT: memref.load %[[DN]][] : memref<index>
+// CHECK-NOT: gpu.memcpy %[[N]]
+// CHECK: return
+func.func @loaded_in_loop(%n: memref<index>, %y: memref<4xindex>)
+    attributes {kiln.inputs = [{name = "n", type = tensor<index>}],
+                kiln.outputs = [{name = "y", type = tensor<4xindex>}]} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = memref.load %n[] : memref<index>
+  scf.parallel (%i) = (%c0) to (%b) step (%c1) {
+    %v = memref.load %n[] : memref<index>
+    memref.store %v, %y[%i] : memref<4xindex>
+    scf.reduce
+  }
   return
 }

@@ -186,6 +186,30 @@ func.func @host_value(%x: memref<index>, %a: memref<?xf32>) {
 
 // -----
 
+// The same with the load marked by kiln-cuda-device-buffers as reading host
+// memory (an input only the host reads): it stays on the host, and its
+// value bounds the kernel.
+// CHECK-LABEL: func.func @host_load
+// CHECK-SAME: (%[[X:.*]]: memref<index>,
+// CHECK: %[[N:.*]] = memref.load %[[X]][] {kiln.host_load} : memref<index>
+// CHECK-NEXT: %[[M:.*]] = arith.maxsi %[[N]], %c0
+// CHECK-NEXT: arith.ceildivsi %[[M]], %c256
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+func.func @host_load(%x: memref<index>, %a: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = arith.constant 0.0 : f32
+  %n = memref.load %x[] {kiln.host_load} : memref<index>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // 1000 iterations: 4 blocks of 256, and a guard for the last 24 threads.
 // CHECK-LABEL: func.func @tail
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,

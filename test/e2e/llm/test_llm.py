@@ -13,7 +13,8 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from conftest import run, tool  # noqa: E402
+from conftest import (LIBDEVICE, missing_cuda_toolkit,  # noqa: E402
+                      missing_gpu, ptxas, run, tool)
 import reference as R  # noqa: E402
 
 PROMPT = [1, 5, 9, 2, 7]
@@ -31,10 +32,11 @@ def generate(model_path, n, prompt=PROMPT, extra=()):
     return [int(t) for t in tokens[0].split(":")[1].strip().split(",")]
 
 
-def compile_ckpt(tmp_path, ckpt, max_context=64, prefill=8):
+def compile_ckpt(tmp_path, ckpt, max_context=64, prefill=8, extra=()):
     so = tmp_path / "model.so"
     run([tool("kiln-compile"), str(ckpt) + "/", "-o", str(so),
-         "--max-context", str(max_context), "--prefill-length", str(prefill)])
+         "--max-context", str(max_context), "--prefill-length", str(prefill),
+         *extra])
     return so
 
 
@@ -74,6 +76,69 @@ def test_chunked_prefill_and_full_context(tmp_path):
     want = model.generate(prompt, 4, 30)
     so = compile_ckpt(tmp_path, ckpt, max_context=30, prefill=8)
     assert generate(so, 4, prompt) == want
+
+
+@pytest.mark.parametrize("name", ["llama_gqa_f32", "mistral_mqa_bf16"])
+def test_reference_decomposition(tmp_path, name):
+    """--ukernels=false: attention over the cache takes its reference
+    decomposition (the CUDA target's), over the cache's static slice masked
+    at the dynamic length. A chunked prompt, then generation to the last
+    position of the cache."""
+    cfg, dtype = VARIANTS[name]
+    cfg = {k: v for k, v in cfg.items() if k != "seed_note"}
+    cfg["max_position_embeddings"] = 40
+    model = R.random_model(cfg, seed=11)
+    ckpt = R.save_checkpoint(model, tmp_path / "ckpt", dtype)
+    prompt = [(i * 37 + 11) % 256 for i in range(19)]
+    want = model.generate(prompt, 21, 40)
+    assert len(set(want)) > 4, want
+    so = compile_ckpt(tmp_path, ckpt, max_context=40,
+                      extra=["--ukernels=false"])
+    assert generate(so, 21, prompt) == want
+
+
+@pytest.mark.parametrize("name", ["llama_gqa_f32", "llama_all_biases_mha"])
+def test_cuda(tmp_path, name):
+    """--target=cuda. Emulated (--cuda-emulate), generation gives the
+    reference's tokens: the host reads the position where the caller put
+    it, and the cache the kernels update comes back to the caller. Both
+    entry points compile to PTX that ptxas accepts for sm_80 and sm_90,
+    and on a GPU the artifact gives the reference's tokens too (each
+    skipped, with the reason printed, where it cannot run)."""
+    cfg, dtype = VARIANTS[name]
+    cfg = {k: v for k, v in cfg.items() if k != "seed_note"}
+    cfg["max_position_embeddings"] = 40
+    model = R.random_model(cfg, seed=sorted(VARIANTS).index(name))
+    ckpt = R.save_checkpoint(model, tmp_path / "ckpt", dtype)
+    prompt = [(i * 37 + 11) % 256 for i in range(11)]
+    want = model.generate(prompt, 12, 40)
+    assert len(set(want)) > 4, want
+    so = compile_ckpt(tmp_path, ckpt, max_context=40,
+                      extra=["--target=cuda", "--cuda-emulate"])
+    assert generate(so, 12, prompt) == want
+    reason = missing_cuda_toolkit()
+    if reason:
+        print(f"\nskipping the CUDA compilation of {name}: {reason}")
+        return
+    for arch in ("sm_80", "sm_90"):
+        ptx = tmp_path / f"{arch}.ptx"
+        run([tool("kiln-compile"), str(ckpt) + "/", "--max-context", "40",
+             "--target=cuda", f"--gpu-arch={arch}", "--emit=ptx", "-o",
+             str(ptx)])
+        ptxas(ptx, arch)
+    reason = missing_gpu()
+    if reason:
+        print(f"\nskipping {name} on the GPU: {reason}")
+        return
+    # PTX for sm_80 (a toolkit without ptxas): the driver compiles it for
+    # the GPU at hand.
+    ptx_only = tmp_path / "toolkit"
+    (ptx_only / "nvvm").mkdir(parents=True)
+    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    so = compile_ckpt(tmp_path, ckpt, max_context=40,
+                      extra=["--target=cuda", "--gpu-arch=sm_80",
+                             f"--cuda-toolkit={ptx_only}"])
+    assert generate(so, 12, prompt, extra=["--device=cuda"]) == want
 
 
 def test_jit_from_directory_and_sampling(tmp_path):

@@ -13,16 +13,17 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from conftest import run, tool  # noqa: E402
+from conftest import (LIBDEVICE, missing_cuda_toolkit,  # noqa: E402
+                      missing_gpu, ptxas, run, tool)
 import mamba_reference as M  # noqa: E402
 import reference as R  # noqa: E402
 from test_llm import PROMPT, generate  # noqa: E402
 
 
-def compile_ckpt(tmp_path, ckpt, prefill=8):
+def compile_ckpt(tmp_path, ckpt, prefill=8, extra=()):
     so = tmp_path / "model.so"
     run([tool("kiln-compile"), str(ckpt) + "/", "-o", str(so),
-         "--prefill-length", str(prefill)])
+         "--prefill-length", str(prefill), *extra])
     return so
 
 
@@ -47,6 +48,59 @@ def test_greedy_matches_reference(tmp_path, name):
     assert len(set(want)) > 4, want  # a test that can fail
     so = compile_ckpt(tmp_path, ckpt)
     assert generate(so, 32) == want
+
+
+@pytest.mark.parametrize("name", ["untied_f32", "tied_bf16"])
+def test_reference_decomposition(tmp_path, name):
+    """--ukernels=false: the scan and the convolution take their reference
+    lowerings (the CUDA target's), the decode step a loop of one time
+    step over a batch of one."""
+    cfg, dtype = VARIANTS[name]
+    model = M.random_model(cfg, seed=sorted(VARIANTS).index(name))
+    ckpt = R.save_checkpoint(model, tmp_path / "ckpt", dtype)
+    prompt = [(i * 37 + 11) % 256 for i in range(11)]
+    want = model.generate(prompt, 16)
+    assert len(set(want)) > 4, want
+    so = compile_ckpt(tmp_path, ckpt, extra=["--ukernels=false"])
+    assert generate(so, 16, prompt) == want
+
+
+def test_cuda(tmp_path):
+    """--target=cuda. Emulated (--cuda-emulate), generation gives the
+    reference's tokens (the host reads the length and position where the
+    caller put them); both entry points compile to PTX that ptxas accepts
+    for sm_80 and sm_90; on a GPU the artifact gives the reference's
+    tokens too (each skipped, with the reason printed, where it cannot
+    run)."""
+    cfg, dtype = VARIANTS["untied_f32"]
+    model = M.random_model(cfg, seed=5)
+    ckpt = R.save_checkpoint(model, tmp_path / "ckpt", dtype)
+    prompt = [(i * 37 + 11) % 256 for i in range(11)]
+    want = model.generate(prompt, 12)
+    assert len(set(want)) > 4, want
+    so = compile_ckpt(tmp_path, ckpt,
+                      extra=["--target=cuda", "--cuda-emulate"])
+    assert generate(so, 12, prompt) == want
+    reason = missing_cuda_toolkit()
+    if reason:
+        print(f"\nskipping the CUDA compilation: {reason}")
+        return
+    for arch in ("sm_80", "sm_90"):
+        ptx = tmp_path / f"{arch}.ptx"
+        run([tool("kiln-compile"), str(ckpt) + "/", "--target=cuda",
+             f"--gpu-arch={arch}", "--emit=ptx", "-o", str(ptx)])
+        ptxas(ptx, arch)
+    reason = missing_gpu()
+    if reason:
+        print(f"\nskipping the Mamba checkpoint on the GPU: {reason}")
+        return
+    ptx_only = tmp_path / "toolkit"
+    (ptx_only / "nvvm").mkdir(parents=True)
+    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    so = compile_ckpt(tmp_path, ckpt, extra=["--target=cuda",
+                                             "--gpu-arch=sm_80",
+                                             f"--cuda-toolkit={ptx_only}"])
+    assert generate(so, 12, prompt, extra=["--device=cuda"]) == want
 
 
 @pytest.mark.parametrize("prefill", [1, 8])

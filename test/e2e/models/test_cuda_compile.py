@@ -6,46 +6,17 @@ device copies run on the host (--cuda-emulate) and are compared with
 PyTorch; with one (a CUDA driver that finds a device), the artifacts run on
 it and are compared with PyTorch too (skipped, with the reason printed,
 elsewhere)."""
-import ctypes
-import os
-import pathlib
-import subprocess
-
 import pytest
 
 import numpy as np
 
-from conftest import run, tool
+from conftest import (LIBDEVICE, missing_cuda_toolkit, missing_gpu,
+                      ptxas, run, tool)
 from families import FAMILIES, export
-
-TOOLKIT = pathlib.Path("/usr/local/cuda")
-PTXAS = TOOLKIT / "bin" / "ptxas"
-LIBDEVICE = TOOLKIT / "nvvm" / "libdevice" / "libdevice.10.bc"
-
-
-def _missing_toolkit():
-    if not os.access(PTXAS, os.X_OK):
-        return f"no ptxas at {PTXAS}"
-    if not LIBDEVICE.exists():
-        return f"no libdevice at {LIBDEVICE}"
-    return None
-
-
-def _missing_gpu():
-    try:
-        cuda = ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return "no CUDA driver (libcuda.so.1)"
-    count = ctypes.c_int(0)
-    if cuda.cuInit(0) != 0 or \
-            cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
-        return "the CUDA driver finds no GPU"
-    return None
-
 
 @pytest.fixture(scope="module")
 def toolkit():
-    reason = _missing_toolkit()
+    reason = missing_cuda_toolkit()
     if reason:
         print(f"\nskipping the CUDA compile tests: {reason} "
               "(install the CUDA toolkit to run them)")
@@ -78,11 +49,7 @@ def test_cuda_compile(tmp_path, family, toolkit, exported):
         text = ptx.read_text()
         assert f".target {arch}" in text
         assert ".entry main_kernel0" in text
-        p = subprocess.run([str(PTXAS), f"-arch={arch}", str(ptx), "-o",
-                            str(tmp_path / f"{family}.{arch}.cubin")],
-                           capture_output=True, text=True)
-        assert p.returncode == 0, f"ptxas -arch={arch} rejected the PTX:\n" \
-            f"{p.stdout}\n{p.stderr}"
+        ptxas(ptx, arch)
     # The artifact (cubin for sm_90, made by ptxas) links and is marked as
     # a CUDA artifact for the runtime.
     so = tmp_path / f"{family}.so"
@@ -123,10 +90,7 @@ def test_cuda_quantized(tmp_path, flags, toolkit, exported):
     ptx = tmp_path / "q.ptx"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda", "--emit=ptx",
          "-o", str(ptx), *flags])
-    p = subprocess.run([str(PTXAS), "-arch=sm_90", str(ptx), "-o",
-                        str(tmp_path / "q.cubin")],
-                       capture_output=True, text=True)
-    assert p.returncode == 0, f"ptxas rejected the PTX:\n{p.stderr}"
+    ptxas(ptx, "sm_90")
     so = tmp_path / "q.so"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
          "--cuda-emulate", "-o", str(so), *flags])
@@ -144,7 +108,7 @@ def test_cuda_quantized(tmp_path, flags, toolkit, exported):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_cuda_on_gpu(tmp_path, family, toolkit, exported):
-    reason = _missing_gpu()
+    reason = missing_gpu()
     if reason:
         print(f"\nskipping {family} on the GPU: {reason}")
         pytest.skip(reason)
@@ -184,7 +148,7 @@ def test_cuda_empty_tensor(tmp_path):
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
          "--cuda-emulate", "-o", str(so)])
     _check_outputs(tmp_path, so, inputs, outputs)
-    reason = _missing_toolkit()
+    reason = missing_cuda_toolkit()
     if reason:
         print(f"\nskipping the CUDA compilation of the empty tensor: {reason}")
         return

@@ -24,6 +24,11 @@ namespace mlir::kiln {
 /// (the weights' upload, on the first call).
 constexpr llvm::StringLiteral kResidentWeightsFn = "kiln_cuda_resident_weights";
 
+/// Marks a memref.load that reads host memory (an input only the host reads,
+/// left there by kiln-cuda-device-buffers): kiln-cuda-map-loops keeps it on
+/// the host instead of moving it into a kernel.
+constexpr llvm::StringLiteral kHostLoad = "kiln.host_load";
+
 } // namespace mlir::kiln
 
 #endif // KILN_CODEGEN_CUDA_PASSES_H

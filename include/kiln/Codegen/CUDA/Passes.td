@@ -15,7 +15,14 @@ def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
     device copy made with `gpu.alloc`:
 
     - inputs are copied host to device (`gpu.memcpy`) on entry;
-    - outputs are copied device to host before each `return`;
+    - outputs are copied device to host before each `return`, and so are
+      inputs the function may write (through views too: a decoder's KV
+      cache, updated in place);
+    - an input the function only loads from gets no device buffer for the
+      loads at the top level of the entry point (scalars the host computes
+      with, like a decoder's position): they keep reading host memory and
+      are marked `kiln.host_load`, which `kiln-cuda-map-loops` leaves on
+      the host;
     - the workspace becomes a device buffer of the same size, and the
       host workspace the runtime allocates shrinks to nothing
       (`kiln.workspace_bytes` becomes 0);
@@ -107,7 +114,8 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
     `memref.load`, `memref.store`, or a loop or branch containing them)
     run in a kernel of one thread, so that the host never dereferences
     device memory; a value such an op computes that the host needs is an
-    error. A nest of two or more dimensions whose body has a reduction
+    error. Loads marked `kiln.host_load` (by `kiln-cuda-device-buffers`:
+    they read host memory) stay on the host. A nest of two or more dimensions whose body has a reduction
     loop (a matmul, a norm's statistics) is mapped by 2-D tiles of its last
     two dimensions instead (`tile-reductions`): a block of
     `threads-per-block` threads covers `threads-per-block / tile-width`
