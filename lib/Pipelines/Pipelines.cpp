@@ -67,6 +67,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const GraphOptions &options) {
     QuantizeEmbeddingsOptions e;
     e.mode = options.quantize;
     e.groupSize = options.quantGroupSize;
+    e.halfScales = options.quantHalfScales;
     e.exclude = options.quantExclude;
     pm.addNestedPass<func::FuncOp>(createQuantizeEmbeddings(e));
   }

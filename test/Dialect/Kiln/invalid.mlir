@@ -809,6 +809,22 @@ func.func @case99(%x: tensor<4x8xf32>, %s: tensor<f16>) {
 
 // -----
 
+func.func @case99_dequantize_f16_to_bf16(%q: tensor<4x8xi8>, %s: tensor<f16>) {
+  // expected-error @+1 {{scale element type 'f16' differs from 'bf16'}}
+  %0 = kiln.dequantize %q, %s : (tensor<4x8xi8>, tensor<f16>) -> tensor<4x8xbf16>
+  return
+}
+
+// -----
+
+func.func @case99_dequantize_bf16_to_f32(%q: tensor<4x8xi8>, %s: tensor<bf16>) {
+  // expected-error @+1 {{scale element type 'bf16' differs from 'f32' (f16 is accepted too)}}
+  %0 = kiln.dequantize %q, %s : (tensor<4x8xi8>, tensor<bf16>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @case100(%x: tensor<4x8xf32>, %s: tensor<f32>, %z: tensor<i8>) {
   // expected-error @+1 {{zero_point element type must be 'ui8'}}
   %0 = kiln.quantize %x, %s zero_point(%z) : (tensor<4x8xf32>, tensor<f32>, tensor<i8>) -> tensor<4x8xui8>

@@ -246,7 +246,7 @@ func.func @ssm(%u: tensor<2x6x10xf32>, %a: tensor<6x4xf32>, %b: tensor<2x4x10xf3
 
 // CHECK-LABEL: func @quant
 func.func @quant(%x: tensor<4x8xf32>, %s: tensor<8xf32>, %zp: tensor<8xui8>, %st: tensor<f32>,
-                 %q4: tensor<64x8xi4>, %s4: tensor<2x8xf32>) {
+                 %q4: tensor<64x8xi4>, %s4: tensor<2x8xf32>, %h: tensor<4x2xf16>) {
   // CHECK: kiln.quantize %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xi8>
   %0 = kiln.quantize %x, %s {axis = 1 : i64} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xi8>
   // CHECK: kiln.quantize %{{.*}}, %{{.*}} zero_point(%{{.*}})
@@ -255,6 +255,9 @@ func.func @quant(%x: tensor<4x8xf32>, %s: tensor<8xf32>, %zp: tensor<8xui8>, %st
   %2 = kiln.dequantize %0, %st : (tensor<4x8xi8>, tensor<f32>) -> tensor<4x8xf32>
   // CHECK: kiln.dequantize %{{.*}}, %{{.*}} {block_size = 32 : i64} : (tensor<64x8xi4>, tensor<2x8xf32>) -> tensor<64x8xf32>
   %3 = kiln.dequantize %q4, %s4 {axis = 0 : i64, block_size = 32 : i64} : (tensor<64x8xi4>, tensor<2x8xf32>) -> tensor<64x8xf32>
+  // f16 scales for an f32 result.
+  // CHECK: kiln.dequantize %{{.*}}, %{{.*}} {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x8xi8>, tensor<4x2xf16>) -> tensor<4x8xf32>
+  %4 = kiln.dequantize %0, %h {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x8xi8>, tensor<4x2xf16>) -> tensor<4x8xf32>
   return
 }
 

@@ -58,9 +58,15 @@ static LogicalResult verifyQuantPair(Operation *op, Value data, Value result,
   RankedTensorType quant = dequant ? in : out;
   RankedTensorType real = dequant ? out : in;
   auto st = cast<RankedTensorType>(scale.getType());
-  if (st.getElementType() != real.getElementType())
+  // Dequantization to f32 also takes f16 scales (compact int4 tables).
+  bool halfScales =
+      dequant && st.getElementType().isF16() && real.getElementType().isF32();
+  if (st.getElementType() != real.getElementType() && !halfScales)
     return op->emitOpError("scale element type ")
-           << st.getElementType() << " differs from " << real.getElementType();
+           << st.getElementType() << " differs from " << real.getElementType()
+           << (dequant && real.getElementType().isF32()
+                   ? " (f16 is accepted too)"
+                   : "");
   if (zeroPoint &&
       cast<RankedTensorType>(zeroPoint.getType()).getElementType() !=
           quant.getElementType())

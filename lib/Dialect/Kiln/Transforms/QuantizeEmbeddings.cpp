@@ -3,8 +3,8 @@
 // Once the matmul weights are int8 or int4 (kiln-quantize-weights), an LLM's
 // f32 token embedding table is the largest thing left in its artifact. A
 // gather reads only the rows it is asked for, so the table is stored as
-// int8 rows with one scale each (or int4, two per byte, with one scale per
-// group of a row) and only the gathered rows are dequantized.
+// int8 rows with one scale each (or int4, two per byte, with one f16 scale
+// per group of a row) and only the gathered rows are dequantized.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,24 +35,44 @@ namespace {
 struct QuantizedRows {
   std::vector<int8_t> q;
   std::vector<float> s;
+  std::vector<uint16_t> halfScales; // the scales as f16 bits, when f16
   double relError = 0;
 };
 
 /// Symmetric: s = max |group| / qmax (a group of zeros gets s = 0), q in
-/// [-qmax - 1, qmax] (int8: qmax 127, q never -128; int4: qmax 7).
+/// [-qmax - 1, qmax] (int8: qmax 127, q never -128; int4: qmax 7). With
+/// `half`, s is rounded to f16 first (the values are quantized with the
+/// rounded scale), unless some scale is not a normal f16 number: then all
+/// stay f32.
 QuantizedRows quantizeRows(const std::vector<float> &t, int64_t rows,
-                           int64_t cols, int64_t group, int qmax) {
+                           int64_t cols, int64_t group, int qmax, bool half) {
   QuantizedRows out;
   out.q.resize(t.size());
-  out.s.resize(size_t(rows * (cols / group)));
-  double err = 0, norm = 0;
-  for (int64_t g = 0; g < rows * (cols / group); ++g) {
+  int64_t groups = rows * (cols / group);
+  out.s.resize(size_t(groups));
+  for (int64_t g = 0; g < groups; ++g) {
     const float *x = t.data() + g * group;
     float amax = 0;
     for (int64_t c = 0; c < group; ++c)
       amax = std::max(amax, std::fabs(x[c]));
-    float s = amax / float(qmax);
-    out.s[size_t(g)] = s;
+    out.s[size_t(g)] = amax / float(qmax);
+  }
+  if (half) {
+    out.halfScales.resize(size_t(groups));
+    for (int64_t g = 0; g < groups && !out.halfScales.empty(); ++g) {
+      uint16_t h;
+      if (!toHalf(out.s[size_t(g)], h))
+        out.halfScales.clear();
+      else
+        out.halfScales[size_t(g)] = h;
+    }
+    for (size_t g = 0; g < out.halfScales.size(); ++g)
+      out.s[g] = fromHalf(out.halfScales[g]);
+  }
+  double err = 0, norm = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    const float *x = t.data() + g * group;
+    float s = out.s[size_t(g)];
     for (int64_t c = 0; c < group; ++c) {
       float q = s > 0 ? std::nearbyint(x[c] / s) : 0.0f;
       q = std::min(float(qmax), std::max(-float(qmax) - 1, q));
@@ -162,8 +182,8 @@ struct QuantizeEmbeddingsPass
           continue;
         }
         int64_t group = int4 ? groupSize : cols;
-        QuantizedRows qr =
-            quantizeRows(data, rows, cols, group, int4 ? 7 : 127);
+        QuantizedRows qr = quantizeRows(data, rows, cols, group, int4 ? 7 : 127,
+                                        int4 && halfScales);
         if (int4)
           qr.q = packNibbles(qr.q);
         OpBuilder b(constant);
@@ -180,13 +200,24 @@ struct QuantizeEmbeddingsPass
             base + (int4 ? "_rows_q4" : "_rows_q8"),
             ArrayRef<char>(reinterpret_cast<const char *>(qr.q.data()),
                            qr.q.size()));
-        m.scales = sharedBlobConstant(
-            b, constant.getLoc(),
-            RankedTensorType::get({rows, cols / group}, b.getF32Type()),
+        std::string scalesKey =
             base + (int4 ? "_group_scales" + std::to_string(group)
-                         : std::string("_row_scales")),
-            ArrayRef<char>(reinterpret_cast<const char *>(qr.s.data()),
-                           qr.s.size() * sizeof(float)));
+                         : std::string("_row_scales"));
+        if (!qr.halfScales.empty())
+          m.scales = sharedBlobConstant(
+              b, constant.getLoc(),
+              RankedTensorType::get({rows, cols / group}, b.getF16Type()),
+              scalesKey + "_f16",
+              ArrayRef<char>(
+                  reinterpret_cast<const char *>(qr.halfScales.data()),
+                  qr.halfScales.size() * sizeof(uint16_t)));
+        else
+          m.scales = sharedBlobConstant(
+              b, constant.getLoc(),
+              RankedTensorType::get({rows, cols / group}, b.getF32Type()),
+              scalesKey,
+              ArrayRef<char>(reinterpret_cast<const char *>(qr.s.data()),
+                             qr.s.size() * sizeof(float)));
         it = made.insert({constant.getOperation(), m}).first;
       }
       const Made &m = it->second;
@@ -203,8 +234,11 @@ struct QuantizeEmbeddingsPass
       if (m.int4)
         q = unpackNibbles(b, loc, q);
       Value s = GatherOp::create(
-          b, loc, RankedTensorType::get(scaleShape, b.getF32Type()), m.scales,
-          op.getIndices(), op.getAxisAttr());
+          b, loc,
+          RankedTensorType::get(
+              scaleShape,
+              cast<RankedTensorType>(m.scales.getType()).getElementType()),
+          m.scales, op.getIndices(), op.getAxisAttr());
       auto deq =
           DequantizeOp::create(b, loc, resultType, q, s, /*zero_point=*/Value(),
                                b.getI64IntegerAttr(resultType.getRank() - 1),

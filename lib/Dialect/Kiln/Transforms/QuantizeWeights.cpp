@@ -44,41 +44,6 @@ struct Quantized {
   double relError = 0;
 };
 
-/// `x` rounded to the nearest f16 (ties to even), as f16 bits; false when
-/// it is not a normal f16 number (nor zero), whose precision would be less
-/// than 11 bits or which would overflow.
-bool toHalf(float x, uint16_t &h) {
-  if (x == 0.0f) {
-    h = 0;
-    return true;
-  }
-  uint32_t b;
-  std::memcpy(&b, &x, sizeof b);
-  uint32_t sign = (b >> 16) & 0x8000u, man = b & 0x7fffffu;
-  int32_t exp = int32_t((b >> 23) & 0xffu) - 127 + 15;
-  if (exp < 1 || exp > 30)
-    return false;
-  uint32_t r = sign | (uint32_t(exp) << 10) | (man >> 13), rem = man & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u)))
-    ++r; // may carry into the exponent: still the nearest value
-  if ((r & 0x7c00u) == 0x7c00u)
-    return false; // rounded up to infinity
-  h = uint16_t(r);
-  return true;
-}
-
-/// The float value of normal f16 bits (or zero).
-float fromHalf(uint16_t h) {
-  if ((h & 0x7fffu) == 0)
-    return (h & 0x8000u) ? -0.0f : 0.0f;
-  uint32_t b = (uint32_t(h & 0x8000u) << 16) |
-               ((uint32_t((h >> 10) & 0x1fu) + 112) << 23) |
-               (uint32_t(h & 0x3ffu) << 13);
-  float x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
 /// Candidate shrink factors of the range: clipping the few largest values
 /// of a group often lowers its total squared error.
 constexpr float kShrink[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f};

@@ -110,6 +110,37 @@ std::string weights::locationName(Location loc) {
   return out;
 }
 
+bool weights::toHalf(float x, uint16_t &h) {
+  if (x == 0.0f) {
+    h = 0;
+    return true;
+  }
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  uint32_t sign = (b >> 16) & 0x8000u, man = b & 0x7fffffu;
+  int32_t exp = int32_t((b >> 23) & 0xffu) - 127 + 15;
+  if (exp < 1 || exp > 30)
+    return false;
+  uint32_t r = sign | (uint32_t(exp) << 10) | (man >> 13), rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u)))
+    ++r; // may carry into the exponent: still the nearest value
+  if ((r & 0x7c00u) == 0x7c00u)
+    return false; // rounded up to infinity
+  h = uint16_t(r);
+  return true;
+}
+
+float weights::fromHalf(uint16_t h) {
+  if ((h & 0x7fffu) == 0)
+    return (h & 0x8000u) ? -0.0f : 0.0f;
+  uint32_t b = (uint32_t(h & 0x8000u) << 16) |
+               ((uint32_t((h >> 10) & 0x1fu) + 112) << 23) |
+               (uint32_t(h & 0x3ffu) << 13);
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+
 std::string weights::blobKey(ConstantOp c) {
   if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
     return res.getRawHandle().getKey().str();

@@ -1,7 +1,8 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="exclude=embed" | FileCheck %s --check-prefix=EXCL
 // RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="min-elements=13" | FileCheck %s --check-prefix=MIN
-// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="mode=int4 group-size=2" | FileCheck %s --check-prefix=INT4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="mode=int4 group-size=2 half-scales=false" | FileCheck %s --check-prefix=INT4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize-embeddings="mode=int4 group-size=2" | FileCheck %s --check-prefix=INT4H
 // RUN: not kiln-opt %s -kiln-quantize-embeddings="exclude=(" 2>&1 | FileCheck %s --check-prefix=BADRE
 
 // BADRE: error: exclude: bad regular expression '('
@@ -46,6 +47,17 @@
 // INT4: %[[GS:.*]] = kiln.gather %[[S]], %arg0 {axis = 0 : i64} : (tensor<3x2xf32>, tensor<1x3xi64>) -> tensor<1x3x2xf32>
 // INT4: kiln.dequantize %[[U]], %[[GS]] {axis = 2 : i64, block_size = 2 : i64
 // INT4-DAG: [[QKEY]]: "0x400000009B0F0F010808"
+// With f16 scales (the default), the values are quantized with the rounded
+// scales: 2/7 is 0x3492 (0.28564453), and 1 / 0.28564453 = 3.5009 rounds to
+// 4, so row 0's first byte is 16 * -7 + 4 + 8 = 0x9C. 0.5/7 is 0x2C92,
+// 127/7 0x4C89, 63.5/7 0x4889.
+// INT4H-LABEL: func @embed
+// INT4H-DAG: %[[Q:.*]] = kiln.constant dense_resource<[[QKEY:.*]]> : tensor<3x2xi8>
+// INT4H-DAG: %[[S:.*]] = kiln.constant dense_resource<[[SKEY:.*]]> : tensor<3x2xf16>
+// INT4H: %[[GS:.*]] = kiln.gather %[[S]], %arg0 {axis = 0 : i64} : (tensor<3x2xf16>, tensor<1x3xi64>) -> tensor<1x3x2xf16>
+// INT4H: kiln.dequantize %{{.*}}, %[[GS]] {axis = 2 : i64, block_size = 2 : i64, {{.*}}} : (tensor<1x3x4xi8>, tensor<1x3x2xf16>) -> tensor<1x3x4xf32>
+// INT4H-DAG: [[QKEY]]: "0x400000009C0F0F010808"
+// INT4H-DAG: [[SKEY]]: "0x400000009234922C894C894800000000"
 func.func @embed(%ids: tensor<1x3xi64>) -> tensor<1x3x4xf32> {
   %t = kiln.constant dense<[[1.0, -2.0, 0.5, 0.0], [127.0, 0.0, -63.5, 1.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<3x4xf32> loc("embed")
   %h = kiln.gather %t, %ids {axis = 0 : i64} : (tensor<3x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>
@@ -91,4 +103,17 @@ func.func @near_misses(%ids: tensor<2xi64>, %x: tensor<4x2xf32>) -> (tensor<4x2x
   %r = kiln.constant dense<2.0> : tensor<4x2x2xf32>
   %d = kiln.gather %r, %ids {axis = 0 : i64} : (tensor<4x2x2xf32>, tensor<2xi64>) -> tensor<2x2x2xf32>
   return %a, %b, %c, %d : tensor<4x2xf32>, tensor<2x2xf32>, tensor<2x2xi64>, tensor<2x2x2xf32>
+}
+
+// -----
+
+// A table whose scales f16 cannot hold as normal numbers (below 2^-14)
+// keeps f32 scales.
+// INT4H-LABEL: func @tiny
+// INT4H: kiln.constant dense_resource<{{.*}}> : tensor<2x1xf32>
+// INT4H: kiln.dequantize {{.*}} : (tensor<2x2xi8>, tensor<2x1xf32>) -> tensor<2x2xf32>
+func.func @tiny(%ids: tensor<2xi64>) -> tensor<2x2xf32> {
+  %t = kiln.constant dense<[[1.0e-6, -2.0e-6], [3.0e-6, 0.0]]> : tensor<2x2xf32>
+  %h = kiln.gather %t, %ids {axis = 0 : i64} : (tensor<2x2xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  return %h : tensor<2x2xf32>
 }

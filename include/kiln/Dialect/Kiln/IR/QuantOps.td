@@ -35,7 +35,8 @@ def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure, Kiln_Elementwise]> {
     scalars (per tensor), `[dim(axis)]` (per axis), or, with `block_size`
     `> 0`, of `input`'s shape with dimension `axis` divided by `block_size`
     (group-wise int4 weights: every `block_size` consecutive elements along
-    `axis` share one scale).
+    `axis` share one scale). `scale` has the result's element type, or f16
+    for an f32 result (compact scales; the product is computed in f32).
 
     ```mlir
     %w = kiln.dequantize %q, %s {axis = 0 : i64, block_size = 32 : i64}

@@ -318,7 +318,10 @@ def QuantizeEmbeddings : Pass<"kiln-quantize-embeddings", "func::FuncOp"> {
     `group-size` consecutive values of a row), two per byte (two's
     complement nibbles, the even element low), and the gathered bytes are
     unpacked with int8 arithmetic before the dequantization; a table whose
-    row length is not a multiple of `group-size` stays int8.
+    row length is not a multiple of `group-size` stays int8. int4 scales
+    are f16 with `half-scales` (the default; as in `kiln-quantize-weights`,
+    the values are quantized with the rounded scale, and a table with a
+    scale that is not a normal f16 number keeps f32 scales).
 
     It rewrites `kiln.gather %T, %ids {axis = 0}` whose table is a 2-D f32
     constant. A table that a matmul also reads (tied embeddings) keeps its
@@ -346,6 +349,9 @@ def QuantizeEmbeddings : Pass<"kiln-quantize-embeddings", "func::FuncOp"> {
            "int8 (one scale per row) or int4 (one scale per group)">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
            "int4: consecutive values of a row that share a scale (even)">,
+    Option<"halfScales", "half-scales", "bool", /*default=*/"true",
+           "int4: f16 scales (f32 for a table whose scales f16 cannot hold "
+           "as normal numbers)">,
     Option<"exclude", "exclude", "std::string", /*default=*/"\"\"",
            "Regular expression: tables whose node or weight name matches "
            "stay f32">,

@@ -55,6 +55,14 @@ std::string locationName(Location loc);
 /// The resource key of a constant's blob (or "w"), to name derived blobs.
 std::string blobKey(ConstantOp c);
 
+/// `x` rounded to the nearest f16 (ties to even), as f16 bits; false when
+/// it is not a normal f16 number (nor zero), whose precision would be less
+/// than 11 bits or which would overflow.
+bool toHalf(float x, uint16_t &h);
+
+/// The float value of normal f16 bits (or zero).
+float fromHalf(uint16_t h);
+
 /// A resource-blob constant of `type` holding `bytes`, named after `key`.
 Value blobConstant(OpBuilder &b, Location loc, RankedTensorType type,
                    llvm::StringRef key, llvm::ArrayRef<char> bytes);
