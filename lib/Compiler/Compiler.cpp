@@ -291,6 +291,8 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   {
     LowerOptions lower;
     lower.lowerFusedOps = options.lowerFusedOps;
+    if (cuda)
+      lower.scan = "channels";
     buildLowerPipeline(pm, lower);
   }
   if (emit >= EmitKind::Kernels)

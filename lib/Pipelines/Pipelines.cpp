@@ -16,6 +16,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -83,6 +84,7 @@ void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
   pm.addNestedPass<func::FuncOp>(createFormKernels());
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.lowerFusedOps = options.lowerFusedOps;
+  toLinalg.scan = options.scan;
   pm.addPass(createConvertKilnToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -149,6 +151,8 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createCUDAResidentWeights());
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // The selective scan's loop over (batch, channel) pairs (scan=channels).
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   CUDAMapLoopsOptions map;
   map.threadsPerBlock = options.threadsPerBlock;
   pm.addNestedPass<func::FuncOp>(createCUDAMapLoops(map));

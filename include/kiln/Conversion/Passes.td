@@ -22,7 +22,13 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
 
     With `lower-fused-ops=false`, `kiln.attention`, `kiln.selective_scan` and
     `kiln.causal_conv1d` stay for the codegen stage, which gives them fused
-    kernels; otherwise they get reference decompositions.
+    kernels; otherwise they get reference decompositions. The selective
+    scan's is a loop over time whose body is linalg ops over the batch and
+    channels (`scan=steps`, the default: each step parallel on the CPU's
+    pool), or (`scan=channels`, for the CUDA target) an `scf.forall` over
+    the (batch, channel) pairs, each running the recurrence over time and
+    its N states, with its state in its own row of the final state: one
+    GPU thread per pair, and one kernel instead of kernels per time step.
 
     The CPU lowering needs static shapes; an op with a dynamic dimension is
     reported at its location. One exception: attention whose K and V have a
@@ -35,7 +41,12 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
   let options = [
     Option<"lowerFusedOps", "lower-fused-ops", "bool", /*default=*/"true",
            "Decompose kiln.attention, kiln.selective_scan and "
-           "kiln.causal_conv1d too (reference lowering)">
+           "kiln.causal_conv1d too (reference lowering)">,
+    Option<"scan", "scan", "std::string", /*default=*/"\"steps\"",
+           "The selective scan's reference lowering: steps (a loop over "
+           "time of linalg ops, each parallel) or channels (one parallel "
+           "loop over batch and channel, each running the recurrence; the "
+           "CUDA target's)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -56,6 +56,11 @@ struct LowerOptions : PassPipelineOptions<LowerOptions> {
                      "(reference lowering) instead of leaving them for the "
                      "codegen stage's kernels"),
       llvm::cl::init(true)};
+  Option<std::string> scan{
+      *this, "scan",
+      llvm::cl::desc("The selective scan's reference lowering: steps (CPU) "
+                     "or channels (CUDA); see kiln-to-linalg"),
+      llvm::cl::init("steps")};
 };
 
 struct CPUCodegenOptions : PassPipelineOptions<CPUCodegenOptions> {

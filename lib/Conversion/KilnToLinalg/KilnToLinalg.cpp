@@ -128,6 +128,13 @@ struct ConvertKilnToLinalgPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (scan != "steps" && scan != "channels") {
+      mlir::emitError(module.getLoc(),
+                      "kiln-to-linalg: scan must be steps or channels, "
+                      "got '")
+          << scan << "'";
+      return signalPassFailure();
+    }
     WalkResult walk = module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op);
           attention && lowerFusedOps && hasDynamicShape(op)) {
@@ -175,7 +182,7 @@ struct ConvertKilnToLinalgPass
     populateIndexingToLinalgPatterns(patterns);
     if (lowerFusedOps) {
       populateAttentionToLinalgPatterns(patterns);
-      populateSSMToLinalgPatterns(patterns);
+      populateSSMToLinalgPatterns(patterns, scan == "channels");
     }
     patterns.add<UnsignedConstantPattern>(converter, ctx, /*benefit=*/2);
     patterns.add<KernelTypePattern, YieldTypePattern>(converter, ctx);

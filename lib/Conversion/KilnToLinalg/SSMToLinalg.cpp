@@ -210,6 +210,132 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
   }
 };
 
+/// The scan as one parallel loop over the (batch, channel) pairs, each
+/// running the whole recurrence over time and over its N states itself:
+/// the CUDA target makes it one kernel with a thread per pair, where the
+/// time-step decomposition above launches kernels for every step. A
+/// pair's state lives in its row of the final-state tensor, which only it
+/// touches.
+struct SelectiveScanChannelsPattern : OpConversionPattern<SelectiveScanOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SelectiveScanOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    auto yType = cast<RankedTensorType>(op.getY().getType());
+    auto hType = cast<RankedTensorType>(op.getFinalState().getType());
+    int64_t bt = yType.getDimSize(0), di = yType.getDimSize(1),
+            len = yType.getDimSize(2), n = hType.getDimSize(2);
+    Type f32 = rewriter.getF32Type();
+    auto h32 = RankedTensorType::get({bt, di, n}, f32);
+    auto y32 = RankedTensorType::get({bt, di, len}, f32);
+    Value h0 = adaptor.getInitialState()
+                   ? toF32(rewriter, loc, adaptor.getInitialState())
+                   : filledTensor(rewriter, loc, h32,
+                                  scalarConstant(rewriter, loc, f32, 0));
+    Value y0 = emptyTensor(rewriter, loc, y32);
+    Value u = adaptor.getU(), delta = adaptor.getDelta(), a = adaptor.getA(),
+          bm = adaptor.getB(), cm = adaptor.getC(), dSkip = adaptor.getD(),
+          z = adaptor.getZ(), dBias = adaptor.getDeltaBias();
+    bool softplusDelta = op.getDeltaSoftplus();
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(bt * di)},
+        ValueRange{y0, h0}, std::nullopt,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto cst = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(b, l, v).getResult();
+          };
+          Value bi = arith::DivUIOp::create(b, l, args[0], cst(di));
+          Value d = arith::RemUIOp::create(b, l, args[0], cst(di));
+          Value yOut = args[1], hOut = args[2];
+          // The element of `t` at `idx`, in f32.
+          auto at = [&](OpBuilder &nb, Location nl, Value t,
+                        ValueRange idx) -> Value {
+            Value v = tensor::ExtractOp::create(nb, nl, t, idx);
+            return convertScalar(nb, nl, v, f32);
+          };
+          SmallVector<OpFoldResult> rowOffsets{bi, d, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> unit(3, b.getIndexAttr(1));
+          auto rowSizes = [&](int64_t k) {
+            return SmallVector<OpFoldResult>{
+                b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(k)};
+          };
+          auto rowType = [&](int64_t k) {
+            return RankedTensorType::get({k}, f32);
+          };
+          Value hRow = tensor::ExtractSliceOp::create(
+              b, l, rowType(n), hOut, rowOffsets, rowSizes(n), unit);
+          Value yRow = tensor::ExtractSliceOp::create(
+              b, l, rowType(len), yOut, rowOffsets, rowSizes(len), unit);
+          Value zero = scalarConstant(b, l, f32, 0);
+          auto time = scf::ForOp::create(
+              b, l, cst(0), cst(len), cst(1), ValueRange{hRow, yRow},
+              [&](OpBuilder &tb, Location tl, Value t, ValueRange it) {
+                Value dt = at(tb, tl, delta, {bi, d, t});
+                if (dBias)
+                  dt =
+                      arith::AddFOp::create(tb, tl, dt, at(tb, tl, dBias, {d}));
+                if (softplusDelta)
+                  dt = softplus(tb, tl, dt);
+                Value ut = at(tb, tl, u, {bi, d, t});
+                Value dtu = arith::MulFOp::create(tb, tl, dt, ut);
+                // h[k] = exp(dt A[d,k]) h[k] + dt B[b,k,t] u; y += h[k] C.
+                auto states = scf::ForOp::create(
+                    tb, tl, cst(0), cst(n), cst(1), ValueRange{it[0], zero},
+                    [&](OpBuilder &sb, Location sl, Value k, ValueRange st) {
+                      Value da = math::ExpOp::create(
+                          sb, sl,
+                          arith::MulFOp::create(sb, sl, dt,
+                                                at(sb, sl, a, {d, k})));
+                      Value h = tensor::ExtractOp::create(sb, sl, st[0], k);
+                      Value hk = arith::AddFOp::create(
+                          sb, sl, arith::MulFOp::create(sb, sl, da, h),
+                          arith::MulFOp::create(sb, sl, dtu,
+                                                at(sb, sl, bm, {bi, k, t})));
+                      Value acc = arith::AddFOp::create(
+                          sb, sl, st[1],
+                          arith::MulFOp::create(sb, sl, hk,
+                                                at(sb, sl, cm, {bi, k, t})));
+                      Value hs = tensor::InsertOp::create(sb, sl, hk, st[0], k);
+                      scf::YieldOp::create(sb, sl, ValueRange{hs, acc});
+                    });
+                Value y = states.getResult(1);
+                if (dSkip)
+                  y = arith::AddFOp::create(
+                      tb, tl, y,
+                      arith::MulFOp::create(tb, tl, at(tb, tl, dSkip, {d}),
+                                            ut));
+                if (z)
+                  y = arith::MulFOp::create(
+                      tb, tl, y, silu(tb, tl, at(tb, tl, z, {bi, d, t})));
+                Value ys = tensor::InsertOp::create(tb, tl, y, it[1], t);
+                scf::YieldOp::create(tb, tl,
+                                     ValueRange{states.getResult(0), ys});
+              });
+          auto par = scf::InParallelOp::create(b, l);
+          OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
+          tensor::ParallelInsertSliceOp::create(
+              pb, l, time.getResult(1), yOut, rowOffsets, rowSizes(len), unit);
+          tensor::ParallelInsertSliceOp::create(pb, l, time.getResult(0), hOut,
+                                                rowOffsets, rowSizes(n), unit);
+        });
+    Type et = yType.getElementType();
+    auto round = [&](Value v, RankedTensorType t) -> Value {
+      if (et == f32)
+        return v;
+      return elementwise(rewriter, loc, t, {v},
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           return convertScalar(nb, l, a[0], et);
+                         });
+    };
+    rewriter.replaceOp(op, {round(forall.getResult(0), yType),
+                            round(forall.getResult(1), hType)});
+    return success();
+  }
+};
+
 struct CausalConv1dPattern : OpConversionPattern<CausalConv1dOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -278,7 +404,11 @@ struct CausalConv1dPattern : OpConversionPattern<CausalConv1dOp> {
 
 } // namespace
 
-void lowering::populateSSMToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<SelectiveScanPattern, CausalConv1dPattern>(
-      patterns.getContext());
+void lowering::populateSSMToLinalgPatterns(RewritePatternSet &patterns,
+                                           bool scanByChannel) {
+  if (scanByChannel)
+    patterns.add<SelectiveScanChannelsPattern>(patterns.getContext());
+  else
+    patterns.add<SelectiveScanPattern>(patterns.getContext());
+  patterns.add<CausalConv1dPattern>(patterns.getContext());
 }

@@ -105,7 +105,11 @@ void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 void populateRotaryToLinalgPatterns(RewritePatternSet &patterns);
-void populateSSMToLinalgPatterns(RewritePatternSet &patterns);
+/// `scanByChannel`: the selective scan as one parallel loop over (batch,
+/// channel) pairs running the recurrence (for GPUs); otherwise a loop over
+/// time steps of linalg ops.
+void populateSSMToLinalgPatterns(RewritePatternSet &patterns,
+                                 bool scanByChannel);
 void populateIndexingToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
 
