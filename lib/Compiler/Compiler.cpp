@@ -291,8 +291,10 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   {
     LowerOptions lower;
     lower.lowerFusedOps = options.lowerFusedOps;
-    if (cuda)
+    if (cuda) {
+      lower.attention = "rows";
       lower.scan = "channels";
+    }
     buildLowerPipeline(pm, lower);
   }
   if (emit >= EmitKind::Kernels)

@@ -84,6 +84,7 @@ void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
   pm.addNestedPass<func::FuncOp>(createFormKernels());
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.lowerFusedOps = options.lowerFusedOps;
+  toLinalg.attention = options.attention;
   toLinalg.scan = options.scan;
   pm.addPass(createConvertKilnToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
@@ -151,7 +152,8 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createCUDAResidentWeights());
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  // The selective scan's loop over (batch, channel) pairs (scan=channels).
+  // The loops over attention rows and over the scan's (batch, channel)
+  // pairs (kiln-to-linalg's attention=rows, scan=channels).
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   CUDAMapLoopsOptions map;
   map.threadsPerBlock = options.threadsPerBlock;

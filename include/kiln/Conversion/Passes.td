@@ -29,6 +29,12 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     the (batch, channel) pairs, each running the recurrence over time and
     its N states, with its state in its own row of the final state: one
     GPU thread per pair, and one kernel instead of kernels per time step.
+    Attention's decomposition materializes the `[Sq, Skv]` scores, each
+    step a linalg op (`attention=scores`, the default), or (`attention=rows`,
+    for the CUDA target) is an `scf.forall` over the (batch, head, query)
+    rows, each running an online softmax over its keys (a running maximum
+    rescales the sum and the accumulated output row), stopping at its last
+    causally visible key: one GPU thread per row, and no scores in memory.
 
     The CPU lowering needs static shapes; an op with a dynamic dimension is
     reported at its location. One exception: attention whose K and V have a
@@ -42,6 +48,10 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     Option<"lowerFusedOps", "lower-fused-ops", "bool", /*default=*/"true",
            "Decompose kiln.attention, kiln.selective_scan and "
            "kiln.causal_conv1d too (reference lowering)">,
+    Option<"attention", "attention", "std::string", /*default=*/"\"scores\"",
+           "Attention's reference lowering: scores (materialized, each step "
+           "a parallel linalg op) or rows (one parallel loop over query "
+           "rows, each an online softmax; the CUDA target's)">,
     Option<"scan", "scan", "std::string", /*default=*/"\"steps\"",
            "The selective scan's reference lowering: steps (a loop over "
            "time of linalg ops, each parallel) or channels (one parallel "

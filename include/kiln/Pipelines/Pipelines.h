@@ -56,6 +56,11 @@ struct LowerOptions : PassPipelineOptions<LowerOptions> {
                      "(reference lowering) instead of leaving them for the "
                      "codegen stage's kernels"),
       llvm::cl::init(true)};
+  Option<std::string> attention{
+      *this, "attention",
+      llvm::cl::desc("Attention's reference lowering: scores (CPU) or rows "
+                     "(CUDA); see kiln-to-linalg"),
+      llvm::cl::init("scores")};
   Option<std::string> scan{
       *this, "scan",
       llvm::cl::desc("The selective scan's reference lowering: steps (CPU) "

@@ -15,6 +15,8 @@
 
 #include "Utils.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::lowering;
@@ -264,6 +266,181 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
   }
 };
 
+/// Attention by query row (attention=rows, the CUDA target's): one
+/// scf.forall over the (batch, head, query) rows, each running an online
+/// softmax over its keys (the running maximum rescales the sum and the
+/// accumulated row) and never materializing the [Sq, Skv] scores: on the
+/// GPU, one kernel with a thread per row. Causal rows stop at their last
+/// visible key, and a dynamic length bounds the loop over the keys.
+struct AttentionRowsPattern : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value key = adaptor.getKey(), value = adaptor.getValue(), length;
+    std::optional<KvPrefix> kp = kvPrefix(key), vp = kvPrefix(value);
+    if (kp && vp) {
+      int64_t bound = std::min(kp->bound, vp->bound);
+      key = widenedSlice(rewriter, loc, *kp, bound);
+      value = widenedSlice(rewriter, loc, *vp, bound);
+      length = kp->length;
+    }
+    if (!hasDecomposableShapes(op))
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    auto type = cast<RankedTensorType>(op.getType());
+    auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
+    auto kt = cast<RankedTensorType>(key.getType());
+    auto vt = cast<RankedTensorType>(value.getType());
+    int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1),
+            sq = qt.getDimSize(2), d = qt.getDimSize(3), hkv = kt.getDimSize(1),
+            skv = kt.getDimSize(2), dv = vt.getDimSize(3), g = hq / hkv;
+    Type f32 = rewriter.getF32Type();
+    auto out32 = RankedTensorType::get({bsz, hq, sq, dv}, f32);
+    Value q = adaptor.getQuery(), mask = adaptor.getMask();
+    if (!length)
+      length = arith::ConstantIndexOp::create(rewriter, loc, skv);
+    double scale = op.getScale().convertToDouble();
+    bool causal = op.getCausal();
+    auto forall = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(bsz * hq * sq)},
+        ValueRange{emptyTensor(rewriter, loc, out32)}, std::nullopt,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto cst = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(b, l, v).getResult();
+          };
+          auto at = [&](OpBuilder &nb, Location nl, Value t,
+                        ValueRange idx) -> Value {
+            return convertScalar(
+                nb, nl, tensor::ExtractOp::create(nb, nl, t, idx), f32);
+          };
+          Value bi = arith::DivUIOp::create(b, l, args[0], cst(hq * sq));
+          Value rest = arith::RemUIOp::create(b, l, args[0], cst(hq * sq));
+          Value h = arith::DivUIOp::create(b, l, rest, cst(sq));
+          Value i = arith::RemUIOp::create(b, l, rest, cst(sq));
+          Value hk = arith::DivUIOp::create(b, l, h, cst(g));
+          // Keys 0 .. end: causally, j <= i + (length - Sq).
+          Value end = length;
+          if (causal)
+            end = arith::MaxSIOp::create(
+                b, l, cst(0),
+                arith::AddIOp::create(
+                    b, l, i, arith::SubIOp::create(b, l, length, cst(sq - 1))));
+          SmallVector<OpFoldResult> rowOffsets{bi, h, i, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> rowSizes{
+              b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(1),
+              b.getIndexAttr(dv)};
+          SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
+          auto rowType = RankedTensorType::get({dv}, f32);
+          Value row = tensor::ExtractSliceOp::create(
+              b, l, rowType, args[1], rowOffsets, rowSizes, unit);
+          Value zero = scalarConstant(b, l, f32, 0);
+          Value one = scalarConstant(b, l, f32, 1);
+          Value ninf = extremeConstant(b, l, f32, false);
+          row = linalg::FillOp::create(b, l, zero, row).getResult(0);
+          auto keys = scf::ForOp::create(
+              b, l, cst(0), end, cst(1), ValueRange{row, ninf, zero},
+              [&](OpBuilder &kb, Location kl, Value j, ValueRange it) {
+                // s = scale * q[i] . k[j] (+ mask)
+                auto dot = scf::ForOp::create(
+                    kb, kl, cst(0), cst(d), cst(1), ValueRange{zero},
+                    [&](OpBuilder &db, Location dl, Value e, ValueRange acc) {
+                      Value p = arith::MulFOp::create(
+                          db, dl, at(db, dl, q, {bi, h, i, e}),
+                          at(db, dl, key, {bi, hk, j, e}));
+                      scf::YieldOp::create(
+                          db, dl,
+                          ValueRange{arith::AddFOp::create(db, dl, acc[0], p)
+                                         .getResult()});
+                    });
+                Value sc =
+                    arith::MulFOp::create(kb, kl, dot.getResult(0),
+                                          scalarConstant(kb, kl, f32, scale));
+                if (mask) {
+                  // Broadcast: the mask's dimensions align with the
+                  // trailing ones of [B, Hq, Sq, Skv].
+                  auto mt = cast<RankedTensorType>(mask.getType());
+                  Value full[4] = {bi, h, i, j};
+                  SmallVector<Value> idx;
+                  for (int64_t k = 0; k < mt.getRank(); ++k) {
+                    int64_t fullDim = 4 - mt.getRank() + k;
+                    idx.push_back(mt.getDimSize(k) == 1 ? cst(0)
+                                                        : full[fullDim]);
+                  }
+                  Value m = tensor::ExtractOp::create(kb, kl, mask, idx);
+                  if (mt.getElementType().isInteger(1))
+                    sc = arith::SelectOp::create(kb, kl, m, sc, ninf);
+                  else
+                    sc = arith::AddFOp::create(kb, kl, sc,
+                                               convertScalar(kb, kl, m, f32));
+                }
+                // Online softmax: a running maximum; while it is -inf
+                // (every key so far masked), nothing accumulates.
+                Value mNew = arith::MaximumFOp::create(kb, kl, it[1], sc);
+                Value dead = arith::CmpFOp::create(
+                    kb, kl, arith::CmpFPredicate::OEQ, mNew, ninf);
+                Value corr = arith::SelectOp::create(
+                    kb, kl, dead, one,
+                    math::ExpOp::create(
+                        kb, kl, arith::SubFOp::create(kb, kl, it[1], mNew)));
+                Value p = arith::SelectOp::create(
+                    kb, kl, dead, zero,
+                    math::ExpOp::create(
+                        kb, kl, arith::SubFOp::create(kb, kl, sc, mNew)));
+                Value sum = arith::AddFOp::create(
+                    kb, kl, arith::MulFOp::create(kb, kl, it[2], corr), p);
+                auto acc = scf::ForOp::create(
+                    kb, kl, cst(0), cst(dv), cst(1), ValueRange{it[0]},
+                    [&](OpBuilder &ab, Location al, Value e, ValueRange r) {
+                      Value o = tensor::ExtractOp::create(ab, al, r[0], e);
+                      Value nv = arith::AddFOp::create(
+                          ab, al, arith::MulFOp::create(ab, al, o, corr),
+                          arith::MulFOp::create(
+                              ab, al, p, at(ab, al, value, {bi, hk, j, e})));
+                      scf::YieldOp::create(ab, al,
+                                           ValueRange{tensor::InsertOp::create(
+                                                          ab, al, nv, r[0], e)
+                                                          .getResult()});
+                    });
+                scf::YieldOp::create(kb, kl,
+                                     ValueRange{acc.getResult(0), mNew, sum});
+              });
+          // out = acc / sum (0 for a row with no visible key).
+          Value sum = keys.getResult(2);
+          Value empty =
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, sum, zero);
+          Value inv = arith::SelectOp::create(
+              b, l, empty, zero, arith::DivFOp::create(b, l, one, sum));
+          auto norm = scf::ForOp::create(
+              b, l, cst(0), cst(dv), cst(1), ValueRange{keys.getResult(0)},
+              [&](OpBuilder &nb, Location nl, Value e, ValueRange r) {
+                Value o = tensor::ExtractOp::create(nb, nl, r[0], e);
+                scf::YieldOp::create(
+                    nb, nl,
+                    ValueRange{tensor::InsertOp::create(
+                                   nb, nl,
+                                   arith::MulFOp::create(nb, nl, o, inv), r[0],
+                                   e)
+                                   .getResult()});
+              });
+          auto par = scf::InParallelOp::create(b, l);
+          OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
+          tensor::ParallelInsertSliceOp::create(
+              pb, l, norm.getResult(0), args[1], rowOffsets, rowSizes, unit);
+        });
+    Value out = forall.getResult(0);
+    if (type.getElementType() != f32)
+      out = elementwise(rewriter, loc, type, {out},
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          return convertScalar(nb, l, a[0],
+                                               type.getElementType());
+                        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 struct RotaryPattern : OpConversionPattern<RotaryOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -335,8 +512,12 @@ struct RotaryPattern : OpConversionPattern<RotaryOp> {
 
 } // namespace
 
-void lowering::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionPattern>(patterns.getContext());
+void lowering::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
+                                                 bool byRow) {
+  if (byRow)
+    patterns.add<AttentionRowsPattern>(patterns.getContext());
+  else
+    patterns.add<AttentionPattern>(patterns.getContext());
 }
 
 void lowering::populateRotaryToLinalgPatterns(RewritePatternSet &patterns) {

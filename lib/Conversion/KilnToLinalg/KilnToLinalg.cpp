@@ -128,6 +128,13 @@ struct ConvertKilnToLinalgPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (attention != "scores" && attention != "rows") {
+      mlir::emitError(module.getLoc(),
+                      "kiln-to-linalg: attention must be scores or rows, "
+                      "got '")
+          << attention << "'";
+      return signalPassFailure();
+    }
     if (scan != "steps" && scan != "channels") {
       mlir::emitError(module.getLoc(),
                       "kiln-to-linalg: scan must be steps or channels, "
@@ -181,7 +188,7 @@ struct ConvertKilnToLinalgPass
     populateRotaryToLinalgPatterns(patterns);
     populateIndexingToLinalgPatterns(patterns);
     if (lowerFusedOps) {
-      populateAttentionToLinalgPatterns(patterns);
+      populateAttentionToLinalgPatterns(patterns, attention == "rows");
       populateSSMToLinalgPatterns(patterns, scan == "channels");
     }
     patterns.add<UnsignedConstantPattern>(converter, ctx, /*benefit=*/2);

@@ -103,7 +103,10 @@ void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateComputeToLinalgPatterns(RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
-void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// `byRow`: attention as one parallel loop over the query rows, each an
+/// online softmax over its keys (for GPUs); otherwise the materialized
+/// scores' decomposition.
+void populateAttentionToLinalgPatterns(RewritePatternSet &patterns, bool byRow);
 void populateRotaryToLinalgPatterns(RewritePatternSet &patterns);
 /// `scanByChannel`: the selective scan as one parallel loop over (batch,
 /// channel) pairs running the recurrence (for GPUs); otherwise a loop over

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import compile_and_run, resource_blob
+from conftest import compile_and_run, resource_blob, run, tool
 
 R = np.random.default_rng(1234)
 MLIR_TYPES = {np.dtype("float32"): "f32", np.dtype("float16"): "f16",
@@ -480,6 +480,42 @@ def test_attention_masks(tmp_path):
     check(tmp_path, [q, k, v, bmask, fmask],
           [attention_ref(q, k, v, 0.3, mask=bmask),
            attention_ref(q, k, v, 0.3, True, fmask)], body)
+
+
+def test_attention_cuda_rows(tmp_path):
+    """The CUDA target's attention (a thread per query row, an online
+    softmax over its keys), emulated on the host: grouped heads with a
+    causal mask over more keys than queries, a boolean mask with a fully
+    masked row, a broadcast float mask with causal, against numpy."""
+    q, k, v = randn(2, 6, 9, 16), randn(2, 2, 13, 16), randn(2, 2, 13, 12)
+    q2 = randn(1, 4, 7, 8)
+    k2, v2 = randn(1, 4, 7, 8), randn(1, 4, 7, 8)
+    bmask = R.random((7, 7)) > 0.3
+    bmask[3] = False
+    fmask = randn(1, 1, 7, 7) * 2
+    T = ttype
+    body = (f"  %r0 = kiln.attention %a0, %a1, %a2 {{scale = 0.25 : f64, causal = true}} : ({T(q)}, {T(k)}, {T(v)}) -> tensor<2x6x9x12xf32>\n"
+            f"  %r1 = kiln.attention %a3, %a4, %a5 mask(%a6) {{scale = 0.3 : f64}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(bmask)}) -> {T(q2)}\n"
+            f"  %r2 = kiln.attention %a3, %a4, %a5 mask(%a7) {{scale = 0.3 : f64, causal = true}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(fmask)}) -> {T(q2)}")
+    inputs = [q, k, v, q2, k2, v2, bmask, fmask]
+    outputs = [attention_ref(q, k, v, 0.25, True),
+               attention_ref(q2, k2, v2, 0.3, mask=bmask),
+               attention_ref(q2, k2, v2, 0.3, True, fmask)]
+    assert not outputs[1][0, :, 3].any()  # the fully masked row
+    src = tmp_path / "model.mlir"
+    src.write_text(module(inputs, outputs, body))
+    so = tmp_path / "model.so"
+    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
+         "--cuda-emulate"])
+    args = []
+    for i, x in enumerate(inputs):
+        np.save(tmp_path / f"in{i}.npy", x)
+        args += ["--input", str(tmp_path / f"in{i}.npy")]
+    for i, y in enumerate(outputs):
+        np.save(tmp_path / f"want{i}.npy", y)
+        args += ["--expect", str(tmp_path / f"want{i}.npy")]
+    assert " ok" in run([tool("kiln-run"), str(so), *args, "--atol", "1e-4",
+                         "--rtol", "1e-3"]).stdout
 
 
 @pytest.mark.parametrize("interleaved", [False, True])
