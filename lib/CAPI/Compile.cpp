@@ -10,6 +10,8 @@
 
 #include "Internal.h"
 
+#include "kiln/Compiler/Diagnostics.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
@@ -55,7 +57,7 @@ private:
   std::shared_ptr<MLIRContext> context;
   llvm::SourceMgr sourceMgr;
   llvm::raw_string_ostream stream;
-  SourceMgrDiagnosticHandler handler;
+  kiln::ModelDiagnosticHandler handler;
 };
 
 kiln_compiler_status *invalid(const char *fn, const std::string &what) {

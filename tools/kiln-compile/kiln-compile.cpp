@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Compiler/Compiler.h"
+#include "kiln/Compiler/Diagnostics.h"
 #include "kiln/InitAll.h"
 
 #include "mlir/IR/AsmState.h"
@@ -234,7 +235,7 @@ int main(int argc, char **argv) {
 
   std::unique_ptr<MLIRContext> ctx = createContext();
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, ctx.get());
+  ModelDiagnosticHandler diagnostics(sourceMgr, ctx.get());
   OwningOpRef<ModuleOp> module = loadModel(*ctx, inputFile, options);
   if (!module)
     return 1;

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Compiler/Compiler.h"
+#include "kiln/Compiler/Diagnostics.h"
 #include "kiln/runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -417,7 +418,7 @@ int main(int argc, char **argv) {
   } else {
     ctx = kiln::createContext();
     llvm::SourceMgr sourceMgr;
-    SourceMgrDiagnosticHandler diagnostics(sourceMgr, ctx.get());
+    kiln::ModelDiagnosticHandler diagnostics(sourceMgr, ctx.get());
     kiln::CompileOptions options;
     options.cpu.cpu = opts.cpuName;
     options.maxContext = opts.maxContext;
