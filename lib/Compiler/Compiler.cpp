@@ -292,6 +292,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     LowerOptions lower;
     lower.lowerFusedOps = options.lowerFusedOps;
     if (cuda) {
+      lower.fuseDequant = true;
       lower.attention = "rows";
       lower.scan = "channels";
     }

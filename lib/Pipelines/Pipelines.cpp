@@ -84,6 +84,7 @@ void kiln::buildLowerPipeline(OpPassManager &pm, const LowerOptions &options) {
   pm.addNestedPass<func::FuncOp>(createFormKernels());
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.lowerFusedOps = options.lowerFusedOps;
+  toLinalg.fuseDequant = options.fuseDequant;
   toLinalg.attention = options.attention;
   toLinalg.scan = options.scan;
   pm.addPass(createConvertKilnToLinalg(toLinalg));

@@ -35,6 +35,11 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     rows, each running an online softmax over its keys (a running maximum
     rescales the sum and the accumulated output row), stopping at its last
     causally visible key: one GPU thread per row, and no scores in memory.
+    `kiln.qmatmul` (a packed int8/int4 weight, when the CPU micro-kernels
+    do not take it) unpacks the weight and dequantizes it into an f32
+    buffer before a matmul, or (`fuse-dequant`, for the CUDA target) is one
+    `linalg.generic` contraction that reads the packed byte, scale and zero
+    point of each weight element in its loop.
 
     The CPU lowering needs static shapes; an op with a dynamic dimension is
     reported at its location. One exception: attention whose K and V have a
@@ -48,6 +53,10 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     Option<"lowerFusedOps", "lower-fused-ops", "bool", /*default=*/"true",
            "Decompose kiln.attention, kiln.selective_scan and "
            "kiln.causal_conv1d too (reference lowering)">,
+    Option<"fuseDequant", "fuse-dequant", "bool", /*default=*/"false",
+           "kiln.qmatmul as one contraction that dequantizes the packed "
+           "weight where it reads it (the CUDA target's), instead of "
+           "unpacking and dequantizing it into buffers first">,
     Option<"attention", "attention", "std::string", /*default=*/"\"scores\"",
            "Attention's reference lowering: scores (materialized, each step "
            "a parallel linalg op) or rows (one parallel loop over query "

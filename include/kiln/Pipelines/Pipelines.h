@@ -56,6 +56,11 @@ struct LowerOptions : PassPipelineOptions<LowerOptions> {
                      "(reference lowering) instead of leaving them for the "
                      "codegen stage's kernels"),
       llvm::cl::init(true)};
+  Option<bool> fuseDequant{
+      *this, "fuse-dequant",
+      llvm::cl::desc("kiln.qmatmul dequantizes inside its contraction "
+                     "(CUDA); see kiln-to-linalg"),
+      llvm::cl::init(false)};
   Option<std::string> attention{
       *this, "attention",
       llvm::cl::desc("Attention's reference lowering: scores (CPU) or rows "

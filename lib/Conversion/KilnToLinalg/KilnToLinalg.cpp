@@ -184,7 +184,7 @@ struct ConvertKilnToLinalgPass
     populateComputeToLinalgPatterns(patterns);
     populateReductionToLinalgPatterns(patterns);
     populateShapeToLinalgPatterns(patterns);
-    populateQuantToLinalgPatterns(patterns);
+    populateQuantToLinalgPatterns(patterns, fuseDequant);
     populateRotaryToLinalgPatterns(patterns);
     populateIndexingToLinalgPatterns(patterns);
     if (lowerFusedOps) {

@@ -224,9 +224,99 @@ struct QMatmulPattern : OpConversionPattern<QMatmulOp> {
   }
 };
 
+/// qmatmul as one contraction that reads the packed weight, its scales and
+/// zero points where the product uses them, dequantizing each weight
+/// element in the loop (fuse-dequant, the CUDA target's): neither the
+/// unpacked bytes nor the f32 weight exist as buffers. Column n of the
+/// weight is byte (n / 64, k, n % 64) (int8), or the nibble (n % 64) / 32
+/// of byte (n / 64, k, n % 32) (int4).
+struct QMatmulFusedPattern : OpConversionPattern<QMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t bits = op.getBits(), gs = op.getGroupSize();
+    auto outType = cast<RankedTensorType>(op.getType());
+    Type i8 = rewriter.getI8Type(), f32 = rewriter.getF32Type();
+    // Loops: the result's dimensions (batch..., m, n), then k.
+    unsigned rank = outType.getRank(), loops = rank + 1;
+    AffineExpr n = getAffineDimExpr(rank - 1, ctx),
+               k = getAffineDimExpr(rank, ctx);
+    SmallVector<AffineExpr> lhsExprs, outExprs;
+    for (unsigned i = 0; i + 1 < rank; ++i) {
+      lhsExprs.push_back(getAffineDimExpr(i, ctx));
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+    }
+    lhsExprs.push_back(k);
+    outExprs.push_back(n);
+    AffineExpr byte = bits == 8 ? n % 64 : n % 32;
+    AffineMap param = AffineMap::get(loops, 0, {k.floorDiv(gs), n}, ctx);
+    SmallVector<AffineMap> maps{
+        AffineMap::get(loops, 0, lhsExprs, ctx),
+        AffineMap::get(loops, 0, {n.floorDiv(64), k, byte}, ctx), param};
+    SmallVector<Value> ins{adaptor.getLhs(), adaptor.getWeight(),
+                           adaptor.getScales()};
+    if (adaptor.getZeroPoints()) {
+      maps.push_back(param);
+      ins.push_back(adaptor.getZeroPoints());
+    }
+    maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value init = filledTensor(rewriter, loc, outType,
+                              scalarConstant(rewriter, loc, f32, 0));
+    bool zeroPoints = adaptor.getZeroPoints() != nullptr;
+    double zero = bits == 4 ? 8.0 : 0.0;
+    Value out =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{outType}, ins, ValueRange{init}, maps,
+            iterators,
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value v = a[1];
+              if (bits == 4) {
+                // The nibble: (n % 64) / 32, as a shift of 0 or 4.
+                Value col = linalg::IndexOp::create(b, l, rank - 1);
+                Value half = arith::DivUIOp::create(
+                    b, l,
+                    arith::RemUIOp::create(
+                        b, l, col, arith::ConstantIndexOp::create(b, l, 64)),
+                    arith::ConstantIndexOp::create(b, l, 32));
+                Value shift = arith::MulIOp::create(
+                    b, l, arith::IndexCastOp::create(b, l, i8, half),
+                    scalarConstant(b, l, i8, 4));
+                v = arith::AndIOp::create(
+                    b, l, arith::ShRUIOp::create(b, l, v, shift),
+                    scalarConstant(b, l, i8, 15));
+              }
+              Value z = zeroPoints ? convertScalar(b, l, a[3], f32)
+                                   : scalarConstant(b, l, f32, zero);
+              Value w = arith::MulFOp::create(
+                  b, l,
+                  arith::SubFOp::create(b, l, convertScalar(b, l, v, f32), z),
+                  convertScalar(b, l, a[2], f32));
+              Value p = arith::MulFOp::create(
+                  b, l, convertScalar(b, l, a[0], f32), w);
+              linalg::YieldOp::create(
+                  b, l, arith::AddFOp::create(b, l, a.back(), p).getResult());
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 } // namespace
 
-void lowering::populateQuantToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizePattern, DequantizePattern, QMatmulPattern>(
-      patterns.getContext());
+void lowering::populateQuantToLinalgPatterns(RewritePatternSet &patterns,
+                                             bool fuseDequant) {
+  patterns.add<QuantizePattern, DequantizePattern>(patterns.getContext());
+  if (fuseDequant)
+    patterns.add<QMatmulFusedPattern>(patterns.getContext());
+  else
+    patterns.add<QMatmulPattern>(patterns.getContext());
 }

@@ -114,7 +114,10 @@ void populateRotaryToLinalgPatterns(RewritePatternSet &patterns);
 void populateSSMToLinalgPatterns(RewritePatternSet &patterns,
                                  bool scanByChannel);
 void populateIndexingToLinalgPatterns(RewritePatternSet &patterns);
-void populateQuantToLinalgPatterns(RewritePatternSet &patterns);
+/// `fuseDequant`: kiln.qmatmul as one contraction dequantizing the packed
+/// weight in its loop (for GPUs); otherwise unpack, dequantize, matmul.
+void populateQuantToLinalgPatterns(RewritePatternSet &patterns,
+                                   bool fuseDequant);
 
 } // namespace mlir::kiln::lowering
 

@@ -81,15 +81,22 @@ def test_cuda_emulated(tmp_path, family, exported):
 @pytest.mark.parametrize("flags", [["--quantize=int8"], ["--quantize=int4"],
                                    ["--quantize=int4",
                                     "--quant-half-scales=false"],
+                                   ["--quantize=int4", "--quant-zero-points"],
                                    ["--dtype=bf16"]])
 def test_cuda_quantized(tmp_path, flags, toolkit, exported):
-    """Quantized and bf16 weights (int4 with f16 or f32 scales) compile for
-    sm_90 (ptxas accepts the PTX) and, emulated, stay close to PyTorch's
-    fp32 outputs (the CPU tests' cosine bounds)."""
+    """Quantized and bf16 weights (int4 with f16 or f32 scales, with zero
+    points) compile for sm_90 (ptxas accepts the PTX) and, emulated, stay
+    close to PyTorch's fp32 outputs (the CPU tests' cosine bounds). The
+    products dequantize the packed weights inside their loops: no f32
+    weight is materialized."""
     onnx_path, inputs, outputs = exported("llama_decode")
     ptx = tmp_path / "q.ptx"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda", "--emit=ptx",
          "-o", str(ptx), *flags])
+    if flags[0].startswith("--quantize"):
+        linalg = run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+                      "--emit=linalg", "-o", "-", *flags]).stdout
+        assert "floordiv 64" in linalg and "linalg.matmul" not in linalg
     ptxas(ptx, "sm_90")
     so = tmp_path / "q.so"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
