@@ -66,6 +66,33 @@ def ptxas(ptx, arch):
         f"{p.stdout}\n{p.stderr}"
 
 
+def ptx_only_toolkit(tmp_path):
+    """A CUDA toolkit folder with libdevice and no ptxas: kiln-compile then
+    embeds PTX (for --gpu-arch), which the driver compiles for the GPU at
+    hand."""
+    root = tmp_path / "toolkit"
+    (root / "nvvm").mkdir(parents=True)
+    (root / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    return root
+
+
+def npy_args(tmp_path, inputs, expected=(), atol=None, rtol=None):
+    """kiln-run arguments: each input saved as in{i}.npy (--input), each
+    expected output as want{i}.npy (--expect), and the tolerances."""
+    args = []
+    for flag, name, arrays in (("--input", "in", inputs),
+                               ("--expect", "want", expected)):
+        for i, a in enumerate(arrays):
+            p = tmp_path / f"{name}{i}.npy"
+            np.save(p, a)
+            args += [flag, str(p)]
+    if atol is not None:
+        args += ["--atol", str(atol)]
+    if rtol is not None:
+        args += ["--rtol", str(rtol)]
+    return args
+
+
 def resource_blob(array):
     """The hex string of a builtin dense_resource blob holding `array`."""
     a = np.ascontiguousarray(array)
@@ -82,16 +109,7 @@ def compile_and_run(tmp_path, mlir_text, inputs, expected, atol=1e-4,
     src.write_text(mlir_text)
     so = tmp_path / "model.so"
     run([tool("kiln-compile"), str(src), "-o", str(so), *extra_compile])
-    args = []
-    for i, x in enumerate(inputs):
-        p = tmp_path / f"in{i}.npy"
-        np.save(p, x)
-        args += ["--input", str(p)]
-    for i, y in enumerate(expected):
-        p = tmp_path / f"want{i}.npy"
-        np.save(p, y)
-        args += ["--expect", str(p)]
-    args += ["--atol", str(atol), "--rtol", str(rtol)]
+    args = npy_args(tmp_path, inputs, expected, atol, rtol)
     if entry:
         args += ["--entry", entry]
     outs = {}

@@ -120,24 +120,35 @@ Value widenedSlice(OpBuilder &b, Location loc, const KvPrefix &p,
       s.getSource(), s.getMixedOffsets(), sizes, s.getMixedStrides());
 }
 
+/// K and V as both decompositions read them: static, and with a dynamic
+/// length the static slices that hold them (`length` is the length, an
+/// index; null when K and V are static).
+struct StaticKv {
+  Value key, value, length;
+};
+FailureOr<StaticKv> staticKv(OpBuilder &b, AttentionOp op, Value key,
+                             Value value) {
+  if (!hasDecomposableShapes(op))
+    return failure();
+  std::optional<KvPrefix> kp = kvPrefix(key), vp = kvPrefix(value);
+  if (!kp || !vp)
+    return StaticKv{key, value, Value()};
+  int64_t bound = std::min(kp->bound, vp->bound);
+  return StaticKv{widenedSlice(b, op.getLoc(), *kp, bound),
+                  widenedSlice(b, op.getLoc(), *vp, bound), kp->length};
+}
+
 struct AttentionPattern : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    // A dynamic length: the static slices that hold K and V, and the length
-    // (an index) past which keys are masked.
-    Value key = adaptor.getKey(), value = adaptor.getValue(), length;
-    std::optional<KvPrefix> kp = kvPrefix(key), vp = kvPrefix(value);
-    if (kp && vp) {
-      int64_t bound = std::min(kp->bound, vp->bound);
-      key = widenedSlice(rewriter, loc, *kp, bound);
-      value = widenedSlice(rewriter, loc, *vp, bound);
-      length = kp->length;
-    }
-    if (!hasDecomposableShapes(op))
+    FailureOr<StaticKv> kv =
+        staticKv(rewriter, op, adaptor.getKey(), adaptor.getValue());
+    if (failed(kv))
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    Value key = kv->key, value = kv->value, length = kv->length;
     MLIRContext *ctx = rewriter.getContext();
     auto type = cast<RankedTensorType>(op.getType());
     auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
@@ -278,16 +289,11 @@ struct AttentionRowsPattern : OpConversionPattern<AttentionOp> {
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value key = adaptor.getKey(), value = adaptor.getValue(), length;
-    std::optional<KvPrefix> kp = kvPrefix(key), vp = kvPrefix(value);
-    if (kp && vp) {
-      int64_t bound = std::min(kp->bound, vp->bound);
-      key = widenedSlice(rewriter, loc, *kp, bound);
-      value = widenedSlice(rewriter, loc, *vp, bound);
-      length = kp->length;
-    }
-    if (!hasDecomposableShapes(op))
+    FailureOr<StaticKv> kv =
+        staticKv(rewriter, op, adaptor.getKey(), adaptor.getValue());
+    if (failed(kv))
       return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    Value key = kv->key, value = kv->value, length = kv->length;
     auto type = cast<RankedTensorType>(op.getType());
     auto qt = cast<RankedTensorType>(adaptor.getQuery().getType());
     auto kt = cast<RankedTensorType>(key.getType());
@@ -429,14 +435,7 @@ struct AttentionRowsPattern : OpConversionPattern<AttentionOp> {
           tensor::ParallelInsertSliceOp::create(
               pb, l, norm.getResult(0), args[1], rowOffsets, rowSizes, unit);
         });
-    Value out = forall.getResult(0);
-    if (type.getElementType() != f32)
-      out = elementwise(rewriter, loc, type, {out},
-                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                          return convertScalar(nb, l, a[0],
-                                               type.getElementType());
-                        });
-    rewriter.replaceOp(op, out);
+    rewriter.replaceOp(op, toType(rewriter, loc, forall.getResult(0), type));
     return success();
   }
 };

@@ -195,17 +195,8 @@ struct SelectiveScanPattern : OpConversionPattern<SelectiveScanOp> {
                                                      sizes, strides);
           scf::YieldOp::create(b, l, ValueRange{hNew, yNew});
         });
-    Type et = yType.getElementType();
-    auto round = [&](Value v, RankedTensorType t) -> Value {
-      if (et == f32)
-        return v;
-      return elementwise(rewriter, loc, t, {v},
-                         [&](OpBuilder &nb, Location l, ValueRange a) {
-                           return convertScalar(nb, l, a[0], et);
-                         });
-    };
-    rewriter.replaceOp(
-        op, {round(loop.getResult(1), yType), round(loop.getResult(0), hType)});
+    rewriter.replaceOp(op, {toType(rewriter, loc, loop.getResult(1), yType),
+                            toType(rewriter, loc, loop.getResult(0), hType)});
     return success();
   }
 };
@@ -321,17 +312,8 @@ struct SelectiveScanChannelsPattern : OpConversionPattern<SelectiveScanOp> {
           tensor::ParallelInsertSliceOp::create(pb, l, time.getResult(0), hOut,
                                                 rowOffsets, rowSizes(n), unit);
         });
-    Type et = yType.getElementType();
-    auto round = [&](Value v, RankedTensorType t) -> Value {
-      if (et == f32)
-        return v;
-      return elementwise(rewriter, loc, t, {v},
-                         [&](OpBuilder &nb, Location l, ValueRange a) {
-                           return convertScalar(nb, l, a[0], et);
-                         });
-    };
-    rewriter.replaceOp(op, {round(forall.getResult(0), yType),
-                            round(forall.getResult(1), hType)});
+    rewriter.replaceOp(op, {toType(rewriter, loc, forall.getResult(0), yType),
+                            toType(rewriter, loc, forall.getResult(1), hType)});
     return success();
   }
 };

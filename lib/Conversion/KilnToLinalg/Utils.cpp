@@ -216,6 +216,17 @@ Value lowering::reduce(OpBuilder &b, Location loc, Value input,
   return generic.getResult(0);
 }
 
+Value lowering::toType(OpBuilder &b, Location loc, Value v,
+                       RankedTensorType type) {
+  Type et = type.getElementType();
+  if (et == getElementTypeOrSelf(v.getType()))
+    return v;
+  return elementwise(b, loc, type, {v},
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       return convertScalar(nb, l, a[0], et);
+                     });
+}
+
 LogicalResult
 lowering::requireStaticShapes(Operation *op,
                               ConversionPatternRewriter &rewriter) {

@@ -38,6 +38,10 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
 Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
                     bool isUnsigned = false, bool toUnsigned = false);
 
+/// `v` converted elementwise to `type` (its shape, another element type);
+/// `v` itself when the element types agree.
+Value toType(OpBuilder &b, Location loc, Value v, RankedTensorType type);
+
 /// `t` with an unsigned element type replaced by its signless twin (the
 /// lowering's representation of quantized data).
 RankedTensorType signlessType(RankedTensorType t);

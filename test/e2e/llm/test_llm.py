@@ -13,8 +13,8 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from conftest import (LIBDEVICE, missing_cuda_toolkit,  # noqa: E402
-                      missing_gpu, ptxas, run, tool)
+from conftest import (missing_cuda_toolkit, missing_gpu,  # noqa: E402
+                      ptx_only_toolkit, ptxas, run, tool)
 import reference as R  # noqa: E402
 
 PROMPT = [1, 5, 9, 2, 7]
@@ -132,9 +132,7 @@ def test_cuda(tmp_path, name):
         return
     # PTX for sm_80 (a toolkit without ptxas): the driver compiles it for
     # the GPU at hand.
-    ptx_only = tmp_path / "toolkit"
-    (ptx_only / "nvvm").mkdir(parents=True)
-    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    ptx_only = ptx_only_toolkit(tmp_path)
     so = compile_ckpt(tmp_path, ckpt, max_context=40,
                       extra=["--target=cuda", "--gpu-arch=sm_80",
                              f"--cuda-toolkit={ptx_only}"])

@@ -13,8 +13,8 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from conftest import (LIBDEVICE, missing_cuda_toolkit,  # noqa: E402
-                      missing_gpu, ptxas, run, tool)
+from conftest import (missing_cuda_toolkit, missing_gpu,  # noqa: E402
+                      ptx_only_toolkit, ptxas, run, tool)
 import mamba_reference as M  # noqa: E402
 import reference as R  # noqa: E402
 from test_llm import PROMPT, generate  # noqa: E402
@@ -94,9 +94,7 @@ def test_cuda(tmp_path):
     if reason:
         print(f"\nskipping the Mamba checkpoint on the GPU: {reason}")
         return
-    ptx_only = tmp_path / "toolkit"
-    (ptx_only / "nvvm").mkdir(parents=True)
-    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    ptx_only = ptx_only_toolkit(tmp_path)
     so = compile_ckpt(tmp_path, ckpt, extra=["--target=cuda",
                                              "--gpu-arch=sm_80",
                                              f"--cuda-toolkit={ptx_only}"])

@@ -10,8 +10,8 @@ import pytest
 
 import numpy as np
 
-from conftest import (LIBDEVICE, missing_cuda_toolkit, missing_gpu,
-                      ptxas, run, tool)
+from conftest import (missing_cuda_toolkit, missing_gpu, npy_args,
+                      ptx_only_toolkit, ptxas, run, tool)
 from families import FAMILIES, export
 
 @pytest.fixture(scope="module")
@@ -59,13 +59,7 @@ def test_cuda_compile(tmp_path, family, toolkit, exported):
 
 
 def _check_outputs(tmp_path, so, inputs, outputs, extra=()):
-    args = []
-    for i, x in enumerate(inputs):
-        np.save(tmp_path / f"in{i}.npy", x)
-        args += ["--input", str(tmp_path / f"in{i}.npy")]
-    np.save(tmp_path / "want.npy", outputs[0])
-    args += ["--expect", str(tmp_path / "want.npy"), "--atol", "1e-4",
-             "--rtol", "1e-3"]
+    args = npy_args(tmp_path, inputs, outputs[:1], 1e-4, 1e-3)
     assert " ok" in run([tool("kiln-run"), str(so), *args, *extra]).stdout
 
 
@@ -101,11 +95,8 @@ def test_cuda_quantized(tmp_path, flags, toolkit, exported):
     so = tmp_path / "q.so"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
          "--cuda-emulate", "-o", str(so), *flags])
-    args = []
-    for i, x in enumerate(inputs):
-        np.save(tmp_path / f"in{i}.npy", x)
-        args += ["--input", str(tmp_path / f"in{i}.npy")]
-    run([tool("kiln-run"), str(so), *args, "--output-dir", str(tmp_path)])
+    run([tool("kiln-run"), str(so), *npy_args(tmp_path, inputs),
+         "--output-dir", str(tmp_path)])
     got = np.load(tmp_path / "output.npy").ravel().astype(np.float64)
     want = outputs[0].ravel().astype(np.float64)
     cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
@@ -122,9 +113,7 @@ def test_cuda_on_gpu(tmp_path, family, toolkit, exported):
     onnx_path, inputs, outputs = exported(family)
     # PTX for sm_80 (a toolkit without ptxas), which the driver compiles
     # for the GPU at hand, whichever of sm_80 and newer it is.
-    ptx_only = tmp_path / "toolkit"
-    (ptx_only / "nvvm").mkdir(parents=True)
-    (ptx_only / "nvvm" / "libdevice").symlink_to(LIBDEVICE.parent)
+    ptx_only = ptx_only_toolkit(tmp_path)
     so = tmp_path / f"{family}.so"
     run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
          "--gpu-arch=sm_80", f"--cuda-toolkit={ptx_only}", "-o", str(so)])

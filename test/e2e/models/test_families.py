@@ -1,9 +1,8 @@
 """Each model family, exported from PyTorch to ONNX at test time, compiled
 by kiln (ahead of time and through the JIT) and compared with PyTorch."""
-import numpy as np
 import pytest
 
-from conftest import run, tool
+from conftest import npy_args, run, tool
 from families import FAMILIES, export
 
 # What the graph stage must recognize in each family's export (per model:
@@ -34,14 +33,7 @@ UKERNELS = {"llama_decode": ["kiln_uk_attention_kv2_f32"]}
 def test_family(tmp_path, family):
     onnx_path = tmp_path / f"{family}.onnx"
     inputs, outputs = export(family, onnx_path)
-    args = []
-    for i, x in enumerate(inputs):
-        np.save(tmp_path / f"in{i}.npy", x)
-        args += ["--input", str(tmp_path / f"in{i}.npy")]
-    for i, y in enumerate(outputs):
-        np.save(tmp_path / f"want{i}.npy", y)
-        args += ["--expect", str(tmp_path / f"want{i}.npy")]
-    args += ["--atol", "1e-4", "--rtol", "1e-3"]
+    args = npy_args(tmp_path, inputs, outputs, 1e-4, 1e-3)
     kiln_ir = run([tool("kiln-compile"), str(onnx_path), "--emit=kiln"]).stdout
     for op, count in RECOGNIZED[family].items():
         assert kiln_ir.count(f"kiln.{op} ") == count, (op, kiln_ir)

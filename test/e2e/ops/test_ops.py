@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import compile_and_run, resource_blob, run, tool
+from conftest import compile_and_run, npy_args, resource_blob, run, tool
 
 R = np.random.default_rng(1234)
 MLIR_TYPES = {np.dtype("float32"): "f32", np.dtype("float16"): "f16",
@@ -507,15 +507,8 @@ def test_attention_cuda_rows(tmp_path):
     so = tmp_path / "model.so"
     run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
          "--cuda-emulate"])
-    args = []
-    for i, x in enumerate(inputs):
-        np.save(tmp_path / f"in{i}.npy", x)
-        args += ["--input", str(tmp_path / f"in{i}.npy")]
-    for i, y in enumerate(outputs):
-        np.save(tmp_path / f"want{i}.npy", y)
-        args += ["--expect", str(tmp_path / f"want{i}.npy")]
-    assert " ok" in run([tool("kiln-run"), str(so), *args, "--atol", "1e-4",
-                         "--rtol", "1e-3"]).stdout
+    args = npy_args(tmp_path, inputs, outputs, 1e-4, 1e-3)
+    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
 
 
 @pytest.mark.parametrize("interleaved", [False, True])
