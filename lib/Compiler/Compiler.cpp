@@ -6,6 +6,7 @@
 #include "kiln/Frontend/ONNX/Importer.h"
 
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/CUDA/Passes.h"
 #include "kiln/Dialect/Kiln/Transforms/QuantizationReport.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -276,6 +277,9 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
   if ((lowering || options.report) && options.ukernels && !cuda) {
     buildUkernelsPipeline(*last);
   }
+  // The CUDA target's counterpart of the CPU's weight packing.
+  if (lowering && cuda)
+    last->addNestedPass<func::FuncOp>(createCUDATransposeWeights());
   if (options.report)
     last->addNestedPass<func::FuncOp>(createFormKernels());
   if (failed(last->run(module)))

@@ -5,6 +5,35 @@
 
 include "mlir/Pass/PassBase.td"
 
+def CUDATransposeWeights : Pass<"kiln-cuda-transpose-weights",
+                                 "func::FuncOp"> {
+  let summary = "Store transposed constant matmul weights transposed";
+  let description = [{
+    Runs on kiln ops, before the lowering (where the CPU target runs its
+    micro-kernel passes, which pack weights instead). A framework's linear
+    layer stores its weight `[N, K]` and multiplies by its transpose: as
+    written, the CUDA target would transpose every such weight into a
+    buffer on every call (a kernel reading and writing the whole weight),
+    then read it again in the product. This pass replaces
+    `kiln.matmul %x, (kiln.transpose %W [1, 0])`, `%W` an f32 constant, by
+    a product with a new constant holding `W` transposed (`[K, N]`, made
+    once at compile time, named after `W`'s blob). The product then reads
+    the weight once, with neighbouring threads (columns `n`) reading
+    neighbouring addresses. A constant read elsewhere too (tied
+    embeddings) stays for its other readers.
+
+    ```mlir
+    %w = kiln.constant dense_resource<fc> : tensor<3072x768xf32>
+    %t = kiln.transpose %w {permutation = array<i64: 1, 0>} : tensor<3072x768xf32> -> tensor<768x3072xf32>
+    %y = kiln.matmul %x, %t : (tensor<8x768xf32>, tensor<768x3072xf32>) -> tensor<8x3072xf32>
+    // becomes
+    %wt = kiln.constant dense_resource<fc_t> : tensor<768x3072xf32>
+    %y = kiln.matmul %x, %wt : (tensor<8x768xf32>, tensor<768x3072xf32>) -> tensor<8x3072xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
 def CUDADeviceBuffers : Pass<"kiln-cuda-device-buffers", "func::FuncOp"> {
   let summary = "Give an entry point's buffers device memory";
   let description = [{
