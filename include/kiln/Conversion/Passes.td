@@ -35,6 +35,10 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "ModuleOp"> {
     rows, each running an online softmax over its keys (a running maximum
     rescales the sum and the accumulated output row), stopping at its last
     causally visible key: one GPU thread per row, and no scores in memory.
+    With fewer than 2048 rows and at least 256 keys (a decode step), each
+    row's keys are split into ranges of at least 128 (up to 2048 row-range
+    pairs): a first loop leaves each range's unnormalized row, maximum and
+    sum, a second combines a row's ranges (flash-decoding).
     `kiln.qmatmul` (a packed int8/int4 weight, when the CPU micro-kernels
     do not take it) unpacks the weight and dequantizes it into an f32
     buffer before a matmul, or (`fuse-dequant`, for the CUDA target) is one

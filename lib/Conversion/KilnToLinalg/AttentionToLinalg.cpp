@@ -283,8 +283,25 @@ struct AttentionPattern : OpConversionPattern<AttentionOp> {
 /// accumulated row) and never materializing the [Sq, Skv] scores: on the
 /// GPU, one kernel with a thread per row. Causal rows stop at their last
 /// visible key, and a dynamic length bounds the loop over the keys.
+///
+/// With few rows and many keys (a decode step: a row per head), the keys
+/// are split into `splits` ranges (flash-decoding): a first loop over
+/// (row, range) pairs leaves each range's unnormalized row, maximum and
+/// sum, and a second loop over the rows combines the ranges, so the GPU
+/// gets rows x splits threads instead of rows.
 struct AttentionRowsPattern : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
+
+  /// Key ranges per row: enough (row, range) pairs to fill a GPU (2048),
+  /// each range at least 128 keys; 1 when the rows alone are enough.
+  static int64_t keySplits(int64_t rows, int64_t keys) {
+    if (rows >= 2048 || keys < 256)
+      return 1;
+    return std::max<int64_t>(
+        1,
+        std::min(keys / 128, (2048 + rows - 1) / std::max<int64_t>(rows, 1)));
+  }
+
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -301,141 +318,297 @@ struct AttentionRowsPattern : OpConversionPattern<AttentionOp> {
     int64_t bsz = qt.getDimSize(0), hq = qt.getDimSize(1),
             sq = qt.getDimSize(2), d = qt.getDimSize(3), hkv = kt.getDimSize(1),
             skv = kt.getDimSize(2), dv = vt.getDimSize(3), g = hq / hkv;
+    int64_t rows = bsz * hq * sq, splits = keySplits(rows, skv);
     Type f32 = rewriter.getF32Type();
-    auto out32 = RankedTensorType::get({bsz, hq, sq, dv}, f32);
     Value q = adaptor.getQuery(), mask = adaptor.getMask();
     if (!length)
       length = arith::ConstantIndexOp::create(rewriter, loc, skv);
     double scale = op.getScale().convertToDouble();
     bool causal = op.getCausal();
-    auto forall = scf::ForallOp::create(
-        rewriter, loc,
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(bsz * hq * sq)},
-        ValueRange{emptyTensor(rewriter, loc, out32)}, std::nullopt,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto cst = [&](int64_t v) {
-            return arith::ConstantIndexOp::create(b, l, v).getResult();
-          };
-          auto at = [&](OpBuilder &nb, Location nl, Value t,
-                        ValueRange idx) -> Value {
-            return convertScalar(
-                nb, nl, tensor::ExtractOp::create(nb, nl, t, idx), f32);
-          };
-          Value bi = arith::DivUIOp::create(b, l, args[0], cst(hq * sq));
-          Value rest = arith::RemUIOp::create(b, l, args[0], cst(hq * sq));
-          Value h = arith::DivUIOp::create(b, l, rest, cst(sq));
-          Value i = arith::RemUIOp::create(b, l, rest, cst(sq));
-          Value hk = arith::DivUIOp::create(b, l, h, cst(g));
-          // Keys 0 .. end: causally, j <= i + (length - Sq).
-          Value end = length;
-          if (causal)
-            end = arith::MaxSIOp::create(
-                b, l, cst(0),
-                arith::AddIOp::create(
-                    b, l, i, arith::SubIOp::create(b, l, length, cst(sq - 1))));
-          SmallVector<OpFoldResult> rowOffsets{bi, h, i, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> rowSizes{
-              b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(1),
-              b.getIndexAttr(dv)};
-          SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
-          auto rowType = RankedTensorType::get({dv}, f32);
-          Value row = tensor::ExtractSliceOp::create(
-              b, l, rowType, args[1], rowOffsets, rowSizes, unit);
-          Value zero = scalarConstant(b, l, f32, 0);
-          Value one = scalarConstant(b, l, f32, 1);
-          Value ninf = extremeConstant(b, l, f32, false);
-          row = linalg::FillOp::create(b, l, zero, row).getResult(0);
-          auto keys = scf::ForOp::create(
-              b, l, cst(0), end, cst(1), ValueRange{row, ninf, zero},
-              [&](OpBuilder &kb, Location kl, Value j, ValueRange it) {
-                // s = scale * q[i] . k[j] (+ mask)
-                auto dot = scf::ForOp::create(
-                    kb, kl, cst(0), cst(d), cst(1), ValueRange{zero},
-                    [&](OpBuilder &db, Location dl, Value e, ValueRange acc) {
-                      Value p = arith::MulFOp::create(
-                          db, dl, at(db, dl, q, {bi, h, i, e}),
-                          at(db, dl, key, {bi, hk, j, e}));
-                      scf::YieldOp::create(
-                          db, dl,
-                          ValueRange{arith::AddFOp::create(db, dl, acc[0], p)
-                                         .getResult()});
-                    });
-                Value sc =
-                    arith::MulFOp::create(kb, kl, dot.getResult(0),
-                                          scalarConstant(kb, kl, f32, scale));
-                if (mask) {
-                  // Broadcast: the mask's dimensions align with the
-                  // trailing ones of [B, Hq, Sq, Skv].
-                  auto mt = cast<RankedTensorType>(mask.getType());
-                  Value full[4] = {bi, h, i, j};
-                  SmallVector<Value> idx;
-                  for (int64_t k = 0; k < mt.getRank(); ++k) {
-                    int64_t fullDim = 4 - mt.getRank() + k;
-                    idx.push_back(mt.getDimSize(k) == 1 ? cst(0)
-                                                        : full[fullDim]);
-                  }
-                  Value m = tensor::ExtractOp::create(kb, kl, mask, idx);
-                  if (mt.getElementType().isInteger(1))
-                    sc = arith::SelectOp::create(kb, kl, m, sc, ninf);
-                  else
-                    sc = arith::AddFOp::create(kb, kl, sc,
-                                               convertScalar(kb, kl, m, f32));
-                }
-                // Online softmax: a running maximum; while it is -inf
-                // (every key so far masked), nothing accumulates.
-                Value mNew = arith::MaximumFOp::create(kb, kl, it[1], sc);
-                Value dead = arith::CmpFOp::create(
-                    kb, kl, arith::CmpFPredicate::OEQ, mNew, ninf);
-                Value corr = arith::SelectOp::create(
-                    kb, kl, dead, one,
-                    math::ExpOp::create(
-                        kb, kl, arith::SubFOp::create(kb, kl, it[1], mNew)));
-                Value p = arith::SelectOp::create(
-                    kb, kl, dead, zero,
-                    math::ExpOp::create(
-                        kb, kl, arith::SubFOp::create(kb, kl, sc, mNew)));
-                Value sum = arith::AddFOp::create(
-                    kb, kl, arith::MulFOp::create(kb, kl, it[2], corr), p);
-                auto acc = scf::ForOp::create(
-                    kb, kl, cst(0), cst(dv), cst(1), ValueRange{it[0]},
-                    [&](OpBuilder &ab, Location al, Value e, ValueRange r) {
-                      Value o = tensor::ExtractOp::create(ab, al, r[0], e);
-                      Value nv = arith::AddFOp::create(
-                          ab, al, arith::MulFOp::create(ab, al, o, corr),
-                          arith::MulFOp::create(
-                              ab, al, p, at(ab, al, value, {bi, hk, j, e})));
-                      scf::YieldOp::create(ab, al,
-                                           ValueRange{tensor::InsertOp::create(
-                                                          ab, al, nv, r[0], e)
-                                                          .getResult()});
-                    });
-                scf::YieldOp::create(kb, kl,
-                                     ValueRange{acc.getResult(0), mNew, sum});
-              });
-          // out = acc / sum (0 for a row with no visible key).
-          Value sum = keys.getResult(2);
-          Value empty =
-              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, sum, zero);
-          Value inv = arith::SelectOp::create(
-              b, l, empty, zero, arith::DivFOp::create(b, l, one, sum));
-          auto norm = scf::ForOp::create(
-              b, l, cst(0), cst(dv), cst(1), ValueRange{keys.getResult(0)},
-              [&](OpBuilder &nb, Location nl, Value e, ValueRange r) {
-                Value o = tensor::ExtractOp::create(nb, nl, r[0], e);
-                scf::YieldOp::create(
-                    nb, nl,
-                    ValueRange{tensor::InsertOp::create(
-                                   nb, nl,
-                                   arith::MulFOp::create(nb, nl, o, inv), r[0],
-                                   e)
-                                   .getResult()});
-              });
-          auto par = scf::InParallelOp::create(b, l);
-          OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
-          tensor::ParallelInsertSliceOp::create(
-              pb, l, norm.getResult(0), args[1], rowOffsets, rowSizes, unit);
-        });
-    rewriter.replaceOp(op, toType(rewriter, loc, forall.getResult(0), type));
+
+    auto cst = [](OpBuilder &b, Location l, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, l, v);
+    };
+    auto at = [&](OpBuilder &b, Location l, Value t, ValueRange idx) {
+      return convertScalar(b, l, tensor::ExtractOp::create(b, l, t, idx), f32);
+    };
+    // Row r's (batch, head, query) and KV head.
+    struct Row {
+      Value b, h, i, hk;
+    };
+    auto rowOf = [&](OpBuilder &b, Location l, Value r) {
+      Row row;
+      row.b = arith::DivUIOp::create(b, l, r, cst(b, l, hq * sq));
+      Value rest = arith::RemUIOp::create(b, l, r, cst(b, l, hq * sq));
+      row.h = arith::DivUIOp::create(b, l, rest, cst(b, l, sq));
+      row.i = arith::RemUIOp::create(b, l, rest, cst(b, l, sq));
+      row.hk = arith::DivUIOp::create(b, l, row.h, cst(b, l, g));
+      return row;
+    };
+    // The keys a row sees: 0 .. end; causally, j <= i + (length - Sq).
+    auto keyEnd = [&](OpBuilder &b, Location l, const Row &row) -> Value {
+      if (!causal)
+        return length;
+      return arith::MaxSIOp::create(
+          b, l, cst(b, l, 0),
+          arith::AddIOp::create(
+              b, l, row.i,
+              arith::SubIOp::create(b, l, length, cst(b, l, sq - 1))));
+    };
+    // The online softmax over keys [begin, end) into `acc` (the first dv
+    // entries, zero on entry): the unnormalized row, the maximum, the sum.
+    auto runKeys = [&](OpBuilder &b, Location l, const Row &row, Value begin,
+                       Value end, Value acc) {
+      Value zero = scalarConstant(b, l, f32, 0);
+      Value one = scalarConstant(b, l, f32, 1);
+      Value ninf = extremeConstant(b, l, f32, false);
+      return scf::ForOp::create(
+          b, l, begin, end, cst(b, l, 1), ValueRange{acc, ninf, zero},
+          [&](OpBuilder &kb, Location kl, Value j, ValueRange it) {
+            // s = scale * q[i] . k[j] (+ mask)
+            auto dot = scf::ForOp::create(
+                kb, kl, cst(kb, kl, 0), cst(kb, kl, d), cst(kb, kl, 1),
+                ValueRange{zero},
+                [&](OpBuilder &db, Location dl, Value e, ValueRange a) {
+                  Value p = arith::MulFOp::create(
+                      db, dl, at(db, dl, q, {row.b, row.h, row.i, e}),
+                      at(db, dl, key, {row.b, row.hk, j, e}));
+                  scf::YieldOp::create(
+                      db, dl,
+                      ValueRange{
+                          arith::AddFOp::create(db, dl, a[0], p).getResult()});
+                });
+            Value sc = arith::MulFOp::create(
+                kb, kl, dot.getResult(0), scalarConstant(kb, kl, f32, scale));
+            if (mask) {
+              // Broadcast: the mask's dimensions align with the trailing
+              // ones of [B, Hq, Sq, Skv].
+              auto mt = cast<RankedTensorType>(mask.getType());
+              Value full[4] = {row.b, row.h, row.i, j};
+              SmallVector<Value> idx;
+              for (int64_t k = 0; k < mt.getRank(); ++k)
+                idx.push_back(mt.getDimSize(k) == 1
+                                  ? cst(kb, kl, 0)
+                                  : full[4 - mt.getRank() + k]);
+              Value m = tensor::ExtractOp::create(kb, kl, mask, idx);
+              if (mt.getElementType().isInteger(1))
+                sc = arith::SelectOp::create(kb, kl, m, sc, ninf);
+              else
+                sc = arith::AddFOp::create(kb, kl, sc,
+                                           convertScalar(kb, kl, m, f32));
+            }
+            // A running maximum; while it is -inf (every key so far
+            // masked), nothing accumulates.
+            Value mNew = arith::MaximumFOp::create(kb, kl, it[1], sc);
+            Value dead = arith::CmpFOp::create(
+                kb, kl, arith::CmpFPredicate::OEQ, mNew, ninf);
+            Value corr = arith::SelectOp::create(
+                kb, kl, dead, one,
+                math::ExpOp::create(
+                    kb, kl, arith::SubFOp::create(kb, kl, it[1], mNew)));
+            Value p = arith::SelectOp::create(
+                kb, kl, dead, zero,
+                math::ExpOp::create(kb, kl,
+                                    arith::SubFOp::create(kb, kl, sc, mNew)));
+            Value sum = arith::AddFOp::create(
+                kb, kl, arith::MulFOp::create(kb, kl, it[2], corr), p);
+            auto accLoop = scf::ForOp::create(
+                kb, kl, cst(kb, kl, 0), cst(kb, kl, dv), cst(kb, kl, 1),
+                ValueRange{it[0]},
+                [&](OpBuilder &ab, Location al, Value e, ValueRange r) {
+                  Value o = tensor::ExtractOp::create(ab, al, r[0], e);
+                  Value nv = arith::AddFOp::create(
+                      ab, al, arith::MulFOp::create(ab, al, o, corr),
+                      arith::MulFOp::create(
+                          ab, al, p, at(ab, al, value, {row.b, row.hk, j, e})));
+                  scf::YieldOp::create(
+                      ab, al,
+                      ValueRange{tensor::InsertOp::create(ab, al, nv, r[0], e)
+                                     .getResult()});
+                });
+            scf::YieldOp::create(kb, kl,
+                                 ValueRange{accLoop.getResult(0), mNew, sum});
+          });
+    };
+    // Scales the first dv entries of `acc` by the f32 `factor(e)`.
+    auto scaleRow =
+        [&](OpBuilder &b, Location l, Value acc,
+            function_ref<Value(OpBuilder &, Location, Value)> entry) {
+          return scf::ForOp::create(
+                     b, l, cst(b, l, 0), cst(b, l, dv), cst(b, l, 1),
+                     ValueRange{acc},
+                     [&](OpBuilder &nb, Location nl, Value e, ValueRange r) {
+                       scf::YieldOp::create(
+                           nb, nl,
+                           ValueRange{tensor::InsertOp::create(
+                                          nb, nl, entry(nb, nl, e), r[0], e)
+                                          .getResult()});
+                     })
+              .getResult(0);
+        };
+    // 1 / sum, or 0 for a row that saw no key.
+    auto inverse = [&](OpBuilder &b, Location l, Value sum) -> Value {
+      Value zero = scalarConstant(b, l, f32, 0);
+      Value empty =
+          arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, sum, zero);
+      return arith::SelectOp::create(
+          b, l, empty, zero,
+          arith::DivFOp::create(b, l, scalarConstant(b, l, f32, 1), sum));
+    };
+    // The offsets, sizes and strides of the slice [1, ..., 1, n] at
+    // `offsets`: a row of a shared output.
+    auto rowSlice = [&](OpBuilder &b, SmallVector<OpFoldResult> offsets,
+                        int64_t n) {
+      SmallVector<OpFoldResult> sizes(offsets.size(), b.getIndexAttr(1));
+      sizes.back() = b.getIndexAttr(n);
+      SmallVector<OpFoldResult> unit(offsets.size(), b.getIndexAttr(1));
+      return std::make_tuple(offsets, sizes, unit);
+    };
+
+    auto out32 = RankedTensorType::get({bsz, hq, sq, dv}, f32);
+    // The combined row of `r` into the output: from one pass over its keys,
+    // or from the ranges' partial rows in `parts` [rows, splits, dv + 2]
+    // (the unnormalized row, then its maximum and sum).
+    auto writeRows = [&](Value parts) {
+      return scf::ForallOp::create(
+          rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(rows)},
+          ValueRange{emptyTensor(rewriter, loc, out32)}, std::nullopt,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Row row = rowOf(b, l, args[0]);
+            auto [offsets, sizes, unit] =
+                rowSlice(b, {row.b, row.h, row.i, b.getIndexAttr(0)}, dv);
+            auto rowType = RankedTensorType::get({dv}, f32);
+            Value acc = tensor::ExtractSliceOp::create(b, l, rowType, args[1],
+                                                       offsets, sizes, unit);
+            Value zero = scalarConstant(b, l, f32, 0);
+            acc = linalg::FillOp::create(b, l, zero, acc).getResult(0);
+            if (!parts) {
+              auto keys =
+                  runKeys(b, l, row, cst(b, l, 0), keyEnd(b, l, row), acc);
+              Value inv = inverse(b, l, keys.getResult(2));
+              acc = scaleRow(b, l, keys.getResult(0),
+                             [&](OpBuilder &nb, Location nl, Value e) {
+                               Value o = tensor::ExtractOp::create(
+                                   nb, nl, keys.getResult(0), e);
+                               return arith::MulFOp::create(nb, nl, o, inv);
+                             });
+            } else {
+              // M = max_s m_s; a range's weight exp(m_s - M) (0 when it saw
+              // no key); out = sum_s w_s acc_s / sum_s w_s l_s.
+              Value ninf = extremeConstant(b, l, f32, false);
+              auto partAt = [&](OpBuilder &nb, Location nl, Value s,
+                                int64_t e) {
+                return tensor::ExtractOp::create(
+                    nb, nl, parts, ValueRange{args[0], s, cst(nb, nl, e)});
+              };
+              auto weight = [&](OpBuilder &nb, Location nl, Value s,
+                                Value m) -> Value {
+                Value ms = partAt(nb, nl, s, dv);
+                Value none = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OEQ, ms, ninf);
+                return arith::SelectOp::create(
+                    nb, nl, none, scalarConstant(nb, nl, f32, 0),
+                    math::ExpOp::create(nb, nl,
+                                        arith::SubFOp::create(nb, nl, ms, m)));
+              };
+              auto overSplits =
+                  [&](OpBuilder &nb, Location nl, Value init,
+                      function_ref<Value(OpBuilder &, Location, Value, Value)>
+                          step) {
+                    return scf::ForOp::create(
+                               nb, nl, cst(nb, nl, 0), cst(nb, nl, splits),
+                               cst(nb, nl, 1), ValueRange{init},
+                               [&](OpBuilder &sb, Location sl, Value s,
+                                   ValueRange r) {
+                                 scf::YieldOp::create(
+                                     sb, sl, ValueRange{step(sb, sl, s, r[0])});
+                               })
+                        .getResult(0);
+                  };
+              Value m =
+                  overSplits(b, l, ninf,
+                             [&](OpBuilder &nb, Location nl, Value s, Value r) {
+                               return arith::MaximumFOp::create(
+                                   nb, nl, r, partAt(nb, nl, s, dv));
+                             });
+              Value sum = overSplits(
+                  b, l, zero,
+                  [&](OpBuilder &nb, Location nl, Value s, Value r) {
+                    return arith::AddFOp::create(
+                        nb, nl, r,
+                        arith::MulFOp::create(nb, nl, weight(nb, nl, s, m),
+                                              partAt(nb, nl, s, dv + 1)));
+                  });
+              Value inv = inverse(b, l, sum);
+              acc =
+                  scaleRow(b, l, acc, [&](OpBuilder &nb, Location nl, Value e) {
+                    Value v = overSplits(
+                        nb, nl, scalarConstant(nb, nl, f32, 0),
+                        [&](OpBuilder &sb, Location sl, Value s, Value r) {
+                          Value a = tensor::ExtractOp::create(
+                              sb, sl, parts, ValueRange{args[0], s, e});
+                          return arith::AddFOp::create(
+                              sb, sl, r,
+                              arith::MulFOp::create(sb, sl, a,
+                                                    weight(sb, sl, s, m)));
+                        });
+                    return arith::MulFOp::create(nb, nl, v, inv);
+                  });
+            }
+            auto par = scf::InParallelOp::create(b, l);
+            OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
+            tensor::ParallelInsertSliceOp::create(pb, l, acc, args[1], offsets,
+                                                  sizes, unit);
+          });
+    };
+
+    Value parts;
+    if (splits > 1) {
+      auto partsType = RankedTensorType::get({rows, splits, dv + 2}, f32);
+      parts =
+          scf::ForallOp::create(
+              rewriter, loc,
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(rows * splits)},
+              ValueRange{emptyTensor(rewriter, loc, partsType)}, std::nullopt,
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value r =
+                    arith::DivUIOp::create(b, l, args[0], cst(b, l, splits));
+                Value s =
+                    arith::RemUIOp::create(b, l, args[0], cst(b, l, splits));
+                Row row = rowOf(b, l, r);
+                // Range s of ceil(length / splits) keys, cut at the row's
+                // last key.
+                Value chunk = arith::DivUIOp::create(
+                    b, l,
+                    arith::AddIOp::create(b, l, length, cst(b, l, splits - 1)),
+                    cst(b, l, splits));
+                Value end = keyEnd(b, l, row);
+                Value begin = arith::MinUIOp::create(
+                    b, l, arith::MulIOp::create(b, l, s, chunk), end);
+                Value stop = arith::MinUIOp::create(
+                    b, l, arith::AddIOp::create(b, l, begin, chunk), end);
+                auto [offsets, sizes, unit] =
+                    rowSlice(b, {r, s, b.getIndexAttr(0)}, dv + 2);
+                Value acc = tensor::ExtractSliceOp::create(
+                    b, l, RankedTensorType::get({dv + 2}, f32), args[1],
+                    offsets, sizes, unit);
+                acc = linalg::FillOp::create(b, l, scalarConstant(b, l, f32, 0),
+                                             acc)
+                          .getResult(0);
+                auto keys = runKeys(b, l, row, begin, stop, acc);
+                Value part = tensor::InsertOp::create(
+                    b, l, keys.getResult(1), keys.getResult(0), cst(b, l, dv));
+                part = tensor::InsertOp::create(b, l, keys.getResult(2), part,
+                                                cst(b, l, dv + 1));
+                auto par = scf::InParallelOp::create(b, l);
+                OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
+                tensor::ParallelInsertSliceOp::create(pb, l, part, args[1],
+                                                      offsets, sizes, unit);
+              })
+              .getResult(0);
+    }
+    Value out = writeRows(parts).getResult(0);
+    rewriter.replaceOp(op, toType(rewriter, loc, out, type));
     return success();
   }
 };

@@ -101,19 +101,20 @@ def test_reference_decomposition(tmp_path, name):
 def test_cuda(tmp_path, name):
     """--target=cuda. Emulated (--cuda-emulate), generation gives the
     reference's tokens: the host reads the position where the caller put
-    it, and the cache the kernels update comes back to the caller. Both
-    entry points compile to PTX that ptxas accepts for sm_80 and sm_90,
-    and on a GPU the artifact gives the reference's tokens too (each
-    skipped, with the reason printed, where it cannot run)."""
+    it, and the cache the kernels update comes back to the caller; with a
+    cache of 300 positions, a decode step splits each head's keys into
+    ranges. Both entry points compile to PTX that ptxas accepts for sm_80
+    and sm_90, and on a GPU the artifact gives the reference's tokens too
+    (each skipped, with the reason printed, where it cannot run)."""
     cfg, dtype = VARIANTS[name]
     cfg = {k: v for k, v in cfg.items() if k != "seed_note"}
-    cfg["max_position_embeddings"] = 40
+    cfg["max_position_embeddings"] = 300
     model = R.random_model(cfg, seed=sorted(VARIANTS).index(name))
     ckpt = R.save_checkpoint(model, tmp_path / "ckpt", dtype)
     prompt = [(i * 37 + 11) % 256 for i in range(11)]
-    want = model.generate(prompt, 12, 40)
+    want = model.generate(prompt, 12, 300)
     assert len(set(want)) > 4, want
-    so = compile_ckpt(tmp_path, ckpt, max_context=40,
+    so = compile_ckpt(tmp_path, ckpt, max_context=300,
                       extra=["--target=cuda", "--cuda-emulate"])
     assert generate(so, 12, prompt) == want
     reason = missing_cuda_toolkit()
@@ -122,7 +123,7 @@ def test_cuda(tmp_path, name):
         return
     for arch in ("sm_80", "sm_90"):
         ptx = tmp_path / f"{arch}.ptx"
-        run([tool("kiln-compile"), str(ckpt) + "/", "--max-context", "40",
+        run([tool("kiln-compile"), str(ckpt) + "/", "--max-context", "300",
              "--target=cuda", f"--gpu-arch={arch}", "--emit=ptx", "-o",
              str(ptx)])
         ptxas(ptx, arch)
@@ -133,7 +134,7 @@ def test_cuda(tmp_path, name):
     # PTX for sm_80 (a toolkit without ptxas): the driver compiles it for
     # the GPU at hand.
     ptx_only = ptx_only_toolkit(tmp_path)
-    so = compile_ckpt(tmp_path, ckpt, max_context=40,
+    so = compile_ckpt(tmp_path, ckpt, max_context=300,
                       extra=["--target=cuda", "--gpu-arch=sm_80",
                              f"--cuda-toolkit={ptx_only}"])
     assert generate(so, 12, prompt, extra=["--device=cuda"]) == want

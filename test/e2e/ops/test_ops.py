@@ -486,22 +486,35 @@ def test_attention_cuda_rows(tmp_path):
     """The CUDA target's attention (a thread per query row, an online
     softmax over its keys), emulated on the host: grouped heads with a
     causal mask over more keys than queries, a boolean mask with a fully
-    masked row, a broadcast float mask with causal, against numpy."""
+    masked row, a broadcast float mask with causal, and decode-shaped
+    attention whose keys are split into ranges, against numpy."""
     q, k, v = randn(2, 6, 9, 16), randn(2, 2, 13, 16), randn(2, 2, 13, 12)
     q2 = randn(1, 4, 7, 8)
     k2, v2 = randn(1, 4, 7, 8), randn(1, 4, 7, 8)
     bmask = R.random((7, 7)) > 0.3
     bmask[3] = False
     fmask = randn(1, 1, 7, 7) * 2
+    # Decode-shaped (2 query rows, 600 keys): the keys are split into 4
+    # ranges combined after; the boolean mask hides all of the first range
+    # for query 0 and all keys for query 1 of head 1.
+    q3, k3, v3 = randn(1, 2, 2, 16), randn(1, 1, 600, 16), randn(1, 1, 600, 8)
+    bmask3 = R.random((1, 2, 2, 600)) > 0.2
+    bmask3[0, :, 0, :150] = False
+    bmask3[0, 1, 1, :] = False
     T = ttype
     body = (f"  %r0 = kiln.attention %a0, %a1, %a2 {{scale = 0.25 : f64, causal = true}} : ({T(q)}, {T(k)}, {T(v)}) -> tensor<2x6x9x12xf32>\n"
             f"  %r1 = kiln.attention %a3, %a4, %a5 mask(%a6) {{scale = 0.3 : f64}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(bmask)}) -> {T(q2)}\n"
-            f"  %r2 = kiln.attention %a3, %a4, %a5 mask(%a7) {{scale = 0.3 : f64, causal = true}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(fmask)}) -> {T(q2)}")
-    inputs = [q, k, v, q2, k2, v2, bmask, fmask]
+            f"  %r2 = kiln.attention %a3, %a4, %a5 mask(%a7) {{scale = 0.3 : f64, causal = true}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(fmask)}) -> {T(q2)}\n"
+            f"  %r3 = kiln.attention %a8, %a9, %a10 {{scale = 0.25 : f64, causal = true}} : ({T(q3)}, {T(k3)}, {T(v3)}) -> tensor<1x2x2x8xf32>\n"
+            f"  %r4 = kiln.attention %a8, %a9, %a10 mask(%a11) {{scale = 0.25 : f64}} : ({T(q3)}, {T(k3)}, {T(v3)}, {T(bmask3)}) -> tensor<1x2x2x8xf32>")
+    inputs = [q, k, v, q2, k2, v2, bmask, fmask, q3, k3, v3, bmask3]
     outputs = [attention_ref(q, k, v, 0.25, True),
                attention_ref(q2, k2, v2, 0.3, mask=bmask),
-               attention_ref(q2, k2, v2, 0.3, True, fmask)]
+               attention_ref(q2, k2, v2, 0.3, True, fmask),
+               attention_ref(q3, k3, v3, 0.25, True),
+               attention_ref(q3, k3, v3, 0.25, mask=bmask3)]
     assert not outputs[1][0, :, 3].any()  # the fully masked row
+    assert not outputs[4][0, 1, 1].any() and outputs[4][0, 0, 0].any()
     src = tmp_path / "model.mlir"
     src.write_text(module(inputs, outputs, body))
     so = tmp_path / "model.so"
