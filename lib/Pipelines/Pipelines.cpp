@@ -144,14 +144,16 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm) {
 
 void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
                                    const CUDAOptions &options) {
-  // Device memory, then every linalg op a kernel of one thread per
-  // element of its parallel dimensions.
+  // Device memory, then the matmuls as tiled kernels and every other linalg
+  // op a kernel of one thread per element of its parallel dimensions.
   // Emulated, weights are copied per call: the resident table's frees
   // (on a failed upload and at unload) are driver calls, which host memory
   // cannot take; the fake-driver unit tests cover that path instead.
   if (options.residentWeights && !options.emulate)
     pm.addPass(createCUDAResidentWeights());
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
+  if (options.tileContractions)
+    pm.addNestedPass<func::FuncOp>(createCUDATileContractions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // The loops over attention rows and over the scan's (batch, channel)
   // pairs (kiln-to-linalg's attention=rows, scan=channels).

@@ -110,6 +110,12 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
       llvm::cl::desc("Upload the weights to the device once, on the first "
                      "call (off, and with emulate: copy them on every call)"),
       llvm::cl::init(true)};
+  Option<bool> tileContractions{
+      *this, "tile-contractions",
+      llvm::cl::desc("Compile matmuls as shared-memory tiled kernels "
+                     "(kiln-cuda-tile-contractions); off: one thread per "
+                     "output element, like every other op"),
+      llvm::cl::init(true)};
   Option<bool> emulate{
       *this, "emulate",
       llvm::cl::desc("Testing without a GPU: run the mapped kernels and the "

@@ -4,11 +4,21 @@
 // entry point, run on the host, so that a machine without a GPU can check
 // the mapping's results against a reference.
 //
+// A kernel whose threads synchronize (gpu.barrier) is cut into phases at
+// its barriers, as MCUDA and POCL run CUDA/OpenCL kernels on CPUs: each
+// phase runs for every thread of the block before the next starts, and a
+// value one phase computes and a later one reads is kept per thread in a
+// host array. Barriers may sit at the top of the kernel or in scf.for
+// loops whose bounds are the same for every thread (a tiled matmul's loop
+// over its K tiles); the values such a loop carries are kept per thread.
+// Upstream MLIR has no such emulation.
+//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Codegen/CUDA/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define DEBUG_TYPE "kiln-cuda-emulate-launches"
 
@@ -22,22 +32,234 @@ using namespace mlir::kiln;
 
 namespace {
 
+bool hasBarrier(Operation *op) {
+  return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+/// Emits one block's threads: the body's ops, phase by phase.
+class BlockEmulator {
+public:
+  /// `outside` inserts before the launch's loops (per-thread arrays,
+  /// shared memory), `after` after them (their deallocations); `threads`
+  /// is the number of threads in a block.
+  BlockEmulator(gpu::LaunchOp launch, OpBuilder &outside, OpBuilder &after,
+                Value threads)
+      : launch(launch), outside(outside), after(after), threads(threads) {}
+
+  /// Maps a value of the kernel to its block-level (uniform) value.
+  IRMapping uniform;
+
+  LogicalResult emitOps(Block &block, OpBuilder &b) {
+    for (Operation &op : block.without_terminator()) {
+      if (isa<gpu::BarrierOp>(op)) {
+        if (failed(flush(b)))
+          return failure();
+        continue;
+      }
+      if (hasBarrier(&op)) {
+        if (failed(flush(b)) || failed(emitLoop(&op, b)))
+          return failure();
+        continue;
+      }
+      // Pure ops of values every thread shares run once, outside the
+      // threads' loops.
+      if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
+          llvm::all_of(op.getOperands(),
+                       [&](Value v) { return isUniform(v); })) {
+        b.clone(op, uniform);
+        continue;
+      }
+      segment.push_back(&op);
+    }
+    return success();
+  }
+
+  /// Emits the pending ops in loops over the block's threads.
+  LogicalResult flush(OpBuilder &b) {
+    if (segment.empty())
+      return success();
+    IRMapping map = uniform;
+    OpBuilder ib = threadLoops(b, map);
+    for (Operation *op : segment) {
+      // The per-thread values of earlier phases that `op` (or an op in
+      // its regions) reads.
+      op->walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          if (!map.contains(v) && slots.count(v))
+            map.map(v, memref::LoadOp::create(ib, v.getLoc(), slots[v],
+                                              ValueRange{tid}));
+      });
+      Operation *clone = ib.clone(*op, map);
+      for (auto [r, c] : llvm::zip(op->getResults(), clone->getResults())) {
+        if (!escapes(r))
+          continue;
+        FailureOr<Value> slot = slotFor(r);
+        if (failed(slot))
+          return failure();
+        memref::StoreOp::create(ib, r.getLoc(), c, *slot, ValueRange{tid});
+      }
+    }
+    segment.clear();
+    return success();
+  }
+
+  LogicalResult mapSharedMemory() {
+    for (BlockArgument arg : launch.getWorkgroupAttributions()) {
+      for (Operation *user : arg.getUsers())
+        if (!isa<memref::LoadOp, memref::StoreOp>(user))
+          return user->emitError("cannot emulate shared memory used by '")
+                 << user->getName() << "' (only loads and stores)";
+      auto type = cast<MemRefType>(arg.getType());
+      auto host = MemRefType::get(type.getShape(), type.getElementType(),
+                                  type.getLayout());
+      Value buffer = memref::AllocOp::create(outside, arg.getLoc(), host);
+      memref::DeallocOp::create(after, arg.getLoc(), buffer);
+      uniform.map(arg, buffer);
+    }
+    return success();
+  }
+
+private:
+  gpu::LaunchOp launch;
+  OpBuilder &outside;
+  OpBuilder &after;
+  Value threads;
+  /// The thread's linear id in the thread loops being filled.
+  Value tid;
+  /// The ops of the phase being collected.
+  SmallVector<Operation *> segment;
+  /// Per-thread values that live across a barrier -> their host arrays.
+  DenseMap<Value, Value> slots;
+
+  bool isUniform(Value v) {
+    if (uniform.contains(v))
+      return true;
+    return !launch.getBody().isAncestor(v.getParentRegion());
+  }
+
+  /// Whether `v` is read outside the pending phase.
+  bool escapes(Value v) {
+    for (Operation *user : v.getUsers())
+      if (llvm::none_of(segment,
+                        [&](Operation *op) { return op->isAncestor(user); }))
+        return true;
+    return false;
+  }
+
+  FailureOr<Value> slotFor(Value v) {
+    if (Value slot = slots.lookup(v))
+      return slot;
+    Type t = v.getType();
+    if (!isa<IntegerType, IndexType, FloatType, VectorType>(t))
+      return emitError(v.getLoc(), "cannot emulate: a value of type ")
+             << t << " is live across a barrier";
+    Value slot = memref::AllocOp::create(
+        outside, v.getLoc(), MemRefType::get({ShapedType::kDynamic}, t),
+        ValueRange{threads});
+    memref::DeallocOp::create(after, v.getLoc(), slot);
+    slots[v] = slot;
+    return slot;
+  }
+
+  /// Loops over the threads (z, y, x) at `b`; returns a builder inside
+  /// them, with the thread ids mapped and `tid` set.
+  OpBuilder threadLoops(OpBuilder &b, IRMapping &map) {
+    Location loc = launch.getLoc();
+    gpu::KernelDim3 size = launch.getBlockSizeOperandValues();
+    gpu::KernelDim3 ids = launch.getThreadIds();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    OpBuilder ib = b;
+    Value loops[3];
+    Value sizes[3] = {size.z, size.y, size.x};
+    for (int i = 0; i < 3; ++i) {
+      auto loop = scf::ForOp::create(ib, loc, c0, sizes[i], c1);
+      loops[i] = loop.getInductionVar();
+      ib.setInsertionPoint(loop.getBody()->getTerminator());
+    }
+    map.map(ids.z, loops[0]);
+    map.map(ids.y, loops[1]);
+    map.map(ids.x, loops[2]);
+    tid = arith::AddIOp::create(
+        ib, loc,
+        arith::MulIOp::create(
+            ib, loc,
+            arith::AddIOp::create(
+                ib, loc, arith::MulIOp::create(ib, loc, loops[0], size.y),
+                loops[1]),
+            size.x),
+        loops[2]);
+    return ib;
+  }
+
+  /// Stores `values` (uniform or per-thread) into `dst`, thread by thread.
+  void storeAll(OpBuilder &b, ValueRange values, ArrayRef<Value> dst) {
+    IRMapping map = uniform;
+    OpBuilder ib = threadLoops(b, map);
+    for (auto [v, slot] : llvm::zip(values, dst)) {
+      Value x = isUniform(v)
+                    ? uniform.lookupOrDefault(v)
+                    : memref::LoadOp::create(ib, v.getLoc(), slots.lookup(v),
+                                             ValueRange{tid})
+                          .getResult();
+      memref::StoreOp::create(ib, v.getLoc(), x, slot, ValueRange{tid});
+    }
+  }
+
+  /// A loop whose body synchronizes: the loop runs once for the block,
+  /// its body phase by phase; what it carries is kept per thread.
+  LogicalResult emitLoop(Operation *op, OpBuilder &b) {
+    auto loop = dyn_cast<scf::ForOp>(op);
+    if (!loop)
+      return op->emitError("cannot emulate a barrier inside '")
+             << op->getName() << "' (only in scf.for loops)";
+    if (!isUniform(loop.getLowerBound()) || !isUniform(loop.getUpperBound()) ||
+        !isUniform(loop.getStep()))
+      return loop.emitError("cannot emulate a loop with barriers whose "
+                            "bounds differ between threads");
+    SmallVector<Value> carried;
+    for (Value init : loop.getInitArgs()) {
+      if (!isUniform(init) && !slots.count(init))
+        return loop.emitError("cannot emulate: an initial value of a loop "
+                              "with barriers is not available");
+      FailureOr<Value> slot = slotFor(loop.getRegionIterArgs()[carried.size()]);
+      if (failed(slot))
+        return failure();
+      carried.push_back(*slot);
+    }
+    if (!carried.empty())
+      storeAll(b, loop.getInitArgs(), carried);
+    auto block = scf::ForOp::create(
+        b, loop.getLoc(), uniform.lookupOrDefault(loop.getLowerBound()),
+        uniform.lookupOrDefault(loop.getUpperBound()),
+        uniform.lookupOrDefault(loop.getStep()));
+    uniform.map(loop.getInductionVar(), block.getInductionVar());
+    OpBuilder inner(block.getBody()->getTerminator());
+    if (failed(emitOps(*loop.getBody(), inner)) || failed(flush(inner)))
+      return failure();
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    for (Value v : yield.getOperands())
+      if (!isUniform(v) && !slots.count(v))
+        return yield.emitError("cannot emulate: a value a loop with "
+                               "barriers carries is not available");
+    if (!carried.empty())
+      storeAll(inner, yield.getOperands(), carried);
+    for (auto [result, slot] : llvm::zip(loop.getResults(), carried))
+      slots[result] = slot;
+    return success();
+  }
+};
+
 LogicalResult emulate(gpu::LaunchOp launch) {
   if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty())
     return launch.emitError("cannot emulate an asynchronous launch");
   if (!launch.getBody().hasOneBlock())
     return launch.emitError("cannot emulate a kernel of several blocks");
-  if (!launch.getWorkgroupAttributions().empty() ||
-      !launch.getPrivateAttributions().empty() ||
+  if (!launch.getPrivateAttributions().empty() ||
       launch.getDynamicSharedMemorySize())
-    return launch.emitError("cannot emulate a kernel with shared or private "
-                            "memory attributions");
-  WalkResult barrier = launch.getBody().walk([](gpu::BarrierOp b) {
-    b.emitError("cannot emulate a kernel that synchronizes its threads");
-    return WalkResult::interrupt();
-  });
-  if (barrier.wasInterrupted())
-    return failure();
+    return launch.emitError("cannot emulate a kernel with private or "
+                            "dynamic shared memory");
 
   Location loc = launch.getLoc();
   OpBuilder b(launch);
@@ -45,27 +267,39 @@ LogicalResult emulate(gpu::LaunchOp launch) {
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
   gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-  IRMapping map;
+  Value threads = arith::MulIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block.x, block.y), block.z);
+
+  // Blocks z, y, x; each runs its threads' phases.
+  Value sizes[3] = {grid.z, grid.y, grid.x};
+  Value ids[3] = {launch.getBlockIds().z, launch.getBlockIds().y,
+                  launch.getBlockIds().x};
+  OpBuilder inner = b;
+  Operation *outermost = nullptr;
+  SmallVector<Value> ivs;
+  for (int i = 0; i < 3; ++i) {
+    auto loop = scf::ForOp::create(inner, loc, c0, sizes[i], c1);
+    if (!outermost)
+      outermost = loop;
+    ivs.push_back(loop.getInductionVar());
+    inner.setInsertionPoint(loop.getBody()->getTerminator());
+  }
+  OpBuilder outside(outermost), after(launch);
+  BlockEmulator e(launch, outside, after, threads);
+  for (int i = 0; i < 3; ++i)
+    e.uniform.map(ids[i], ivs[i]);
   gpu::KernelDim3 gridArgs = launch.getGridSize();
   gpu::KernelDim3 blockArgs = launch.getBlockSize();
-  map.map(gridArgs.x, grid.x);
-  map.map(gridArgs.y, grid.y);
-  map.map(gridArgs.z, grid.z);
-  map.map(blockArgs.x, block.x);
-  map.map(blockArgs.y, block.y);
-  map.map(blockArgs.z, block.z);
-  // Blocks z, y, x, then threads z, y, x: the innermost loop is thread x.
-  Value sizes[6] = {grid.z, grid.y, grid.x, block.z, block.y, block.x};
-  Value ids[6] = {launch.getBlockIds().z,  launch.getBlockIds().y,
-                  launch.getBlockIds().x,  launch.getThreadIds().z,
-                  launch.getThreadIds().y, launch.getThreadIds().x};
-  for (int i = 0; i < 6; ++i) {
-    auto loop = scf::ForOp::create(b, loc, c0, sizes[i], c1);
-    map.map(ids[i], loop.getInductionVar());
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-  }
-  for (Operation &op : launch.getBody().front().without_terminator())
-    b.clone(op, map);
+  e.uniform.map(gridArgs.x, grid.x);
+  e.uniform.map(gridArgs.y, grid.y);
+  e.uniform.map(gridArgs.z, grid.z);
+  e.uniform.map(blockArgs.x, block.x);
+  e.uniform.map(blockArgs.y, block.y);
+  e.uniform.map(blockArgs.z, block.z);
+  if (failed(e.mapSharedMemory()) ||
+      failed(e.emitOps(launch.getBody().front(), inner)) ||
+      failed(e.flush(inner)))
+    return failure();
   launch.erase();
   return success();
 }

@@ -3,6 +3,7 @@
 
 // The launch becomes loops over blocks (z, y, x) then threads (z, y, x),
 // the ids and sizes of the body replaced; device memory is host memory.
+// What every thread of a block computes alike runs once per block.
 // CHECK-LABEL: func.func @launch
 // CHECK-SAME: (%[[X:.*]]: memref<1000xf32>)
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
@@ -13,11 +14,11 @@
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C1]] step
 // CHECK-NEXT: scf.for %{{.*}} = %{{.*}} to %[[C1]] step
 // CHECK-NEXT: scf.for %[[BX:.*]] = %{{.*}} to %[[C4]] step
-// CHECK-NEXT: scf.for %{{.*}} = %{{.*}} to %[[C1]] step
+// CHECK-NEXT: %[[B:.*]] = arith.muli %[[BX]], %[[C256]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C1]] step
 // CHECK-NEXT: scf.for %{{.*}} = %{{.*}} to %[[C1]] step
 // CHECK-NEXT: scf.for %[[TX:.*]] = %{{.*}} to %[[C256]] step
-// CHECK-NEXT: %[[B:.*]] = arith.muli %[[BX]], %[[C256]]
-// CHECK-NEXT: %[[ID:.*]] = arith.addi %[[B]], %[[TX]]
+// CHECK: %[[ID:.*]] = arith.addi %[[B]], %[[TX]]
 // CHECK: memref.store %{{.*}}, %[[D]][%[[ID]]]
 // CHECK-NOT: gpu.
 // CHECK: memref.copy %[[D]], %[[X]]
@@ -58,12 +59,138 @@ func.func @host(%x: memref<f32>, %v: f32) {
 
 // -----
 
-func.func @barrier() {
+// A kernel that synchronizes runs phase by phase: every thread writes its
+// element of shared memory (a host buffer), then every thread reads its
+// neighbour's. The value the first phase computes for the second (%v + 1)
+// lives in a per-thread array.
+// CHECK-LABEL: func.func @barrier
+// CHECK: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: %[[SH:.*]] = memref.alloc() : memref<64xf32>
+// CHECK: %[[SLOT:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: scf.for %[[TX:.*]] = %{{.*}} to %[[C64]] step
+// CHECK: %[[ID:.*]] = arith.addi %{{.*}}, %[[TX]] : index
+// CHECK: %[[V:.*]] = memref.load %{{.*}}[%[[TX]]]
+// CHECK: %[[W:.*]] = arith.addf %[[V]]
+// CHECK: memref.store %[[W]], %[[SLOT]][%[[ID]]]
+// CHECK: memref.store %[[V]], %[[SH]][%[[TX]]]
+// CHECK: scf.for %[[TX2:.*]] = %{{.*}} to %[[C64]] step
+// CHECK: %[[ID2:.*]] = arith.addi %{{.*}}, %[[TX2]] : index
+// CHECK: %[[N:.*]] = arith.remsi
+// CHECK: %[[R:.*]] = memref.load %[[SH]][%[[N]]]
+// CHECK: %[[W2:.*]] = memref.load %[[SLOT]][%[[ID2]]]
+// CHECK: arith.addf %[[R]], %[[W2]]
+// CHECK: memref.dealloc %[[SH]]
+// CHECK: memref.dealloc %[[SLOT]]
+// CHECK-NOT: gpu.
+func.func @barrier(%x: memref<64xf32>, %y: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %x[%tx] : memref<64xf32>
+    %w = arith.addf %v, %one : f32
+    memref.store %v, %sh[%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %n0 = arith.addi %tx, %c1 : index
+    %n = arith.remsi %n0, %c64 : index
+    %r = memref.load %sh[%n] : memref<64xf32, #gpu.address_space<workgroup>>
+    %s = arith.addf %r, %w : f32
+    memref.store %s, %y[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Barriers in a loop with the same bounds for every thread: the loop runs
+// once per block, its phases inside; the value it carries is kept per
+// thread (initialized, read, updated by the yield, read after the loop).
+// CHECK-LABEL: func.func @barrier_loop
+// CHECK: %[[ACC:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: scf.for %[[TX0:.*]] =
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step
+// CHECK-NOT: iter_args
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xf32>
+// CHECK: scf.for
+// CHECK: memref.load %[[ACC]]
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// CHECK: }
+// CHECK: scf.for
+// CHECK: %[[F:.*]] = memref.load %[[ACC]]
+// CHECK: memref.store %[[F]], %{{.*}} : memref<32xf32>
+func.func @barrier_loop(%x: memref<4x32xf32>, %y: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<32xf32, #gpu.address_space<workgroup>>) {
+    %sum = scf.for %k = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> f32 {
+      %v = memref.load %x[%k, %tx] : memref<4x32xf32>
+      memref.store %v, %sh[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %n0 = arith.addi %tx, %c1 : index
+      %n = arith.remsi %n0, %c32 : index
+      %r = memref.load %sh[%n] : memref<32xf32, #gpu.address_space<workgroup>>
+      %a = arith.addf %acc, %r : f32
+      gpu.barrier
+      scf.yield %a : f32
+    }
+    memref.store %sum, %y[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @divergent_barrier(%c: i1) {
   %c1 = arith.constant 1 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{cannot emulate a kernel that synchronizes its threads}}
-    gpu.barrier
+    // expected-error @+1 {{cannot emulate a barrier inside 'scf.if' (only in scf.for loops)}}
+    scf.if %c {
+      gpu.barrier
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @divergent_loop() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{cannot emulate a loop with barriers whose bounds differ between threads}}
+    scf.for %i = %c0 to %tx step %c1 {
+      gpu.barrier
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @shared_view() {
+  %c1 = arith.constant 1 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<8xf32, #gpu.address_space<workgroup>>) {
+    // expected-error @+1 {{cannot emulate shared memory used by 'memref.subview' (only loads and stores)}}
+    %v = memref.subview %sh[0] [4] [1] : memref<8xf32, #gpu.address_space<workgroup>> to memref<4xf32, strided<[1]>, #gpu.address_space<workgroup>>
     gpu.terminator
   }
   return

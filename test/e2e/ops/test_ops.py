@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import compile_and_run, npy_args, resource_blob, run, tool
+from conftest import (compile_and_run, missing_cuda_toolkit, npy_args,
+                      ptxas, resource_blob, run, tool)
 
 R = np.random.default_rng(1234)
 MLIR_TYPES = {np.dtype("float32"): "f32", np.dtype("float16"): "f16",
@@ -237,6 +238,44 @@ def test_matmul_batch_broadcast(tmp_path):
     y = np.matmul(a, b)
     check(tmp_path, [a, b], [y],
           f"  %r0 = kiln.matmul %a0, %a1 : ({ttype(a)}, {ttype(b)}) -> {ttype(y)}")
+
+
+def test_matmul_cuda_tiled(tmp_path):
+    """The CUDA target's tiled matmuls (a block per 64 x 64 output tile,
+    16-deep operand slices in shared memory, barriers between copy and
+    use), emulated on the host phase by phase, against numpy: sizes with
+    partial tiles in M, N and K, a batch, a batch broadcast against a 2-D
+    weight, and a weight used transposed (its contiguous dimension K). The
+    PTX has one tiled kernel per product and ptxas accepts it."""
+    a, b = randn(100, 70), randn(70, 90)
+    c, d = randn(3, 37, 45), randn(3, 45, 50)
+    e, f = randn(2, 40, 20), randn(20, 33)
+    x, w = randn(64, 48), randn(96, 48)
+    T = ttype
+    body = (f"  %r0 = kiln.matmul %a0, %a1 : ({T(a)}, {T(b)}) -> tensor<100x90xf32>\n"
+            f"  %r1 = kiln.matmul %a2, %a3 : ({T(c)}, {T(d)}) -> tensor<3x37x50xf32>\n"
+            f"  %r2 = kiln.matmul %a4, %a5 : ({T(e)}, {T(f)}) -> tensor<2x40x33xf32>\n"
+            f"  %t = kiln.transpose %a7 {{permutation = array<i64: 1, 0>}} : {T(w)} -> tensor<48x96xf32>\n"
+            f"  %r3 = kiln.matmul %a6, %t : ({T(x)}, tensor<48x96xf32>) -> tensor<64x96xf32>")
+    inputs = [a, b, c, d, e, f, x, w]
+    outputs = [a @ b, c @ d, e @ f, x @ w.T]
+    src = tmp_path / "model.mlir"
+    src.write_text(module(inputs, outputs, body))
+    so = tmp_path / "model.so"
+    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
+         "--cuda-emulate"])
+    args = npy_args(tmp_path, inputs, outputs, 1e-4, 1e-3)
+    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
+    if missing_cuda_toolkit():
+        pytest.skip(missing_cuda_toolkit())
+    ptx = tmp_path / "model.ptx"
+    run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
+         "--gpu-arch=sm_80", "--emit=ptx"])
+    text = ptx.read_text()
+    assert text.count(".entry main_matmul") == 4
+    assert ".shared" in text and "bar.sync" in text
+    for arch in ("sm_80", "sm_90"):
+        ptxas(ptx, arch)
 
 
 def test_matmul_int8(tmp_path):

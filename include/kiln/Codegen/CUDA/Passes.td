@@ -123,6 +123,79 @@ def CUDAResidentWeights : Pass<"kiln-cuda-resident-weights", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
+                                  "func::FuncOp"> {
+  let summary = "Compile matmuls as shared-memory tiled kernels";
+  let description = [{
+    Runs on bufferized functions before `kiln-cuda-map-loops`. Every
+    contraction, a linalg op on buffers with two inputs, one M, one N and
+    one K dimension, any batch dimensions and projected-permutation
+    indexing maps (`linalg.matmul`, `linalg.batch_matmul`, the generics
+    kiln lowers products to, with bf16 operands extended in the body),
+    becomes one `gpu.launch`:
+
+    - a block per `tile-m` x `tile-n` tile of the output (grid x over N,
+      y over M, z over the batch), of
+      `(tile-m / thread-tile) * (tile-n / thread-tile)` threads;
+    - the K dimension in steps of `tile-k`: the block's threads copy the
+      two operands' `tile-m` x `tile-k` and `tile-k` x `tile-n` slices into
+      shared memory (elements numbered along each operand's contiguous
+      dimension, so neighbouring threads read neighbouring addresses; zero
+      outside the operands), synchronize (`gpu.barrier`), and each thread
+      accumulates a `thread-tile` x `thread-tile` sub-tile (rows
+      `row + i * tile-m / thread-tile`, columns likewise, so that a warp
+      stores whole rows) with the op's own body, its accumulators in
+      registers (`iter_args`) for the whole K loop; a second barrier keeps
+      the next copy from overwriting a slice still being read;
+    - the sub-tile is initialized from the output (the op's init) and
+      stored back once, guarded at the edges.
+
+    Products whose M or N is statically smaller than `min-size` (a decoder
+    step's single row) are left to `kiln-cuda-map-loops`, whose one thread
+    per output element keeps more threads busy there. Quantized products
+    (their packed weight, scales and zero points are more than two inputs)
+    are left too.
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x256xf32>)
+                  outs(%c : memref<128x256xf32>)
+    // becomes (defaults: 64 x 64 tiles, 16 deep, 4 x 4 per thread)
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c2, %gz = %c1)
+               threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+               workgroup(%ta : memref<16x65xf32, #gpu.address_space<workgroup>>,
+                         %tb : memref<16x65xf32, #gpu.address_space<workgroup>>) {
+      %acc = ... 16 loads of %c ...
+      %r = scf.for %k0 = %c0 to %c64 step %c16 iter_args(...) {
+        ... copy the slices of %a and %b into %ta and %tb ...
+        gpu.barrier
+        ... 16 multiply-adds per k from %ta and %tb ...
+        gpu.barrier
+      }
+      ... 16 guarded stores to %c ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"64",
+           "Rows of the output tile a block computes">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"64",
+           "Columns of the output tile a block computes">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"16",
+           "Depth of the operand slices in shared memory">,
+    Option<"threadTile", "thread-tile", "int64_t", /*default=*/"4",
+           "Rows and columns of a thread's sub-tile">,
+    Option<"minSize", "min-size", "int64_t", /*default=*/"32",
+           "Smallest static M and N tiled">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"kiln_kernels\"",
+           "Name of the gpu.module the kernels are outlined into">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
   let summary = "Map parallel loops to grids of thread blocks";
   let description = [{
@@ -234,9 +307,23 @@ def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
     `memref.alloc`, `memref.dealloc`, `memref.copy`). Compiled for the CPU,
     the result computes what the CUDA kernels compute with the same index
     arithmetic, guards and copies, so the mapping can be checked against a
-    reference (`kiln-compile --target=cuda --cuda-emulate`). Kernels that
-    synchronize (`gpu.barrier`) or use shared memory are rejected: their
-    threads would need to run concurrently.
+    reference (`kiln-compile --target=cuda --cuda-emulate`).
+
+    A kernel whose threads synchronize runs phase by phase, as MCUDA and
+    POCL run CUDA and OpenCL kernels on CPUs: the ops between two
+    `gpu.barrier`s run for every thread of the block before the next
+    phase starts; a value one phase computes and a later one reads is kept
+    per thread in a host array, and shared memory (workgroup attributions,
+    read and written by `memref.load` and `memref.store`) is a host buffer.
+    Barriers may be at the top of the kernel or in `scf.for` loops whose
+    bounds are the same for every thread (the loop runs once per block,
+    its iteration-carried values per thread); ops whose operands every
+    thread shares run once per block. A barrier anywhere else (under an
+    `scf.if`, in a loop whose bounds depend on the thread), a value that is
+    not a scalar or vector living across a barrier, and private or dynamic
+    shared memory are errors. As threads of a phase run one after another
+    on the host, a missing barrier usually shows as a wrong result, though
+    not always.
 
     ```mlir
     gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, ...)

@@ -1,0 +1,142 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions))' | FileCheck %s
+// RUN: kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tile-m=32 tile-n=16 tile-k=8 thread-tile=2}))' \
+// RUN:   | FileCheck %s --check-prefix=SMALL
+// RUN: not kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{thread-tile=3}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=BADTILE
+// RUN: not kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tile-m=128 tile-n=128 thread-tile=2}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=THREADS
+// RUN: not kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tile-k=0}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=ZERO
+// BADTILE: error: tile-m and tile-n (64, 64) must be multiples of thread-tile (3)
+// THREADS: error: a tile of 128 x 128 with thread-tile 2 needs 4096 threads per block (at most 1024)
+// ZERO: error: tile-k must be positive, got 0
+
+// A matmul: a block per 64 x 64 tile (grid x over N, y over M), 256
+// threads, two padded 16-deep slices in shared memory, the K loop carrying
+// the thread's 16 accumulators, a barrier after the copies and one after
+// the products; the sub-tile is read from and written to the output once.
+// CHECK-LABEL: func.func @matmul
+// CHECK: %[[GX:.*]] = arith.maxsi %{{.*}}, %{{.*}} : index
+// CHECK: %[[GY:.*]] = arith.maxsi %{{.*}}, %{{.*}} : index
+// CHECK: gpu.launch blocks({{[^)]*}}) in ({{[^=]*}}= %[[GX]], {{[^=]*}}= %[[GY]], {{[^)]*}})
+// CHECK-SAME: threads({{[^)]*}}) in ({{[^=]*}}= %c256,
+// CHECK-SAME: module(@kiln_kernels) function(@matmul_matmul0)
+// CHECK-SAME: workgroup(%[[TA:.*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[TB:.*]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-16: memref.load %arg2
+// CHECK: %[[R:.*]]:16 = scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[TA]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[TB]]
+// CHECK: gpu.barrier
+// CHECK: arith.minsi
+// CHECK: scf.for {{.*}} iter_args
+// CHECK-COUNT-16: arith.mulf
+// CHECK: scf.yield
+// CHECK: gpu.barrier
+// CHECK: scf.yield %{{.*}}#0
+// CHECK-COUNT-16: memref.store %[[R]]#{{[0-9]+}}, %arg2
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.matmul
+// SMALL-LABEL: func.func @matmul
+// SMALL: threads({{[^)]*}}) in ({{[^=]*}}= %c128,
+// SMALL-SAME: workgroup(%{{.*}} : memref<8x33xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x17xf32, #gpu.address_space<workgroup>>)
+// SMALL: scf.for
+// SMALL-COUNT-4: arith.mulf
+func.func @matmul(%a: memref<100x70xf32>, %b: memref<70x90xf32>, %c: memref<100x90xf32>) {
+  linalg.matmul ins(%a, %b : memref<100x70xf32>, memref<70x90xf32>) outs(%c : memref<100x90xf32>)
+  return
+}
+
+// -----
+
+// Batched, with dynamic sizes: the batch is grid z; the K loop's bound is
+// the dynamic size.
+// CHECK-LABEL: func.func @batch
+// CHECK: %[[B:.*]] = memref.dim %arg0, %c0
+// CHECK: %[[K:.*]] = memref.dim %arg0, %c2
+// CHECK: %[[NB:.*]] = arith.muli %{{.*}}, %[[B]]
+// CHECK: %[[BZ:.*]] = arith.maxsi %[[NB]],
+// CHECK: gpu.launch blocks({{[^,]*}}, {{[^,]*}}, %[[Z:[^)]*]]) in ({{[^)]*}}= %[[BZ]])
+// CHECK: %[[BI:.*]] = arith.remui %[[Z]], %{{.*}}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[K]] step
+// CHECK: memref.load %arg0[%[[BI]],
+func.func @batch(%a: memref<?x?x?xf32>, %b: memref<?x?x?xf32>, %c: memref<?x?x?xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<?x?x?xf32>, memref<?x?x?xf32>) outs(%c : memref<?x?x?xf32>)
+  return
+}
+
+// -----
+
+// bf16 operands extended in the body (f32 accumulation): the slices keep
+// bf16, the body is cloned per accumulator. The batch that only the left
+// operand has ([B, M, K] x [K, N]) goes to grid z; the weight used
+// transposed ([N, K]) is copied along its contiguous K.
+// CHECK-LABEL: func.func @bf16_broadcast
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%{{.*}} : memref<16x65xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x65xbf16, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-16: arith.extf
+// CHECK-NOT: linalg.generic
+#lhs = affine_map<(b, m, n, k) -> (b, m, k)>
+#rhs = affine_map<(b, m, n, k) -> (n, k)>
+#out = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func @bf16_broadcast(%a: memref<2x40x20xbf16>, %w: memref<64x20xbf16>, %c: memref<2x40x64xf32>) {
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<2x40x20xbf16>, memref<64x20xbf16>) outs(%c : memref<2x40x64xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Near misses, left to kiln-cuda-map-loops: a decoder row (M = 1 < min-size),
+// a product with a third input (a quantized weight's scales), one that
+// reads the buffer it writes, one on tensors, and a reduction that is not
+// a contraction.
+// CHECK-LABEL: func.func @near_misses
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// CHECK: linalg.matmul
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// CHECK-NOT: gpu.launch
+#q0 = affine_map<(m, n, k) -> (m, k)>
+#q1 = affine_map<(m, n, k) -> (k, n)>
+#q2 = affine_map<(m, n, k) -> (n)>
+#q3 = affine_map<(m, n, k) -> (m, n)>
+#r0 = affine_map<(m, k) -> (m, k)>
+#r1 = affine_map<(m, k) -> (m)>
+func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x64xf32>, %y: memref<1x64xf32>,
+                       %q: memref<64x64xi8>, %s: memref<64xf32>, %z: memref<64x64xf32>,
+                       %t: tensor<64x64xf32>, %v: memref<64xf32>) -> tensor<64x64xf32> {
+  linalg.matmul ins(%x, %w : memref<1x64xf32>, memref<64x64xf32>) outs(%y : memref<1x64xf32>)
+  linalg.generic {indexing_maps = [#q0, #q1, #q2, #q3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %q, %s : memref<64x64xf32>, memref<64x64xi8>, memref<64xf32>) outs(%z : memref<64x64xf32>) {
+  ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):
+    %bf = arith.sitofp %b : i8 to f32
+    %d = arith.mulf %bf, %sc : f32
+    %p = arith.mulf %a, %d : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul ins(%z, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%z : memref<64x64xf32>)
+  %e = tensor.empty() : tensor<64x64xf32>
+  %m = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  linalg.generic {indexing_maps = [#r0, #r1], iterator_types = ["parallel", "reduction"]}
+      ins(%w : memref<64x64xf32>) outs(%v : memref<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %acc, %a : f32
+    linalg.yield %r : f32
+  }
+  return %m : tensor<64x64xf32>
+}
