@@ -15,8 +15,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/CUDA/MmaLayout.h"
 #include "kiln/Codegen/CUDA/Passes.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -32,8 +34,15 @@ using namespace mlir::kiln;
 
 namespace {
 
-bool hasBarrier(Operation *op) {
-  return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+/// Whether `op` is or contains an op all threads (of the block or of a
+/// warp) run together: a barrier or a warp's tensor-core product.
+bool synchronizes(Operation *op) {
+  return op
+      ->walk([](Operation *inner) {
+        return isa<gpu::BarrierOp, nvgpu::MmaSyncOp>(inner)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
       .wasInterrupted();
 }
 
@@ -57,7 +66,12 @@ public:
           return failure();
         continue;
       }
-      if (hasBarrier(&op)) {
+      if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
+        if (failed(flush(b)) || failed(emitMma(mma, b)))
+          return failure();
+        continue;
+      }
+      if (synchronizes(&op)) {
         if (failed(flush(b)) || failed(emitLoop(&op, b)))
           return failure();
         continue;
@@ -205,6 +219,104 @@ private:
                           .getResult();
       memref::StoreOp::create(ib, v.getLoc(), x, slot, ValueRange{tid});
     }
+  }
+
+  /// `v` (uniform, or kept per thread) for thread `t`, at `b`.
+  Value valueFor(OpBuilder &b, Value v, Value t) {
+    if (isUniform(v))
+      return uniform.lookupOrDefault(v);
+    return memref::LoadOp::create(b, v.getLoc(), slots.lookup(v),
+                                  ValueRange{t});
+  }
+
+  /// A warp's mma.sync m16n8k16, computed from its lanes' fragments: each
+  /// warp's A and B are assembled from the fragments (as f32) in host
+  /// matrices, then every lane's accumulators get their dot products.
+  LogicalResult emitMma(nvgpu::MmaSyncOp mma, OpBuilder &b) {
+    Location loc = mma.getLoc();
+    gpu::KernelDim3 size = launch.getBlockSizeOperandValues();
+    std::optional<int64_t> count = 1;
+    for (Value v : {size.x, size.y, size.z}) {
+      std::optional<int64_t> n = getConstantIntValue(v);
+      count = n && count ? std::optional<int64_t>(*count * *n) : std::nullopt;
+    }
+    if (!count || *count % 32)
+      return mma.emitError("cannot emulate a warp operation in a block whose "
+                           "thread count is not a known multiple of 32");
+    std::array<int64_t, 3> shape = mma.getMmaShapeAsArray();
+    Type ea = getElementTypeOrSelf(mma.getMatrixA().getType());
+    Type ec = getElementTypeOrSelf(mma.getMatrixC().getType());
+    if (shape != std::array<int64_t, 3>{kMmaM, kMmaN, kMmaK} ||
+        !(ea.isBF16() || ea.isF16()) || !ec.isF32())
+      return mma.emitError("cannot emulate this mma.sync: only m16n8k16 "
+                           "with bf16 or f16 operands and f32 accumulators");
+    for (Value v : {mma.getMatrixA(), mma.getMatrixB(), mma.getMatrixC()})
+      if (!isUniform(v) && !slots.count(v))
+        return mma.emitError("cannot emulate: an operand is not available");
+    FailureOr<Value> dst = slotFor(mma.getRes());
+    if (failed(dst))
+      return failure();
+    auto f32 = Float32Type::get(b.getContext());
+    Value mats[2] = {memref::AllocOp::create(
+                         outside, loc, MemRefType::get({kMmaM, kMmaK}, f32)),
+                     memref::AllocOp::create(
+                         outside, loc, MemRefType::get({kMmaK, kMmaN}, f32))};
+    for (Value m : mats)
+      memref::DeallocOp::create(after, loc, m);
+    auto cst = [&](OpBuilder &bb, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(bb, loc, v);
+    };
+    auto loop = [&](OpBuilder &bb, int64_t n) {
+      auto l = scf::ForOp::create(bb, loc, cst(bb, 0), cst(bb, n), cst(bb, 1));
+      return std::make_pair(OpBuilder(l.getBody()->getTerminator()),
+                            l.getInductionVar());
+    };
+    auto [wb, warp] = loop(b, *count / 32);
+    Value base = arith::MulIOp::create(wb, loc, warp, cst(wb, 32));
+    {
+      auto [lb, lane] = loop(wb, 32);
+      Value t = arith::AddIOp::create(lb, loc, base, lane);
+      MmaOperand which[2] = {MmaOperand::A, MmaOperand::B};
+      Value frags[2] = {valueFor(lb, mma.getMatrixA(), t),
+                        valueFor(lb, mma.getMatrixB(), t)};
+      for (int o = 0; o < 2; ++o) {
+        auto [regs, perReg] = mmaFragmentShape(which[o]);
+        for (int64_t r = 0; r < regs; ++r)
+          for (int64_t e = 0; e < perReg; ++e) {
+            auto [i, j] = mmaFragmentCoord(lb, loc, which[o], lane, r, e);
+            Value x = vector::ExtractOp::create(lb, loc, frags[o],
+                                                ArrayRef<int64_t>{r, e});
+            x = arith::ExtFOp::create(lb, loc, f32, x);
+            memref::StoreOp::create(lb, loc, x, mats[o], ValueRange{i, j});
+          }
+      }
+    }
+    auto [lb, lane] = loop(wb, 32);
+    Value t = arith::AddIOp::create(lb, loc, base, lane);
+    Value c = valueFor(lb, mma.getMatrixC(), t);
+    SmallVector<Value> d;
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t e = 0; e < 2; ++e) {
+        auto [i, j] = mmaFragmentCoord(lb, loc, MmaOperand::C, lane, r, e);
+        Value init =
+            vector::ExtractOp::create(lb, loc, c, ArrayRef<int64_t>{r, e});
+        auto k = scf::ForOp::create(lb, loc, cst(lb, 0), cst(lb, kMmaK),
+                                    cst(lb, 1), ValueRange{init});
+        OpBuilder kb(k.getBody(), k.getBody()->begin());
+        Value kk = k.getInductionVar();
+        Value p = arith::MulFOp::create(
+            kb, loc,
+            memref::LoadOp::create(kb, loc, mats[0], ValueRange{i, kk}),
+            memref::LoadOp::create(kb, loc, mats[1], ValueRange{kk, j}));
+        scf::YieldOp::create(kb, loc,
+                             ValueRange{arith::AddFOp::create(
+                                 kb, loc, k.getRegionIterArgs()[0], p)});
+        d.push_back(k.getResult(0));
+      }
+    Value res =
+        packFragment(lb, loc, cast<VectorType>(mma.getRes().getType()), d);
+    memref::StoreOp::create(lb, loc, res, *dst, ValueRange{t});
+    return success();
   }
 
   /// A loop whose body synchronizes: the loop runs once for the block,

@@ -19,10 +19,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/CUDA/MmaLayout.h"
 #include "kiln/Codegen/CUDA/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 
 #define DEBUG_TYPE "kiln-cuda-tile-contractions"
@@ -131,8 +134,12 @@ struct CUDATileContractionsPass
       // A grid of 0 blocks is invalid; the guards keep an empty one idle.
       return arith::MaxSIOp::create(b, loc, t, one);
     };
+    // Tensor cores: a warp per 32 x 32 of the tile, as 2 x 4 mma.sync
+    // m16n8k16 tiles; otherwise a thread per thread-tile x thread-tile.
+    bool mma = useMma(c);
     int64_t rowThreads = tileM / threadTile, colThreads = tileN / threadTile;
-    int64_t threads = rowThreads * colThreads;
+    int64_t threads =
+        mma ? (tileM / 32) * (tileN / 32) * 32 : rowThreads * colThreads;
 
     Type ta = getElementTypeOrSelf(c.a->get().getType());
     Type tb = getElementTypeOrSelf(c.b->get().getType());
@@ -159,8 +166,6 @@ struct CUDATileContractionsPass
     Value tileA = launch.getWorkgroupAttributions()[0];
     Value tileB = launch.getWorkgroupAttributions()[1];
     Value tid = launch.getThreadIds().x;
-    Value row = arith::DivUIOp::create(b, loc, tid, cst(b, colThreads));
-    Value col = arith::RemUIOp::create(b, loc, tid, cst(b, colThreads));
     Value m0 =
         arith::MulIOp::create(b, loc, launch.getBlockIds().y, cst(b, tileM));
     Value n0 =
@@ -193,32 +198,67 @@ struct CUDATileContractionsPass
       return ifOp.getResult(0);
     };
 
-    // The thread's sub-tile: rows row + i * rowThreads, columns
-    // col + j * colThreads (neighbouring threads, neighbouring columns).
-    SmallVector<Value> rows, cols, rowOk, colOk;
-    for (int64_t i = 0; i < threadTile; ++i) {
-      rows.push_back(arith::AddIOp::create(
-          b, loc, m0,
-          arith::AddIOp::create(b, loc, row, cst(b, i * rowThreads))));
-      rowOk.push_back(lt(b, rows.back(), M));
-      cols.push_back(arith::AddIOp::create(
-          b, loc, n0,
-          arith::AddIOp::create(b, loc, col, cst(b, i * colThreads))));
-      colOk.push_back(lt(b, cols.back(), N));
+    // The thread's accumulator elements (their rows and columns in the
+    // tile), in the order the compute below packs them.
+    SmallVector<std::pair<Value, Value>> elems;
+    Value row, col, warpRow, warpCol, lane;
+    if (mma) {
+      Value warp = arith::DivUIOp::create(b, loc, tid, cst(b, 32));
+      lane = arith::RemUIOp::create(b, loc, tid, cst(b, 32));
+      int64_t warpCols = tileN / 32;
+      warpRow = arith::MulIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, warp, cst(b, warpCols)),
+          cst(b, 32));
+      warpCol = arith::MulIOp::create(
+          b, loc, arith::RemUIOp::create(b, loc, warp, cst(b, warpCols)),
+          cst(b, 32));
+      for (int64_t mi = 0; mi < 2; ++mi)
+        for (int64_t ni = 0; ni < 4; ++ni)
+          for (int64_t r = 0; r < 2; ++r)
+            for (int64_t e = 0; e < 2; ++e) {
+              auto [i, j] = mmaFragmentCoord(b, loc, MmaOperand::C, lane, r, e);
+              elems.push_back(
+                  {arith::AddIOp::create(
+                       b, loc, warpRow,
+                       arith::AddIOp::create(b, loc, i, cst(b, mi * kMmaM))),
+                   arith::AddIOp::create(
+                       b, loc, warpCol,
+                       arith::AddIOp::create(b, loc, j, cst(b, ni * kMmaN)))});
+            }
+    } else {
+      // Rows row + i * rowThreads, columns col + j * colThreads
+      // (neighbouring threads, neighbouring columns).
+      row = arith::DivUIOp::create(b, loc, tid, cst(b, colThreads));
+      col = arith::RemUIOp::create(b, loc, tid, cst(b, colThreads));
+      for (int64_t i = 0; i < threadTile; ++i)
+        for (int64_t j = 0; j < threadTile; ++j)
+          elems.push_back(
+              {arith::AddIOp::create(b, loc, row, cst(b, i * rowThreads)),
+               arith::AddIOp::create(b, loc, col, cst(b, j * colThreads))});
     }
     OpOperand *out = op.getDpsInitOperand(0);
-    auto at = [&](int64_t i, int64_t j) {
+    SmallVector<SmallVector<Value>> outAt;
+    SmallVector<Value> outOk;
+    for (auto [i, j] : elems) {
       SmallVector<Value> x = iv;
-      x[c.m] = rows[i];
-      x[c.n] = cols[j];
-      return x;
-    };
+      x[c.m] = arith::AddIOp::create(b, loc, m0, i);
+      x[c.n] = arith::AddIOp::create(b, loc, n0, j);
+      outOk.push_back(
+          arith::AndIOp::create(b, loc, lt(b, x[c.m], M), lt(b, x[c.n], N)));
+      outAt.push_back(x);
+    }
     SmallVector<Value> acc;
-    for (int64_t i = 0; i < threadTile; ++i)
-      for (int64_t j = 0; j < threadTile; ++j)
-        acc.push_back(
-            guardedLoad(b, out, at(i, j),
-                        arith::AndIOp::create(b, loc, rowOk[i], colOk[j]), tc));
+    for (auto [x, ok] : llvm::zip(outAt, outOk))
+      acc.push_back(guardedLoad(b, out, x, ok, tc));
+    // mma.sync takes a fragment of 2 x 2 accumulators per tile.
+    auto fragType = VectorType::get({2, 2}, tc);
+    if (mma) {
+      SmallVector<Value> packed;
+      for (size_t i = 0; i < acc.size(); i += 4)
+        packed.push_back(
+            packFragment(b, loc, fragType, ArrayRef<Value>(acc).slice(i, 4)));
+      acc = packed;
+    }
 
     auto kLoop = scf::ForOp::create(b, loc, cst(b, 0), K, cst(b, tileK), acc);
     {
@@ -258,12 +298,52 @@ struct CUDATileContractionsPass
       copy(c.b, c.n, n0, N, tileN, tileB, tb);
       gpu::BarrierOp::create(lb, loc);
 
-      // Accumulate over the slice (shorter at the end of K).
-      Value kc = arith::MinSIOp::create(lb, loc, cst(lb, tileK),
-                                        arith::SubIOp::create(lb, loc, K, k0));
-      auto inner = scf::ForOp::create(lb, loc, cst(lb, 0), kc, cst(lb, 1),
-                                      kLoop.getRegionIterArgs());
-      {
+      SmallVector<Value> next;
+      if (mma) {
+        // Whole 16-deep steps: past K the slices hold zeros on both sides.
+        next.assign(kLoop.getRegionIterArgs().begin(),
+                    kLoop.getRegionIterArgs().end());
+        auto fragment = [&](MmaOperand which, Value slice, Type t, Value kBase,
+                            Value xBase) -> Value {
+          auto [regs, perReg] = mmaFragmentShape(which);
+          SmallVector<Value> v;
+          for (int64_t r = 0; r < regs; ++r)
+            for (int64_t e = 0; e < perReg; ++e) {
+              auto [i, j] = mmaFragmentCoord(lb, loc, which, lane, r, e);
+              // A is (m, k), B is (k, n); the slices are [k][m] and [k][n].
+              Value kk = which == MmaOperand::A ? j : i;
+              Value xx = which == MmaOperand::A ? i : j;
+              v.push_back(memref::LoadOp::create(
+                  lb, loc, slice,
+                  ValueRange{arith::AddIOp::create(lb, loc, kBase, kk),
+                             arith::AddIOp::create(lb, loc, xBase, xx)}));
+            }
+          return packFragment(lb, loc, VectorType::get({regs, perReg}, t), v);
+        };
+        for (int64_t ks = 0; ks < tileK; ks += kMmaK) {
+          Value kBase = cst(lb, ks);
+          SmallVector<Value> fa, fb;
+          for (int64_t mi = 0; mi < 2; ++mi)
+            fa.push_back(fragment(
+                MmaOperand::A, tileA, ta, kBase,
+                arith::AddIOp::create(lb, loc, warpRow, cst(lb, mi * kMmaM))));
+          for (int64_t ni = 0; ni < 4; ++ni)
+            fb.push_back(fragment(
+                MmaOperand::B, tileB, tb, kBase,
+                arith::AddIOp::create(lb, loc, warpCol, cst(lb, ni * kMmaN))));
+          for (int64_t mi = 0; mi < 2; ++mi)
+            for (int64_t ni = 0; ni < 4; ++ni)
+              next[mi * 4 + ni] = nvgpu::MmaSyncOp::create(
+                  lb, loc, fa[mi], fb[ni], next[mi * 4 + ni],
+                  ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK});
+        }
+      } else {
+        // Accumulate over the slice (shorter at the end of K) with the
+        // op's own body.
+        Value kc = arith::MinSIOp::create(
+            lb, loc, cst(lb, tileK), arith::SubIOp::create(lb, loc, K, k0));
+        auto inner = scf::ForOp::create(lb, loc, cst(lb, 0), kc, cst(lb, 1),
+                                        kLoop.getRegionIterArgs());
         OpBuilder ib = OpBuilder::atBlockBegin(inner.getBody());
         Value kk = inner.getInductionVar();
         SmallVector<Value> av, bv;
@@ -279,7 +359,7 @@ struct CUDATileContractionsPass
         }
         Block *fn = op.getBlock();
         auto yield = cast<linalg::YieldOp>(fn->getTerminator());
-        SmallVector<Value> next;
+        SmallVector<Value> sums;
         for (int64_t i = 0; i < threadTile; ++i)
           for (int64_t j = 0; j < threadTile; ++j) {
             IRMapping map;
@@ -289,25 +369,70 @@ struct CUDATileContractionsPass
                     inner.getRegionIterArgs()[i * threadTile + j]);
             for (Operation &x : fn->without_terminator())
               ib.clone(x, map);
-            next.push_back(map.lookup(yield.getOperand(0)));
+            sums.push_back(map.lookup(yield.getOperand(0)));
           }
-        scf::YieldOp::create(ib, loc, next);
+        scf::YieldOp::create(ib, loc, sums);
+        next.assign(inner.getResults().begin(), inner.getResults().end());
       }
       // The next slice overwrites shared memory: wait for every reader.
       gpu::BarrierOp::create(lb, loc);
-      scf::YieldOp::create(lb, loc, inner.getResults());
+      scf::YieldOp::create(lb, loc, next);
     }
-    for (int64_t i = 0; i < threadTile; ++i)
-      for (int64_t j = 0; j < threadTile; ++j) {
-        auto guard = scf::IfOp::create(
-            b, loc, arith::AndIOp::create(b, loc, rowOk[i], colOk[j]), false);
-        OpBuilder gb = guard.getThenBodyBuilder();
-        memref::StoreOp::create(gb, loc, kLoop.getResult(i * threadTile + j),
-                                out->get(), indices(op, out, at(i, j)));
+    SmallVector<Value> results;
+    for (Value r : kLoop.getResults()) {
+      if (!mma) {
+        results.push_back(r);
+        continue;
       }
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < 2; ++j)
+          results.push_back(
+              vector::ExtractOp::create(b, loc, r, ArrayRef<int64_t>{i, j}));
+    }
+    for (auto [v, x, ok] : llvm::zip(results, outAt, outOk)) {
+      auto guard = scf::IfOp::create(b, loc, ok, false);
+      OpBuilder gb = guard.getThenBodyBuilder();
+      memref::StoreOp::create(gb, loc, v, out->get(), indices(op, out, x));
+    }
     gpu::TerminatorOp::create(b, loc);
     op->erase();
     return success();
+  }
+
+  /// Whether `c` runs on tensor cores: 16-bit float operands (bf16 or
+  /// f16, both alike), an f32 accumulator, and a body that is exactly the
+  /// f32 product of the extended operands added to it, as mma.sync
+  /// computes; tiles that split into warps' 32 x 32 and whole 16-deep
+  /// steps.
+  bool useMma(const Contraction &c) {
+    if (!tensorCores || tileM % 32 || tileN % 32 || tileK % kMmaK)
+      return false;
+    linalg::LinalgOp op = c.op;
+    Type ta = getElementTypeOrSelf(c.a->get().getType());
+    Type tb = getElementTypeOrSelf(c.b->get().getType());
+    Type tc = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
+    if (ta != tb || !(ta.isBF16() || ta.isF16()) || !tc.isF32())
+      return false;
+    Block *fn = op.getBlock();
+    Value a = fn->getArgument(c.a->getOperandNumber());
+    Value bArg = fn->getArgument(c.b->getOperandNumber());
+    Value acc = fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber());
+    auto add =
+        fn->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!add || fn->getOperations().size() != 5)
+      return false;
+    Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+    if ((add.getLhs() == acc) == (add.getRhs() == acc))
+      return false;
+    auto mul = prod.getDefiningOp<arith::MulFOp>();
+    if (!mul)
+      return false;
+    auto ext = [](Value v) -> Value {
+      auto e = v.getDefiningOp<arith::ExtFOp>();
+      return e ? e.getIn() : Value();
+    };
+    Value x = ext(mul.getLhs()), y = ext(mul.getRhs());
+    return (x == a && y == bArg) || (x == bArg && y == a);
   }
 
   void runOnOperation() override {

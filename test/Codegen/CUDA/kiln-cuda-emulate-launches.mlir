@@ -152,6 +152,53 @@ func.func @barrier_loop(%x: memref<4x32xf32>, %y: memref<32xf32>) {
 
 // -----
 
+// A warp's tensor-core product is a phase of its own: per warp, its lanes'
+// A and B fragments are gathered into host matrices (as f32, by the PTX
+// fragment layouts), then each lane's accumulators get their 16-term dot
+// products; the result is kept per thread.
+// CHECK-LABEL: func.func @mma
+// CHECK-DAG: %[[A:.*]] = memref.alloc() : memref<16x16xf32>
+// CHECK-DAG: %[[B:.*]] = memref.alloc() : memref<16x8xf32>
+// CHECK: scf.for %[[W:.*]] = %{{.*}} to %c2{{.*}} step
+// CHECK: scf.for %[[L:.*]] = %{{.*}} to %c32{{.*}} step
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[A]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[B]]
+// CHECK: scf.for %[[L2:.*]] = %{{.*}} to %c32{{.*}} step
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: memref.load %[[A]]
+// CHECK: memref.load %[[B]]
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<?xvector<2x2xf32>>
+// CHECK-NOT: nvgpu.mma.sync
+func.func @mma(%a: memref<64xvector<4x2xbf16>>, %b: memref<64xvector<2x2xbf16>>, %c: memref<64xvector<2x2xf32>>) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %fa = memref.load %a[%tx] : memref<64xvector<4x2xbf16>>
+    %fb = memref.load %b[%tx] : memref<64xvector<2x2xbf16>>
+    %fc = memref.load %c[%tx] : memref<64xvector<2x2xf32>>
+    %d = nvgpu.mma.sync (%fa, %fb, %fc) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+    memref.store %d, %c[%tx] : memref<64xvector<2x2xf32>>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @mma_block(%n: index, %fa: vector<4x2xbf16>, %fb: vector<2x2xbf16>, %fc: vector<2x2xf32>) {
+  %c1 = arith.constant 1 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %n, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{cannot emulate a warp operation in a block whose thread count is not a known multiple of 32}}
+    %d = nvgpu.mma.sync (%fa, %fb, %fc) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 func.func @divergent_barrier(%c: i1) {
   %c1 = arith.constant 1 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)

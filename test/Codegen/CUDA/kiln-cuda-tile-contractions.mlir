@@ -3,6 +3,9 @@
 // RUN: kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tile-m=32 tile-n=16 tile-k=8 thread-tile=2}))' \
 // RUN:   | FileCheck %s --check-prefix=SMALL
+// RUN: kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tensor-cores=false}))' \
+// RUN:   | FileCheck %s --check-prefix=SIMT
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{thread-tile=3}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BADTILE
@@ -71,15 +74,26 @@ func.func @batch(%a: memref<?x?x?xf32>, %b: memref<?x?x?xf32>, %c: memref<?x?x?x
 
 // -----
 
-// bf16 operands extended in the body (f32 accumulation): the slices keep
-// bf16, the body is cloned per accumulator. The batch that only the left
+// bf16 operands extended in the body (f32 accumulation, what --dtype=bf16
+// makes) run on tensor cores: 4 warps (128 threads) per 64 x 64 tile, each
+// 2 x 4 mma.sync m16n8k16 tiles per 16-deep slice, the 8 accumulator
+// fragments carried through the K loop. The batch that only the left
 // operand has ([B, M, K] x [K, N]) goes to grid z; the weight used
-// transposed ([N, K]) is copied along its contiguous K.
+// transposed ([N, K]) is copied along its contiguous K. With
+// tensor-cores=false the body is cloned per accumulator instead.
 // CHECK-LABEL: func.func @bf16_broadcast
 // CHECK: gpu.launch
+// CHECK-SAME: in ({{[^=]*}}= %c128,
 // CHECK-SAME: workgroup(%{{.*}} : memref<16x65xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x65xbf16, #gpu.address_space<workgroup>>)
-// CHECK-COUNT-16: arith.extf
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: gpu.barrier
+// CHECK-COUNT-8: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: gpu.barrier
+// CHECK-COUNT-32: memref.store {{.*}} : memref<2x40x64xf32>
 // CHECK-NOT: linalg.generic
+// SIMT-LABEL: func.func @bf16_broadcast
+// SIMT-NOT: nvgpu.mma.sync
+// SIMT-COUNT-32: arith.extf
 #lhs = affine_map<(b, m, n, k) -> (b, m, k)>
 #rhs = affine_map<(b, m, n, k) -> (n, k)>
 #out = affine_map<(b, m, n, k) -> (b, m, n)>
@@ -91,6 +105,46 @@ func.func @bf16_broadcast(%a: memref<2x40x20xbf16>, %w: memref<64x20xbf16>, %c: 
     %yf = arith.extf %y : bf16 to f32
     %p = arith.mulf %xf, %yf : f32
     %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Near misses for tensor cores, tiled by threads: operands of two types,
+// and a bf16 body that is not exactly a product added (a scaled one).
+// CHECK-LABEL: func.func @mma_near_misses
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.barrier
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.terminator
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.barrier
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: return
+#m0 = affine_map<(m, n, k) -> (m, k)>
+#m1 = affine_map<(m, n, k) -> (k, n)>
+#m2 = affine_map<(m, n, k) -> (m, n)>
+func.func @mma_near_misses(%a: memref<64x64xf16>, %b: memref<64x64xbf16>, %c: memref<64x64xf32>,
+                           %d: memref<64x64xbf16>) {
+  linalg.generic {indexing_maps = [#m0, #m1, #m2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<64x64xf16>, memref<64x64xbf16>) outs(%c : memref<64x64xf32>) {
+  ^bb0(%x: f16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#m0, #m1, #m2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%d, %b : memref<64x64xbf16>, memref<64x64xbf16>) outs(%c : memref<64x64xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %h = arith.mulf %p, %p : f32
+    %s = arith.addf %acc, %h : f32
     linalg.yield %s : f32
   }
   return

@@ -37,7 +37,7 @@ def module(inputs, outputs, body, resources=None):
     text = (f"func.func @main({args}) -> ({rtypes}) {{\n{body}\n"
             f"  return {rets} : {rtypes}\n}}\n")
     if resources:
-        blobs = "\n".join(f"      {k}: \"{resource_blob(v)}\""
+        blobs = ",\n".join(f"      {k}: \"{resource_blob(v)}\""
                           for k, v in resources.items())
         text += ("{-#\n  dialect_resources: {\n    builtin: {\n" + blobs +
                  "\n    }\n  }\n#-}\n")
@@ -274,6 +274,43 @@ def test_matmul_cuda_tiled(tmp_path):
     text = ptx.read_text()
     assert text.count(".entry main_matmul") == 4
     assert ".shared" in text and "bar.sync" in text
+    for arch in ("sm_80", "sm_90"):
+        ptxas(ptx, arch)
+
+
+def test_matmul_cuda_tensor_cores(tmp_path):
+    """--dtype=bf16 products on the CUDA target's tensor cores (mma.sync
+    m16n8k16, bf16 operands, f32 accumulation), emulated on the host warp
+    by warp with the PTX fragment layouts, against numpy on the same
+    bf16-rounded operands: partial tiles in M, N and K (K not a multiple
+    of 16) and a batch against a 2-D weight. The PTX has the bf16 mma.sync
+    instructions and ptxas accepts it for sm_80 and sm_90."""
+    x, w = randn(100, 70), randn(70, 90)
+    y, v = randn(3, 37, 45), randn(45, 50)
+    T = ttype
+    body = (f"  %w = kiln.constant dense_resource<w> : {T(w)}\n"
+            f"  %v = kiln.constant dense_resource<v> : {T(v)}\n"
+            f"  %r0 = kiln.matmul %a0, %w : ({T(x)}, {T(w)}) -> tensor<100x90xf32>\n"
+            f"  %r1 = kiln.matmul %a1, %v : ({T(y)}, {T(v)}) -> tensor<3x37x50xf32>")
+
+    def bf16(a):
+        return torch.from_numpy(a).bfloat16().float().numpy()
+    outputs = [bf16(x) @ bf16(w), bf16(y) @ bf16(v)]
+    src = tmp_path / "model.mlir"
+    src.write_text(module([x, y], outputs, body, resources={"w": w, "v": v}))
+    so = tmp_path / "model.so"
+    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
+         "--dtype=bf16", "--cuda-emulate"])
+    args = npy_args(tmp_path, [x, y], outputs, 1e-4, 1e-4)
+    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
+    if missing_cuda_toolkit():
+        pytest.skip(missing_cuda_toolkit())
+    ptx = tmp_path / "model.ptx"
+    run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
+         "--dtype=bf16", "--gpu-arch=sm_80", "--emit=ptx"])
+    text = ptx.read_text()
+    assert text.count(".entry main_matmul") == 2
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text
     for arch in ("sm_80", "sm_90"):
         ptxas(ptx, arch)
 

@@ -150,6 +150,18 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
     - the sub-tile is initialized from the output (the op's init) and
       stored back once, guarded at the edges.
 
+    With `tensor-cores`, a product of bf16 (or f16) operands accumulated
+    in f32 whose body is exactly `acc + extf(a) * extf(b)` (what
+    `--dtype=bf16` makes) runs on tensor cores instead: the block's warps
+    each take a 32 x 32 part of the tile as 2 x 4 `nvgpu.mma.sync`
+    m16n8k16 tiles (a 64 x 64 tile: 4 warps, 128 threads), their operand
+    fragments read from the shared slices and their accumulators (8
+    `vector<2x2xf32>`) carried through the K loop; the slices are used in
+    whole 16-deep steps (zeros past K). The fragments' layouts are the
+    PTX ISA's (`include/kiln/Codegen/CUDA/MmaLayout.h`). This needs
+    `tile-m` and `tile-n` multiples of 32 and `tile-k` of 16; otherwise,
+    and for other bodies, the SIMT kernel above is used.
+
     Products whose M or N is statically smaller than `min-size` (a decoder
     step's single row) are left to `kiln-cuda-map-loops`, whose one thread
     per output element keeps more threads busy there. Quantized products
@@ -186,6 +198,9 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
            "Rows and columns of a thread's sub-tile">,
     Option<"minSize", "min-size", "int64_t", /*default=*/"32",
            "Smallest static M and N tiled">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Products of bf16 or f16 operands into f32 on tensor cores "
+           "(nvgpu.mma.sync m16n8k16)">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"kiln_kernels\"",
            "Name of the gpu.module the kernels are outlined into">,
@@ -193,7 +208,37 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def CUDABF16MmaToNVVM : Pass<"kiln-cuda-bf16-mma-to-nvvm"> {
+  let summary = "Lower bf16 nvgpu.mma.sync to nvvm.mma.sync";
+  let description = [{
+    Runs on the kernels before upstream's `convert-nvgpu-to-nvvm`, which
+    (in LLVM 22) rejects `nvgpu.mma.sync` with bf16 operands: it cannot
+    tell bf16 registers' PTX type. Each m16n8k16 product of bf16 fragments
+    into f32 accumulators becomes an `nvvm.mma.sync` whose operands are the
+    fragments' registers as i32 words (two bf16 each, the first in the low
+    half), with `multiplicandAPtxType`/`multiplicandBPtxType` bf16 and row
+    A, column B layouts; its four f32 results are packed back into the
+    `vector<2x2xf32>` the op returned. Other element types are left to
+    upstream.
+
+    ```mlir
+    %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]}
+        : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+    // becomes
+    %a0 = vector.extract %a[0] ... vector.bitcast ... : vector<1xi32> ...
+    %r = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%c0, %c1, %c2, %c3]
+        {multiplicandAPtxType = #nvvm.mma_type<bf16>, ...}
+    %d = vector.from_elements ... : vector<2x2xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
@@ -321,7 +366,12 @@ def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
     thread shares run once per block. A barrier anywhere else (under an
     `scf.if`, in a loop whose bounds depend on the thread), a value that is
     not a scalar or vector living across a barrier, and private or dynamic
-    shared memory are errors. As threads of a phase run one after another
+    shared memory are errors. A warp's tensor-core product
+    (`nvgpu.mma.sync` m16n8k16, bf16 or f16 operands, f32 accumulators) is
+    a phase of its own: each warp's A and B are assembled from its lanes'
+    fragments and each lane gets its accumulators' dot products (in f32,
+    in K order), by the PTX ISA's fragment layouts. As threads of a phase
+    run one after another
     on the host, a missing barrier usually shows as a wrong result, though
     not always.
 
@@ -334,8 +384,10 @@ def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
     }
     ```
   }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def CUDAHostToLLVM : Pass<"kiln-cuda-host-to-llvm", "ModuleOp"> {
