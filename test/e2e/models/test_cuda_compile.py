@@ -9,10 +9,11 @@ elsewhere)."""
 import pytest
 
 import numpy as np
+import torch
 
 from conftest import (missing_cuda_toolkit, missing_gpu, npy_args,
                       ptx_only_toolkit, ptxas, run, tool)
-from families import FAMILIES, export
+from families import FAMILIES, Llama, export
 
 @pytest.fixture(scope="module")
 def toolkit():
@@ -102,6 +103,46 @@ def test_cuda_quantized(tmp_path, flags, toolkit, exported):
     cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
     bound = 0.999 if flags[0] != "--quantize=int4" else 0.99
     assert cos >= bound, (flags, cos)
+
+
+@pytest.mark.parametrize("flags", [[], ["--dtype=bf16"]])
+def test_cuda_emulated_prefill(tmp_path, flags):
+    """A Llama prefill of 64 tokens, large enough for the tiled matmuls
+    (fp32: shared-memory tiles and register sub-tiles; bf16: tensor cores),
+    emulated against PyTorch: fp32 at fp32 tolerances, bf16 by cosine (the
+    CPU bf16 bound). The PTX has the tiled kernels (and, for bf16, the
+    tensor-core instruction), which ptxas accepts."""
+    torch.manual_seed(0)
+    model = Llama().eval()
+    ids = torch.randint(0, 101, (1, 64))
+    onnx_path = tmp_path / "llama64.onnx"
+    with torch.no_grad():
+        want = model(ids).numpy()
+        torch.onnx.export(model, (ids,), str(onnx_path),
+                          input_names=["input_ids"], output_names=["output"],
+                          opset_version=17)
+    so = tmp_path / "m.so"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--cuda-emulate", "-o", str(so), *flags])
+    if not flags:
+        _check_outputs(tmp_path, so, [ids.numpy()], [want])
+    else:
+        run([tool("kiln-run"), str(so), *npy_args(tmp_path, [ids.numpy()]),
+             "--output-dir", str(tmp_path)])
+        got = np.load(tmp_path / "output.npy").ravel().astype(np.float64)
+        w = want.ravel().astype(np.float64)
+        cos = got @ w / (np.linalg.norm(got) * np.linalg.norm(w))
+        assert cos >= 0.999, cos
+    if missing_cuda_toolkit():
+        pytest.skip(missing_cuda_toolkit())
+    ptx = tmp_path / "m.ptx"
+    run([tool("kiln-compile"), str(onnx_path), "--target=cuda",
+         "--gpu-arch=sm_80", "--emit=ptx", "-o", str(ptx), *flags])
+    text = ptx.read_text()
+    # Per layer q/k/v, o, gate/up, down; then the head.
+    assert text.count(".entry main_matmul") >= 9
+    assert ("mma.sync.aligned.m16n8k16" in text) == bool(flags)
+    ptxas(ptx, "sm_80")
 
 
 @pytest.mark.parametrize("family", FAMILIES)
