@@ -195,9 +195,13 @@ struct CUDAMapLoopsPass : mlir::kiln::impl::CUDAMapLoopsBase<CUDAMapLoopsPass> {
     // of one operand and the columns of the other in the caches.
     bool hasReduction = false;
     loop.getBody()->walk([&](scf::ForOp) { hasReduction = true; });
+    // A nest with fewer rows than a tile (a decoder step's single row)
+    // would leave most of each block idle: it is flattened instead.
     bool tiled = tileReductions && rank >= 2 && hasReduction &&
                  threadsPerBlock % tileWidth == 0 &&
-                 threadsPerBlock >= tileWidth;
+                 threadsPerBlock >= tileWidth &&
+                 !(staticCounts[rank - 2] &&
+                   *staticCounts[rank - 2] < threadsPerBlock / tileWidth);
 
     int64_t threads = threadsPerBlock;
     Value grid;

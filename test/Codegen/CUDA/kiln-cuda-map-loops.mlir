@@ -230,29 +230,54 @@ func.func @tail(%a: memref<1000xf32>) {
 
 // -----
 
-// A 10x20 reduction: tiles of 16 x 16 (2 blocks: 1 x 2 tiles); both
+// An 18x20 reduction: tiles of 16 x 16 (4 blocks: 2 x 2 tiles); both
 // dimensions need a guard. The outer dimension (3) is flattened over the
-// blocks: 6 blocks.
+// blocks: 12 blocks.
 // CHECK-LABEL: func.func @tiled_tail
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c6, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
-// CHECK: %[[RI:.*]] = arith.cmpi slt, %{{.*}}, %c10
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c12, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: %[[RI:.*]] = arith.cmpi slt, %{{.*}}, %c18
 // CHECK-NEXT: %[[RJ:.*]] = arith.cmpi slt, %{{.*}}, %c20
 // CHECK-NEXT: %[[IN:.*]] = arith.andi %[[RI]], %[[RJ]]
 // CHECK-NEXT: scf.if %[[IN]] {
 // CHECK: scf.for
-func.func @tiled_tail(%a: memref<3x10x20xf32>) {
+func.func @tiled_tail(%a: memref<3x18x20xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c3 = arith.constant 3 : index
   %c4 = arith.constant 4 : index
-  %c10 = arith.constant 10 : index
+  %c18 = arith.constant 18 : index
   %c20 = arith.constant 20 : index
   %f = arith.constant 1.0 : f32
-  scf.parallel (%b, %i, %j) = (%c0, %c0, %c0) to (%c3, %c10, %c20) step (%c1, %c1, %c1) {
+  scf.parallel (%b, %i, %j) = (%c0, %c0, %c0) to (%c3, %c18, %c20) step (%c1, %c1, %c1) {
     scf.for %k = %c0 to %c4 step %c1 {
-      %v = memref.load %a[%b, %i, %j] : memref<3x10x20xf32>
+      %v = memref.load %a[%b, %i, %j] : memref<3x18x20xf32>
       %s = arith.addf %v, %f : f32
-      memref.store %s, %a[%b, %i, %j] : memref<3x10x20xf32>
+      memref.store %s, %a[%b, %i, %j] : memref<3x18x20xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Near miss: a reduction with fewer rows than a tile (a decoder step's
+// product, 1 x 600) is flattened, every thread of a block busy: 3 blocks
+// of 256 threads, not 38 tiles of which one row in 16 works.
+// CHECK-LABEL: func.func @one_row
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c3, {{.*}} threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: arith.cmpi slt, %{{.*}}, %c600
+func.func @one_row(%a: memref<1x600xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c600 = arith.constant 600 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c1, %c600) step (%c1, %c1) {
+    scf.for %k = %c0 to %c4 step %c1 {
+      %v = memref.load %a[%i, %j] : memref<1x600xf32>
+      %s = arith.addf %v, %f : f32
+      memref.store %s, %a[%i, %j] : memref<1x600xf32>
     }
     scf.reduce
   }

@@ -268,7 +268,10 @@ def CUDAMapLoops : Pass<"kiln-cuda-map-loops", "func::FuncOp"> {
     `threads-per-block` threads covers `threads-per-block / tile-width`
     rows by `tile-width` columns, so its threads share the rows of one
     operand and the columns of the other in the caches; the other
-    dimensions are flattened over the blocks. Every launch names its kernel (`<function>_kernel<i>`) in one
+    dimensions are flattened over the blocks. A nest whose second-to-last
+    dimension has a static count smaller than a tile's rows (a decoder
+    step's single row) is flattened instead, as a tile would leave most of
+    its threads idle. Every launch names its kernel (`<function>_kernel<i>`) in one
     module, `kiln_kernels`, which `gpu-kernel-outlining` fills.
 
     ```mlir
