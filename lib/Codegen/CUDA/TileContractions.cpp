@@ -100,40 +100,99 @@ FailureOr<Contraction> match(linalg::LinalgOp op) {
   return c;
 }
 
-struct CUDATileContractionsPass
-    : mlir::kiln::impl::CUDATileContractionsBase<CUDATileContractionsPass> {
-  using Base::Base;
+/// What the kernels of one contraction share: its loop sizes and builders
+/// of index constants, bounds checks and guarded operand loads.
+struct KernelBuilder {
+  KernelBuilder(linalg::LinalgOp op, OpBuilder &b) : op(op), loc(op.getLoc()) {
+    for (Range r : op.createLoopRanges(b, loc))
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
+  }
 
+  linalg::LinalgOp op;
+  Location loc;
+  SmallVector<Value> sizes;
+
+  Value cst(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value lt(OpBuilder &b, Value x, Value bound) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, bound);
+  }
   /// The indices of `operand` for the loop indices `iv` (null where the
   /// operand does not use the dimension).
-  static SmallVector<Value> indices(linalg::LinalgOp op, OpOperand *operand,
-                                    ArrayRef<Value> iv) {
+  SmallVector<Value> indices(OpOperand *operand, ArrayRef<Value> iv) {
     SmallVector<Value> idx;
     for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
       idx.push_back(iv[cast<AffineDimExpr>(e).getPosition()]);
     return idx;
   }
+  /// Loads operand `o` at `iv` where `inBounds`, else zero.
+  Value guardedLoad(OpBuilder &b, OpOperand *o, ArrayRef<Value> iv,
+                    Value inBounds) {
+    Type t = getElementTypeOrSelf(o->get().getType());
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{t}, inBounds,
+                                  /*withElse=*/true);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    Value v = memref::LoadOp::create(tb, loc, o->get(), indices(o, iv));
+    scf::YieldOp::create(tb, loc, v);
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    scf::YieldOp::create(eb, loc,
+                         Value(arith::ConstantOp::create(
+                             eb, loc, cast<TypedAttr>(eb.getZeroAttr(t)))));
+    return ifOp.getResult(0);
+  }
+  /// The batch's loop indices from the block's z id (its dimensions
+  /// delinearized, last fastest); the others null.
+  SmallVector<Value> batchIndices(OpBuilder &b, const Contraction &c,
+                                  Value blockZ) {
+    SmallVector<Value> iv(op.getNumLoops());
+    Value rest = blockZ;
+    for (unsigned d : llvm::reverse(c.batch)) {
+      iv[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
+      rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
+    }
+    return iv;
+  }
+  /// max(ceil(size / tile), 1): a grid of 0 blocks is invalid; the guards
+  /// keep an empty one idle.
+  Value tiles(OpBuilder &b, Value size, int64_t tile) {
+    Value t = arith::CeilDivSIOp::create(b, loc, size, cst(b, tile));
+    return arith::MaxSIOp::create(b, loc, t, cst(b, 1));
+  }
+  Value batches(OpBuilder &b, const Contraction &c) {
+    Value n = cst(b, 1);
+    for (unsigned d : c.batch)
+      n = arith::MulIOp::create(b, loc, n, sizes[d]);
+    return arith::MaxSIOp::create(b, loc, n, cst(b, 1));
+  }
+  /// The op's body applied to (a, b, acc) at `b`, as `c` names them.
+  Value body(OpBuilder &b, const Contraction &c, Value a, Value bv, Value acc) {
+    Block *fn = op.getBlock();
+    IRMapping map;
+    map.map(fn->getArgument(c.a->getOperandNumber()), a);
+    map.map(fn->getArgument(c.b->getOperandNumber()), bv);
+    map.map(fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber()), acc);
+    for (Operation &x : fn->without_terminator())
+      b.clone(x, map);
+    return map.lookup(fn->getTerminator()->getOperand(0));
+  }
+};
+
+struct CUDATileContractionsPass
+    : mlir::kiln::impl::CUDATileContractionsBase<CUDATileContractionsPass> {
+  using Base::Base;
 
   LogicalResult rewrite(Contraction &c, StringRef kernelName) {
     linalg::LinalgOp op = c.op;
     Location loc = op.getLoc();
     OpBuilder b(op);
-    auto cst = [&](OpBuilder &bb, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(bb, loc, v);
+    KernelBuilder kb(c.op, b);
+    auto cst = [&](OpBuilder &bb, int64_t v) { return kb.cst(bb, v); };
+    auto lt = [&](OpBuilder &bb, Value x, Value bound) {
+      return kb.lt(bb, x, bound);
     };
-    SmallVector<Value> sizes;
-    for (Range r : op.createLoopRanges(b, loc))
-      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-    Value M = sizes[c.m], N = sizes[c.n], K = sizes[c.k];
+    Value M = kb.sizes[c.m], N = kb.sizes[c.n], K = kb.sizes[c.k];
     Value one = cst(b, 1);
-    Value batches = one;
-    for (unsigned d : c.batch)
-      batches = arith::MulIOp::create(b, loc, batches, sizes[d]);
-    auto tiles = [&](Value size, int64_t tile) -> Value {
-      Value t = arith::CeilDivSIOp::create(b, loc, size, cst(b, tile));
-      // A grid of 0 blocks is invalid; the guards keep an empty one idle.
-      return arith::MaxSIOp::create(b, loc, t, one);
-    };
     // Tensor cores: a warp per 32 x 32 of the tile, as 2 x 4 mma.sync
     // m16n8k16 tiles; otherwise a thread per thread-tile x thread-tile.
     bool mma = useMma(c);
@@ -153,8 +212,8 @@ struct CUDATileContractionsPass
     auto sharedB = MemRefType::get({tileK, tileN + 1}, tb,
                                    MemRefLayoutAttrInterface(), shared);
     auto launch = gpu::LaunchOp::create(
-        b, loc, tiles(N, tileN), tiles(M, tileM),
-        arith::MaxSIOp::create(b, loc, batches, one), cst(b, threads), one, one,
+        b, loc, kb.tiles(b, N, tileN), kb.tiles(b, M, tileM), kb.batches(b, c),
+        cst(b, threads), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/{}, TypeRange{sharedA, sharedB},
         /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
@@ -171,32 +230,8 @@ struct CUDATileContractionsPass
     Value n0 =
         arith::MulIOp::create(b, loc, launch.getBlockIds().x, cst(b, tileN));
 
-    // The loop indices every thread of the block shares: the batch (its
-    // dimensions delinearized, last fastest).
-    SmallVector<Value> iv(op.getNumLoops());
-    Value rest = launch.getBlockIds().z;
-    for (unsigned d : llvm::reverse(c.batch)) {
-      iv[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
-      rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
-    }
-    auto lt = [&](OpBuilder &bb, Value x, Value bound) -> Value {
-      return arith::CmpIOp::create(bb, loc, arith::CmpIPredicate::ult, x,
-                                   bound);
-    };
-    /// Loads operand `o` at `iv` where `inBounds`, else zero.
-    auto guardedLoad = [&](OpBuilder &bb, OpOperand *o, ArrayRef<Value> at,
-                           Value inBounds, Type t) -> Value {
-      auto ifOp = scf::IfOp::create(bb, loc, TypeRange{t}, inBounds,
-                                    /*withElse=*/true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      Value v = memref::LoadOp::create(tb, loc, o->get(), indices(op, o, at));
-      scf::YieldOp::create(tb, loc, v);
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      scf::YieldOp::create(eb, loc,
-                           Value(arith::ConstantOp::create(
-                               eb, loc, cast<TypedAttr>(eb.getZeroAttr(t)))));
-      return ifOp.getResult(0);
-    };
+    // The loop indices every thread of the block shares: the batch.
+    SmallVector<Value> iv = kb.batchIndices(b, c, launch.getBlockIds().z);
 
     // The thread's accumulator elements (their rows and columns in the
     // tile), in the order the compute below packs them.
@@ -249,7 +284,7 @@ struct CUDATileContractionsPass
     }
     SmallVector<Value> acc;
     for (auto [x, ok] : llvm::zip(outAt, outOk))
-      acc.push_back(guardedLoad(b, out, x, ok, tc));
+      acc.push_back(kb.guardedLoad(b, out, x, ok));
     // mma.sync takes a fragment of 2 x 2 accumulators per tile.
     auto fragType = VectorType::get({2, 2}, tc);
     if (mma) {
@@ -290,7 +325,7 @@ struct CUDATileContractionsPass
           x[c.k] = arith::AddIOp::create(cb, loc, k0, kk);
           Value ok = arith::AndIOp::create(cb, loc, lt(cb, x[dim], bound),
                                            lt(cb, x[c.k], K));
-          Value v = guardedLoad(cb, o, x, ok, t);
+          Value v = kb.guardedLoad(cb, o, x, ok);
           memref::StoreOp::create(cb, loc, v, dst, ValueRange{kk, xx});
         }
       };
@@ -357,20 +392,12 @@ struct CUDATileContractionsPass
           bv.push_back(
               memref::LoadOp::create(ib, loc, tileB, ValueRange{kk, cl}));
         }
-        Block *fn = op.getBlock();
-        auto yield = cast<linalg::YieldOp>(fn->getTerminator());
         SmallVector<Value> sums;
         for (int64_t i = 0; i < threadTile; ++i)
-          for (int64_t j = 0; j < threadTile; ++j) {
-            IRMapping map;
-            map.map(fn->getArgument(c.a->getOperandNumber()), av[i]);
-            map.map(fn->getArgument(c.b->getOperandNumber()), bv[j]);
-            map.map(fn->getArgument(out->getOperandNumber()),
-                    inner.getRegionIterArgs()[i * threadTile + j]);
-            for (Operation &x : fn->without_terminator())
-              ib.clone(x, map);
-            sums.push_back(map.lookup(yield.getOperand(0)));
-          }
+          for (int64_t j = 0; j < threadTile; ++j)
+            sums.push_back(
+                kb.body(ib, c, av[i], bv[j],
+                        inner.getRegionIterArgs()[i * threadTile + j]));
         scf::YieldOp::create(ib, loc, sums);
         next.assign(inner.getResults().begin(), inner.getResults().end());
       }
@@ -392,11 +419,126 @@ struct CUDATileContractionsPass
     for (auto [v, x, ok] : llvm::zip(results, outAt, outOk)) {
       auto guard = scf::IfOp::create(b, loc, ok, false);
       OpBuilder gb = guard.getThenBodyBuilder();
-      memref::StoreOp::create(gb, loc, v, out->get(), indices(op, out, x));
+      memref::StoreOp::create(gb, loc, v, out->get(), kb.indices(out, x));
     }
     gpu::TerminatorOp::create(b, loc);
     op->erase();
     return success();
+  }
+
+  /// A product of a few rows (a decoder step: static M <= gemv-rows) as a
+  /// split-K kernel: a block per 32 columns, its `gemv-splits` warps each
+  /// summing one range of K for every row (a warp's lanes read 32
+  /// neighbouring columns of B, all read the same element of A), their
+  /// partial sums reduced through shared memory by the first warp, which
+  /// adds them to the output. The body must add a term to the accumulator
+  /// (acc + f(a, b)) so that partial sums from zero add up.
+  LogicalResult rewriteGemv(Contraction &c, int64_t rows,
+                            StringRef kernelName) {
+    linalg::LinalgOp op = c.op;
+    Location loc = op.getLoc();
+    OpBuilder b(op);
+    KernelBuilder kb(op, b);
+    Value N = kb.sizes[c.n], K = kb.sizes[c.k];
+    Value one = kb.cst(b, 1);
+    int64_t splits = gemvSplits;
+    OpOperand *out = op.getDpsInitOperand(0);
+    Type tc = getElementTypeOrSelf(out->get().getType());
+    auto partials =
+        MemRefType::get({splits, rows, 32}, tc, MemRefLayoutAttrInterface(),
+                        gpu::AddressSpaceAttr::get(
+                            b.getContext(), gpu::AddressSpace::Workgroup));
+    auto launch = gpu::LaunchOp::create(
+        b, loc, kb.tiles(b, N, 32), one, kb.batches(b, c),
+        kb.cst(b, 32 * splits), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/{}, TypeRange{partials},
+        /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
+        /*clusterSizeY=*/nullptr, /*clusterSizeZ=*/nullptr,
+        FlatSymbolRefAttr::get(b.getContext(), kernelModule),
+        FlatSymbolRefAttr::get(b.getContext(), kernelName));
+    Value shared = launch.getWorkgroupAttributions()[0];
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value tid = launch.getThreadIds().x;
+    Value lane = arith::RemUIOp::create(b, loc, tid, kb.cst(b, 32));
+    Value split = arith::DivUIOp::create(b, loc, tid, kb.cst(b, 32));
+    SmallVector<Value> iv = kb.batchIndices(b, c, launch.getBlockIds().z);
+    iv[c.n] = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x, kb.cst(b, 32)),
+        lane);
+    Value colOk = kb.lt(b, iv[c.n], N);
+    // This warp's range of K: [split * chunk, min(K, (split + 1) * chunk)).
+    Value chunk = arith::CeilDivSIOp::create(b, loc, K, kb.cst(b, splits));
+    Value lo = arith::MinSIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, split, chunk), K);
+    Value hi = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, lo, chunk), K);
+    Value zero =
+        arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(tc)));
+    auto guard = scf::IfOp::create(b, loc, SmallVector<Type>(rows, tc), colOk,
+                                   /*withElse=*/true);
+    {
+      OpBuilder tb = guard.getThenBodyBuilder();
+      auto loop = scf::ForOp::create(tb, loc, lo, hi, one,
+                                     SmallVector<Value>(rows, zero));
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      SmallVector<Value> x = iv;
+      x[c.k] = loop.getInductionVar();
+      Value bv =
+          memref::LoadOp::create(lb, loc, c.b->get(), kb.indices(c.b, x));
+      SmallVector<Value> next;
+      for (int64_t m = 0; m < rows; ++m) {
+        x[c.m] = kb.cst(lb, m);
+        Value av =
+            memref::LoadOp::create(lb, loc, c.a->get(), kb.indices(c.a, x));
+        next.push_back(kb.body(lb, c, av, bv, loop.getRegionIterArgs()[m]));
+      }
+      scf::YieldOp::create(lb, loc, next);
+      scf::YieldOp::create(tb, loc, loop.getResults());
+      OpBuilder eb = guard.getElseBodyBuilder();
+      scf::YieldOp::create(eb, loc, SmallVector<Value>(rows, zero));
+    }
+    for (int64_t m = 0; m < rows; ++m)
+      memref::StoreOp::create(b, loc, guard.getResult(m), shared,
+                              ValueRange{split, kb.cst(b, m), lane});
+    gpu::BarrierOp::create(b, loc);
+    // The first warp adds the partial sums, in split order, to the output.
+    Value first = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split,
+                              kb.cst(b, 0)),
+        colOk);
+    auto store = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+    OpBuilder sb = store.getThenBodyBuilder();
+    for (int64_t m = 0; m < rows; ++m) {
+      SmallVector<Value> x = iv;
+      x[c.m] = kb.cst(sb, m);
+      Value acc =
+          memref::LoadOp::create(sb, loc, out->get(), kb.indices(out, x));
+      for (int64_t s = 0; s < splits; ++s) {
+        Value p = memref::LoadOp::create(
+            sb, loc, shared, ValueRange{kb.cst(sb, s), kb.cst(sb, m), lane});
+        acc = isa<FloatType>(tc)
+                  ? Value(arith::AddFOp::create(sb, loc, acc, p))
+                  : Value(arith::AddIOp::create(sb, loc, acc, p));
+      }
+      memref::StoreOp::create(sb, loc, acc, out->get(), kb.indices(out, x));
+    }
+    gpu::TerminatorOp::create(b, loc);
+    op->erase();
+    return success();
+  }
+
+  /// Whether the op's body adds a term that does not read the accumulator
+  /// to it (acc + f(a, b), floats or integers).
+  static bool additive(linalg::LinalgOp op) {
+    Block *fn = op.getBlock();
+    Value acc = fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber());
+    Operation *add = fn->getTerminator()->getOperand(0).getDefiningOp();
+    if (!add || !isa<arith::AddFOp, arith::AddIOp>(add) || !acc.hasOneUse())
+      return false;
+    return add->getOperand(0) == acc || add->getOperand(1) == acc;
   }
 
   /// Whether `c` runs on tensor cores: 16-bit float operands (bf16 or
@@ -461,26 +603,38 @@ struct CUDATileContractionsPass
                        << " threads per block (at most 1024)";
       return signalPassFailure();
     }
-    SmallVector<Contraction> found;
+    if (gemvSplits < 1 || gemvSplits > 32) {
+      func.emitError() << "gemv-splits must be 1 to 32, got "
+                       << static_cast<int64_t>(gemvSplits);
+      return signalPassFailure();
+    }
+    // Each contraction, with its row count if it takes the split-K kernel.
+    SmallVector<std::pair<Contraction, int64_t>> found;
     func.walk([&](linalg::LinalgOp op) {
       if (op->getParentOfType<gpu::LaunchOp>())
         return;
       FailureOr<Contraction> c = match(op);
       if (failed(c))
         return;
-      // Small products (a decoder's single row) keep the one thread per
-      // output element mapping: a tile would leave most threads idle.
+      // A tile would leave most threads idle on a small product: one of a
+      // few rows (a decoder step) takes the split-K kernel, the others
+      // stay with kiln-cuda-map-loops.
       SmallVector<int64_t> shape = op.getStaticLoopRanges();
       auto small = [&](unsigned d) {
         return !ShapedType::isDynamic(shape[d]) && shape[d] < minSize;
       };
-      if (small(c->m) || small(c->n))
-        return;
-      found.push_back(*c);
+      if (!small(c->m) && !small(c->n))
+        found.push_back({*c, 0});
+      else if (!ShapedType::isDynamic(shape[c->m]) && shape[c->m] > 0 &&
+               shape[c->m] <= gemvRows && !small(c->n) && additive(op))
+        found.push_back({*c, shape[c->m]});
     });
-    for (auto [i, c] : llvm::enumerate(found))
-      if (failed(rewrite(c, (func.getName() + "_matmul" + Twine(i)).str())))
+    for (auto [i, f] : llvm::enumerate(found)) {
+      auto [c, rows] = f;
+      std::string name = (func.getName() + "_matmul" + Twine(i)).str();
+      if (failed(rows ? rewriteGemv(c, rows, name) : rewrite(c, name)))
         return signalPassFailure();
+    }
   }
 };
 

@@ -15,6 +15,10 @@
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{tile-k=0}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=ZERO
+// RUN: not kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-contractions{gemv-splits=0}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=SPLITS
+// SPLITS: error: gemv-splits must be 1 to 32, got 0
 // BADTILE: error: tile-m and tile-n (64, 64) must be multiples of thread-tile (3)
 // THREADS: error: a tile of 128 x 128 with thread-tile 2 needs 4096 threads per block (at most 1024)
 // ZERO: error: tile-k must be positive, got 0
@@ -152,8 +156,35 @@ func.func @mma_near_misses(%a: memref<64x64xf16>, %b: memref<64x64xbf16>, %c: me
 
 // -----
 
-// Near misses, left to kiln-cuda-map-loops: a decoder row (M = 1 < min-size),
-// a product with a third input (a quantized weight's scales), one that
+// A decoder step's product (M = 1): the split-K kernel, a block per 32
+// columns of 8 warps (256 threads), each warp summing its range of K from
+// zero, the partials in shared memory ([splits][rows][32]), a barrier,
+// then the first warp adds them to the output in split order.
+// CHECK-LABEL: func.func @gemv
+// CHECK: %[[GX:.*]] = arith.maxsi
+// CHECK: gpu.launch blocks({{[^)]*}}) in ({{[^=]*}}= %[[GX]],
+// CHECK-SAME: in ({{[^=]*}}= %c256,
+// CHECK-SAME: function(@gemv_matmul0) workgroup(%[[P:.*]] : memref<8x1x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SPLIT:.*]] = arith.divui %{{.*}}, %c32
+// CHECK: scf.if %{{.*}} -> (f32) {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %cst) -> (f32)
+// CHECK: memref.store %{{.*}}, %[[P]][%[[SPLIT]], %{{.*}}, %{{.*}}]
+// CHECK: gpu.barrier
+// CHECK: arith.cmpi eq, %[[SPLIT]], %c0
+// CHECK-COUNT-8: arith.addf
+// CHECK: memref.store %{{.*}}, %arg2
+// SMALL-LABEL: func.func @gemv
+// SMALL: gpu.launch
+func.func @gemv(%x: memref<1x300xf32>, %w: memref<300x4096xf32>, %y: memref<1x4096xf32>) {
+  linalg.matmul ins(%x, %w : memref<1x300xf32>, memref<300x4096xf32>) outs(%y : memref<1x4096xf32>)
+  return
+}
+
+// -----
+
+// Near misses, left to kiln-cuda-map-loops: a decoder row against too few
+// columns (N = 16 < min-size), more rows than gemv-rows (M = 12), a
+// product with a third input (a quantized weight's scales), one that
 // reads the buffer it writes, one on tensors, and a reduction that is not
 // a contraction.
 // CHECK-LABEL: func.func @near_misses
@@ -170,12 +201,14 @@ func.func @mma_near_misses(%a: memref<64x64xf16>, %b: memref<64x64xbf16>, %c: me
 #q3 = affine_map<(m, n, k) -> (m, n)>
 #r0 = affine_map<(m, k) -> (m, k)>
 #r1 = affine_map<(m, k) -> (m)>
-func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x64xf32>, %y: memref<1x64xf32>,
+func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1x16xf32>,
+                       %x12: memref<12x64xf32>, %y12: memref<12x64xf32>, %w64: memref<64x64xf32>,
                        %q: memref<64x64xi8>, %s: memref<64xf32>, %z: memref<64x64xf32>,
                        %t: tensor<64x64xf32>, %v: memref<64xf32>) -> tensor<64x64xf32> {
-  linalg.matmul ins(%x, %w : memref<1x64xf32>, memref<64x64xf32>) outs(%y : memref<1x64xf32>)
+  linalg.matmul ins(%x, %w : memref<1x64xf32>, memref<64x16xf32>) outs(%y : memref<1x16xf32>)
+  linalg.matmul ins(%x12, %z : memref<12x64xf32>, memref<64x64xf32>) outs(%y12 : memref<12x64xf32>)
   linalg.generic {indexing_maps = [#q0, #q1, #q2, #q3], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%w, %q, %s : memref<64x64xf32>, memref<64x64xi8>, memref<64xf32>) outs(%z : memref<64x64xf32>) {
+      ins(%w64, %q, %s : memref<64x64xf32>, memref<64x64xi8>, memref<64xf32>) outs(%z : memref<64x64xf32>) {
   ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):
     %bf = arith.sitofp %b : i8 to f32
     %d = arith.mulf %bf, %sc : f32
@@ -183,11 +216,11 @@ func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x64xf32>, %y: memref<1
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  linalg.matmul ins(%z, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%z : memref<64x64xf32>)
+  linalg.matmul ins(%z, %w64 : memref<64x64xf32>, memref<64x64xf32>) outs(%z : memref<64x64xf32>)
   %e = tensor.empty() : tensor<64x64xf32>
   %m = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
   linalg.generic {indexing_maps = [#r0, #r1], iterator_types = ["parallel", "reduction"]}
-      ins(%w : memref<64x64xf32>) outs(%v : memref<64xf32>) {
+      ins(%w64 : memref<64x64xf32>) outs(%v : memref<64xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %acc, %a : f32
     linalg.yield %r : f32

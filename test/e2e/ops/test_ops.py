@@ -245,20 +245,26 @@ def test_matmul_cuda_tiled(tmp_path):
     16-deep operand slices in shared memory, barriers between copy and
     use), emulated on the host phase by phase, against numpy: sizes with
     partial tiles in M, N and K, a batch, a batch broadcast against a 2-D
-    weight, and a weight used transposed (its contiguous dimension K). The
-    PTX has one tiled kernel per product and ptxas accepts it."""
+    weight, and a weight used transposed (its contiguous dimension K); and
+    decode-shaped products of 1 and 2 rows (the split-K kernel: warps sum
+    ranges of K, reduced through shared memory). The PTX has one kernel
+    per product and ptxas accepts it."""
     a, b = randn(100, 70), randn(70, 90)
     c, d = randn(3, 37, 45), randn(3, 45, 50)
     e, f = randn(2, 40, 20), randn(20, 33)
     x, w = randn(64, 48), randn(96, 48)
+    g, h = randn(1, 300), randn(300, 70)
+    p, q = randn(3, 2, 50), randn(50, 40)
     T = ttype
     body = (f"  %r0 = kiln.matmul %a0, %a1 : ({T(a)}, {T(b)}) -> tensor<100x90xf32>\n"
             f"  %r1 = kiln.matmul %a2, %a3 : ({T(c)}, {T(d)}) -> tensor<3x37x50xf32>\n"
             f"  %r2 = kiln.matmul %a4, %a5 : ({T(e)}, {T(f)}) -> tensor<2x40x33xf32>\n"
             f"  %t = kiln.transpose %a7 {{permutation = array<i64: 1, 0>}} : {T(w)} -> tensor<48x96xf32>\n"
-            f"  %r3 = kiln.matmul %a6, %t : ({T(x)}, tensor<48x96xf32>) -> tensor<64x96xf32>")
-    inputs = [a, b, c, d, e, f, x, w]
-    outputs = [a @ b, c @ d, e @ f, x @ w.T]
+            f"  %r3 = kiln.matmul %a6, %t : ({T(x)}, tensor<48x96xf32>) -> tensor<64x96xf32>\n"
+            f"  %r4 = kiln.matmul %a8, %a9 : ({T(g)}, {T(h)}) -> tensor<1x70xf32>\n"
+            f"  %r5 = kiln.matmul %a10, %a11 : ({T(p)}, {T(q)}) -> tensor<3x2x40xf32>")
+    inputs = [a, b, c, d, e, f, x, w, g, h, p, q]
+    outputs = [a @ b, c @ d, e @ f, x @ w.T, g @ h, p @ q]
     src = tmp_path / "model.mlir"
     src.write_text(module(inputs, outputs, body))
     so = tmp_path / "model.so"
@@ -272,7 +278,7 @@ def test_matmul_cuda_tiled(tmp_path):
     run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
          "--gpu-arch=sm_80", "--emit=ptx"])
     text = ptx.read_text()
-    assert text.count(".entry main_matmul") == 4
+    assert text.count(".entry main_matmul") == 6
     assert ".shared" in text and "bar.sync" in text
     for arch in ("sm_80", "sm_90"):
         ptxas(ptx, arch)

@@ -162,9 +162,16 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
     `tile-m` and `tile-n` multiples of 32 and `tile-k` of 16; otherwise,
     and for other bodies, the SIMT kernel above is used.
 
-    Products whose M or N is statically smaller than `min-size` (a decoder
-    step's single row) are left to `kiln-cuda-map-loops`, whose one thread
-    per output element keeps more threads busy there. Quantized products
+    A product with a few rows (static M at most `gemv-rows`, under
+    `min-size`: a decoder step) whose body adds a term to the accumulator
+    takes a split-K kernel instead: a block per 32 columns of `gemv-splits`
+    warps, each warp summing one range of K for all rows (its lanes read
+    32 neighbouring columns of B and share each element of A), the partial
+    sums stored in shared memory and, after a barrier, added to the output
+    by the first warp in split order. Without the split, such a product
+    would have one thread per column and too few blocks to occupy a GPU.
+    Other products whose M or N is statically smaller than `min-size` are
+    left to `kiln-cuda-map-loops`. Quantized products
     (their packed weight, scales and zero points are more than two inputs)
     are left too.
 
@@ -198,6 +205,11 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
            "Rows and columns of a thread's sub-tile">,
     Option<"minSize", "min-size", "int64_t", /*default=*/"32",
            "Smallest static M and N tiled">,
+    Option<"gemvRows", "gemv-rows", "int64_t", /*default=*/"8",
+           "Products of at most this many static rows (and M under "
+           "min-size) take the split-K kernel">,
+    Option<"gemvSplits", "gemv-splits", "int64_t", /*default=*/"8",
+           "Warps splitting K in the split-K kernel (1 to 32)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Products of bf16 or f16 operands into f32 on tensor cores "
            "(nvgpu.mma.sync m16n8k16)">,
