@@ -220,6 +220,33 @@ def test_cmp_select(tmp_path):
     check(tmp_path, [a, b], outs + [sel], body)
 
 
+def check_cuda_emulated(tmp_path, inputs, outputs, body, flags=(),
+                        resources=None, atol=1e-4, rtol=1e-3):
+    """Compiles the module for the CUDA target, emulated on the host
+    (--cuda-emulate), and checks its outputs; returns the source's path."""
+    src = tmp_path / "model.mlir"
+    src.write_text(module(inputs, outputs, body, resources))
+    so = tmp_path / "model.so"
+    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
+         "--cuda-emulate", *flags])
+    args = npy_args(tmp_path, inputs, outputs, atol, rtol)
+    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
+    return src
+
+
+def cuda_ptx(tmp_path, src, flags=()):
+    """The module's PTX for sm_80 (skips without a CUDA toolkit), which
+    ptxas accepts for sm_80 and sm_90."""
+    if missing_cuda_toolkit():
+        pytest.skip(missing_cuda_toolkit())
+    ptx = tmp_path / "model.ptx"
+    run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
+         "--gpu-arch=sm_80", "--emit=ptx", *flags])
+    for arch in ("sm_80", "sm_90"):
+        ptxas(ptx, arch)
+    return ptx.read_text()
+
+
 # --- matmul, conv, pool ---------------------------------------------------------
 
 
@@ -265,23 +292,10 @@ def test_matmul_cuda_tiled(tmp_path):
             f"  %r5 = kiln.matmul %a10, %a11 : ({T(p)}, {T(q)}) -> tensor<3x2x40xf32>")
     inputs = [a, b, c, d, e, f, x, w, g, h, p, q]
     outputs = [a @ b, c @ d, e @ f, x @ w.T, g @ h, p @ q]
-    src = tmp_path / "model.mlir"
-    src.write_text(module(inputs, outputs, body))
-    so = tmp_path / "model.so"
-    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
-         "--cuda-emulate"])
-    args = npy_args(tmp_path, inputs, outputs, 1e-4, 1e-3)
-    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
-    if missing_cuda_toolkit():
-        pytest.skip(missing_cuda_toolkit())
-    ptx = tmp_path / "model.ptx"
-    run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
-         "--gpu-arch=sm_80", "--emit=ptx"])
-    text = ptx.read_text()
+    src = check_cuda_emulated(tmp_path, inputs, outputs, body)
+    text = cuda_ptx(tmp_path, src)
     assert text.count(".entry main_matmul") == 6
     assert ".shared" in text and "bar.sync" in text
-    for arch in ("sm_80", "sm_90"):
-        ptxas(ptx, arch)
 
 
 def test_matmul_cuda_tensor_cores(tmp_path):
@@ -302,23 +316,11 @@ def test_matmul_cuda_tensor_cores(tmp_path):
     def bf16(a):
         return torch.from_numpy(a).bfloat16().float().numpy()
     outputs = [bf16(x) @ bf16(w), bf16(y) @ bf16(v)]
-    src = tmp_path / "model.mlir"
-    src.write_text(module([x, y], outputs, body, resources={"w": w, "v": v}))
-    so = tmp_path / "model.so"
-    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
-         "--dtype=bf16", "--cuda-emulate"])
-    args = npy_args(tmp_path, [x, y], outputs, 1e-4, 1e-4)
-    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
-    if missing_cuda_toolkit():
-        pytest.skip(missing_cuda_toolkit())
-    ptx = tmp_path / "model.ptx"
-    run([tool("kiln-compile"), str(src), "-o", str(ptx), "--target=cuda",
-         "--dtype=bf16", "--gpu-arch=sm_80", "--emit=ptx"])
-    text = ptx.read_text()
+    src = check_cuda_emulated(tmp_path, [x, y], outputs, body,
+                              ["--dtype=bf16"], {"w": w, "v": v}, rtol=1e-4)
+    text = cuda_ptx(tmp_path, src, ["--dtype=bf16"])
     assert text.count(".entry main_matmul") == 2
     assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text
-    for arch in ("sm_80", "sm_90"):
-        ptxas(ptx, arch)
 
 
 def test_matmul_int8(tmp_path):
@@ -597,13 +599,7 @@ def test_attention_cuda_rows(tmp_path):
                attention_ref(q3, k3, v3, 0.25, mask=bmask3)]
     assert not outputs[1][0, :, 3].any()  # the fully masked row
     assert not outputs[4][0, 1, 1].any() and outputs[4][0, 0, 0].any()
-    src = tmp_path / "model.mlir"
-    src.write_text(module(inputs, outputs, body))
-    so = tmp_path / "model.so"
-    run([tool("kiln-compile"), str(src), "-o", str(so), "--target=cuda",
-         "--cuda-emulate"])
-    args = npy_args(tmp_path, inputs, outputs, 1e-4, 1e-3)
-    assert " ok" in run([tool("kiln-run"), str(so), *args]).stdout
+    check_cuda_emulated(tmp_path, inputs, outputs, body)
 
 
 @pytest.mark.parametrize("interleaved", [False, True])
