@@ -11,6 +11,8 @@
 // host array. Barriers may sit at the top of the kernel or in scf.for
 // loops whose bounds are the same for every thread (a tiled matmul's loop
 // over its K tiles); the values such a loop carries are kept per thread.
+// A warp's tensor-core product (nvgpu.mma.sync) is a phase of its own,
+// computed from the lanes' fragments by the PTX fragment layouts.
 // Upstream MLIR has no such emulation.
 //
 //===----------------------------------------------------------------------===//
