@@ -22,6 +22,7 @@
 #include "kiln/Codegen/CUDA/MmaLayout.h"
 #include "kiln/Codegen/CUDA/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -126,6 +127,23 @@ struct KernelBuilder {
       idx.push_back(iv[cast<AffineDimExpr>(e).getPosition()]);
     return idx;
   }
+  /// The indices of `operand` at `iv` (every loop index set) for any
+  /// indexing map: a quantized weight's packed bytes (k floordiv 2) and
+  /// group scales (k floordiv group) included.
+  SmallVector<Value> affineIndices(OpBuilder &b, OpOperand *operand,
+                                   ArrayRef<Value> iv) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    SmallVector<Value> idx;
+    for (unsigned i = 0; i < map.getNumResults(); ++i) {
+      AffineExpr e = map.getResult(i);
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        idx.push_back(iv[d.getPosition()]);
+      else
+        idx.push_back(
+            affine::AffineApplyOp::create(b, loc, map.getSubMap({i}), iv));
+    }
+    return idx;
+  }
   /// Loads operand `o` at `iv` where `inBounds`, else zero.
   Value guardedLoad(OpBuilder &b, OpOperand *o, ArrayRef<Value> iv,
                     Value inBounds) {
@@ -165,16 +183,28 @@ struct KernelBuilder {
       n = arith::MulIOp::create(b, loc, n, sizes[d]);
     return arith::MaxSIOp::create(b, loc, n, cst(b, 1));
   }
-  /// The op's body applied to (a, b, acc) at `b`, as `c` names them.
-  Value body(OpBuilder &b, const Contraction &c, Value a, Value bv, Value acc) {
+  /// The op's body applied to `args` (its block's arguments: the inputs'
+  /// elements, then the accumulator) at `b`; its `linalg.index` ops read
+  /// the loop indices `iv`.
+  Value body(OpBuilder &b, ValueRange args, ArrayRef<Value> iv = {}) {
     Block *fn = op.getBlock();
     IRMapping map;
-    map.map(fn->getArgument(c.a->getOperandNumber()), a);
-    map.map(fn->getArgument(c.b->getOperandNumber()), bv);
-    map.map(fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber()), acc);
-    for (Operation &x : fn->without_terminator())
-      b.clone(x, map);
+    map.map(fn->getArguments(), args);
+    for (Operation &x : fn->without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(x))
+        map.map(index.getResult(), iv[index.getDim()]);
+      else
+        b.clone(x, map);
+    }
     return map.lookup(fn->getTerminator()->getOperand(0));
+  }
+  /// The body of contraction `c` applied to (a, b, acc).
+  Value body(OpBuilder &b, const Contraction &c, Value a, Value bv, Value acc) {
+    SmallVector<Value> args(op.getBlock()->getNumArguments());
+    args[c.a->getOperandNumber()] = a;
+    args[c.b->getOperandNumber()] = bv;
+    args[op.getDpsInitOperand(0)->getOperandNumber()] = acc;
+    return body(b, args);
   }
 };
 
@@ -426,20 +456,22 @@ struct CUDATileContractionsPass
     return success();
   }
 
-  /// A product of a few rows (a decoder step: static M <= gemv-rows) as a
-  /// split-K kernel: a block per 32 columns, its `gemv-splits` warps each
-  /// summing one range of K for every row (a warp's lanes read 32
-  /// neighbouring columns of B, all read the same element of A), their
+  /// A reduction with few rows (a decoder step's product, quantized or
+  /// not: `rows` output elements per column) as a split-K kernel: a block
+  /// per 32 columns (`n`, the output's last dimension), its `gemv-splits`
+  /// warps each summing one range of the reduction `k` for every row (a
+  /// warp's lanes read 32 neighbouring columns of the weight), their
   /// partial sums reduced through shared memory by the first warp, which
   /// adds them to the output. The body must add a term to the accumulator
-  /// (acc + f(a, b)) so that partial sums from zero add up.
-  LogicalResult rewriteGemv(Contraction &c, int64_t rows,
-                            StringRef kernelName) {
-    linalg::LinalgOp op = c.op;
+  /// (acc + f(inputs)) so that partial sums from zero add up; the inputs
+  /// may be indexed by any affine map (packed int4 bytes, group scales).
+  LogicalResult rewriteSplitK(linalg::LinalgOp op, ArrayRef<unsigned> rowDims,
+                              unsigned n, unsigned k, int64_t rows,
+                              StringRef kernelName) {
     Location loc = op.getLoc();
     OpBuilder b(op);
     KernelBuilder kb(op, b);
-    Value N = kb.sizes[c.n], K = kb.sizes[c.k];
+    Value N = kb.sizes[n], K = kb.sizes[k];
     Value one = kb.cst(b, 1);
     int64_t splits = gemvSplits;
     OpOperand *out = op.getDpsInitOperand(0);
@@ -449,8 +481,7 @@ struct CUDATileContractionsPass
                         gpu::AddressSpaceAttr::get(
                             b.getContext(), gpu::AddressSpace::Workgroup));
     auto launch = gpu::LaunchOp::create(
-        b, loc, kb.tiles(b, N, 32), one, kb.batches(b, c),
-        kb.cst(b, 32 * splits), one, one,
+        b, loc, kb.tiles(b, N, 32), one, one, kb.cst(b, 32 * splits), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/{}, TypeRange{partials},
         /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
@@ -462,13 +493,26 @@ struct CUDATileContractionsPass
     Value tid = launch.getThreadIds().x;
     Value lane = arith::RemUIOp::create(b, loc, tid, kb.cst(b, 32));
     Value split = arith::DivUIOp::create(b, loc, tid, kb.cst(b, 32));
-    SmallVector<Value> iv = kb.batchIndices(b, c, launch.getBlockIds().z);
-    iv[c.n] = arith::AddIOp::create(
+    Value col = arith::AddIOp::create(
         b, loc,
         arith::MulIOp::create(b, loc, launch.getBlockIds().x, kb.cst(b, 32)),
         lane);
-    Value colOk = kb.lt(b, iv[c.n], N);
-    // This warp's range of K: [split * chunk, min(K, (split + 1) * chunk)).
+    Value colOk = kb.lt(b, col, N);
+    // Each row's loop indices (its row dimensions delinearized, last
+    // fastest; all static), the column set; k is set in the loop.
+    SmallVector<int64_t> shape = op.getStaticLoopRanges();
+    SmallVector<SmallVector<Value>> at;
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> iv(op.getNumLoops());
+      int64_t rest = r;
+      for (unsigned d : llvm::reverse(rowDims)) {
+        iv[d] = kb.cst(b, rest % shape[d]);
+        rest /= shape[d];
+      }
+      iv[n] = col;
+      at.push_back(iv);
+    }
+    // This warp's range of k: [split * chunk, min(K, (split + 1) * chunk)).
     Value chunk = arith::CeilDivSIOp::create(b, loc, K, kb.cst(b, splits));
     Value lo = arith::MinSIOp::create(
         b, loc, arith::MulIOp::create(b, loc, split, chunk), K);
@@ -483,25 +527,39 @@ struct CUDATileContractionsPass
       auto loop = scf::ForOp::create(tb, loc, lo, hi, one,
                                      SmallVector<Value>(rows, zero));
       OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-      SmallVector<Value> x = iv;
-      x[c.k] = loop.getInductionVar();
-      Value bv =
-          memref::LoadOp::create(lb, loc, c.b->get(), kb.indices(c.b, x));
+      // An input that no row dimension indexes (the weight) is loaded once
+      // per k for all rows.
+      SmallVector<Value> loaded(op.getNumDpsInputs());
+      for (SmallVector<Value> &iv : at)
+        iv[k] = loop.getInductionVar();
+      auto load = [&](OpOperand *o, int64_t r) -> Value {
+        return memref::LoadOp::create(lb, loc, o->get(),
+                                      kb.affineIndices(lb, o, at[r]));
+      };
       SmallVector<Value> next;
-      for (int64_t m = 0; m < rows; ++m) {
-        x[c.m] = kb.cst(lb, m);
-        Value av =
-            memref::LoadOp::create(lb, loc, c.a->get(), kb.indices(c.a, x));
-        next.push_back(kb.body(lb, c, av, bv, loop.getRegionIterArgs()[m]));
+      for (int64_t r = 0; r < rows; ++r) {
+        SmallVector<Value> args;
+        for (OpOperand *o : op.getDpsInputOperands()) {
+          AffineMap map = op.getMatchingIndexingMap(o);
+          bool perRow = llvm::any_of(
+              rowDims, [&](unsigned d) { return map.isFunctionOfDim(d); });
+          Value &once = loaded[o->getOperandNumber()];
+          if (perRow)
+            args.push_back(load(o, r));
+          else
+            args.push_back(once ? once : (once = load(o, r)));
+        }
+        args.push_back(loop.getRegionIterArgs()[r]);
+        next.push_back(kb.body(lb, args, at[r]));
       }
       scf::YieldOp::create(lb, loc, next);
       scf::YieldOp::create(tb, loc, loop.getResults());
       OpBuilder eb = guard.getElseBodyBuilder();
       scf::YieldOp::create(eb, loc, SmallVector<Value>(rows, zero));
     }
-    for (int64_t m = 0; m < rows; ++m)
-      memref::StoreOp::create(b, loc, guard.getResult(m), shared,
-                              ValueRange{split, kb.cst(b, m), lane});
+    for (int64_t r = 0; r < rows; ++r)
+      memref::StoreOp::create(b, loc, guard.getResult(r), shared,
+                              ValueRange{split, kb.cst(b, r), lane});
     gpu::BarrierOp::create(b, loc);
     // The first warp adds the partial sums, in split order, to the output.
     Value first = arith::AndIOp::create(
@@ -511,34 +569,73 @@ struct CUDATileContractionsPass
         colOk);
     auto store = scf::IfOp::create(b, loc, first, /*withElse=*/false);
     OpBuilder sb = store.getThenBodyBuilder();
-    for (int64_t m = 0; m < rows; ++m) {
-      SmallVector<Value> x = iv;
-      x[c.m] = kb.cst(sb, m);
-      Value acc =
-          memref::LoadOp::create(sb, loc, out->get(), kb.indices(out, x));
-      for (int64_t s = 0; s < splits; ++s) {
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = kb.affineIndices(sb, out, at[r]);
+      Value acc = memref::LoadOp::create(sb, loc, out->get(), idx);
+      for (int64_t sp = 0; sp < splits; ++sp) {
         Value p = memref::LoadOp::create(
-            sb, loc, shared, ValueRange{kb.cst(sb, s), kb.cst(sb, m), lane});
+            sb, loc, shared, ValueRange{kb.cst(sb, sp), kb.cst(sb, r), lane});
         acc = isa<FloatType>(tc)
                   ? Value(arith::AddFOp::create(sb, loc, acc, p))
                   : Value(arith::AddIOp::create(sb, loc, acc, p));
       }
-      memref::StoreOp::create(sb, loc, acc, out->get(), kb.indices(out, x));
+      memref::StoreOp::create(sb, loc, acc, out->get(), idx);
     }
     gpu::TerminatorOp::create(b, loc);
     op->erase();
     return success();
   }
 
-  /// Whether the op's body adds a term that does not read the accumulator
-  /// to it (acc + f(a, b), floats or integers).
-  static bool additive(linalg::LinalgOp op) {
+  /// A reduction the split-K kernel takes: on buffers, one output indexed
+  /// by every parallel dimension (its last, `n`, not statically under
+  /// min-size), one reduction `k`, the other parallel dimensions (the
+  /// rows) static with at most gemv-rows elements, inputs other than the
+  /// output, and a body that adds a term not reading the accumulator to it
+  /// (acc + f(inputs), floats or integers; it may read the loop indices,
+  /// as int4 products do to pick a nibble).
+  struct SplitK {
+    SmallVector<unsigned> rowDims;
+    unsigned n, k;
+    int64_t rows;
+  };
+  std::optional<SplitK> matchSplitK(linalg::LinalgOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumReductionLoops() != 1 || op->getNumRegions() != 1)
+      return std::nullopt;
+    OpOperand *out = op.getDpsInitOperand(0);
+    AffineMap outMap = op.getMatchingIndexingMap(out);
+    if (!outMap.isProjectedPermutation() ||
+        outMap.getNumResults() != op.getNumParallelLoops() ||
+        outMap.getNumResults() == 0)
+      return std::nullopt;
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (in->get() == out->get())
+        return std::nullopt;
     Block *fn = op.getBlock();
-    Value acc = fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber());
+    Value acc = fn->getArgument(out->getOperandNumber());
     Operation *add = fn->getTerminator()->getOperand(0).getDefiningOp();
-    if (!add || !isa<arith::AddFOp, arith::AddIOp>(add) || !acc.hasOneUse())
-      return false;
-    return add->getOperand(0) == acc || add->getOperand(1) == acc;
+    if (!add || !isa<arith::AddFOp, arith::AddIOp>(add) || !acc.hasOneUse() ||
+        (add->getOperand(0) != acc && add->getOperand(1) != acc))
+      return std::nullopt;
+    SplitK sk;
+    sk.n = cast<AffineDimExpr>(outMap.getResults().back()).getPosition();
+    SmallVector<unsigned> reductions;
+    op.getReductionDims(reductions);
+    sk.k = reductions.front();
+    SmallVector<int64_t> shape = op.getStaticLoopRanges();
+    if (!ShapedType::isDynamic(shape[sk.n]) && shape[sk.n] < minSize)
+      return std::nullopt;
+    sk.rows = 1;
+    for (AffineExpr e : outMap.getResults().drop_back()) {
+      unsigned d = cast<AffineDimExpr>(e).getPosition();
+      if (ShapedType::isDynamic(shape[d]))
+        return std::nullopt;
+      sk.rowDims.push_back(d);
+      sk.rows *= shape[d];
+    }
+    if (sk.rows < 1 || sk.rows > gemvRows)
+      return std::nullopt;
+    return sk;
   }
 
   /// Whether `c` runs on tensor cores: 16-bit float operands (bf16 or
@@ -608,33 +705,35 @@ struct CUDATileContractionsPass
                        << static_cast<int64_t>(gemvSplits);
       return signalPassFailure();
     }
-    // Each contraction, with its row count if it takes the split-K kernel.
-    SmallVector<std::pair<Contraction, int64_t>> found;
+    // The contractions to tile, and the few-row reductions to split.
+    SmallVector<Contraction> tiled;
+    SmallVector<std::pair<linalg::LinalgOp, SplitK>> split;
     func.walk([&](linalg::LinalgOp op) {
       if (op->getParentOfType<gpu::LaunchOp>())
         return;
-      FailureOr<Contraction> c = match(op);
-      if (failed(c))
-        return;
-      // A tile would leave most threads idle on a small product: one of a
-      // few rows (a decoder step) takes the split-K kernel, the others
+      // A tile would leave most threads idle on a small product: one of
+      // a few rows (a decoder step) takes the split-K kernel, the others
       // stay with kiln-cuda-map-loops.
       SmallVector<int64_t> shape = op.getStaticLoopRanges();
       auto small = [&](unsigned d) {
         return !ShapedType::isDynamic(shape[d]) && shape[d] < minSize;
       };
-      if (!small(c->m) && !small(c->n))
-        found.push_back({*c, 0});
-      else if (!ShapedType::isDynamic(shape[c->m]) && shape[c->m] > 0 &&
-               shape[c->m] <= gemvRows && !small(c->n) && additive(op))
-        found.push_back({*c, shape[c->m]});
+      FailureOr<Contraction> c = match(op);
+      if (succeeded(c) && !small(c->m) && !small(c->n))
+        tiled.push_back(*c);
+      else if (std::optional<SplitK> sk = matchSplitK(op))
+        split.push_back({op, *sk});
     });
-    for (auto [i, f] : llvm::enumerate(found)) {
-      auto [c, rows] = f;
-      std::string name = (func.getName() + "_matmul" + Twine(i)).str();
-      if (failed(rows ? rewriteGemv(c, rows, name) : rewrite(c, name)))
+    int64_t count = 0;
+    auto name = [&] {
+      return (func.getName() + "_matmul" + Twine(count++)).str();
+    };
+    for (Contraction &c : tiled)
+      if (failed(rewrite(c, name())))
         return signalPassFailure();
-    }
+    for (auto &[op, sk] : split)
+      if (failed(rewriteSplitK(op, sk.rowDims, sk.n, sk.k, sk.rows, name())))
+        return signalPassFailure();
   }
 };
 

@@ -182,11 +182,50 @@ func.func @gemv(%x: memref<1x300xf32>, %w: memref<300x4096xf32>, %y: memref<1x40
 
 // -----
 
+// A decoder step's int4 product (fuse-dequant: packed bytes indexed by
+// k floordiv 2, group scales by k floordiv 64) also takes the split-K
+// kernel: the weight's operands, which no row dimension indexes, are
+// loaded once per k for both rows, through affine.apply; the body's
+// linalg.index reads the thread's column.
+// CHECK-LABEL: func.func @gemv_quantized
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%{{.*}} : memref<8x2x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %[[LANE]] : index
+// CHECK: memref.load %arg0
+// CHECK-COUNT-2: affine.apply
+// CHECK: arith.index_cast %[[COL]] : index to i8
+// CHECK: memref.load %arg0
+// CHECK-NOT: affine.apply
+// CHECK-NOT: linalg.index
+// CHECK: gpu.barrier
+#g0 = affine_map<(m, n, k) -> (m, k)>
+#g1 = affine_map<(m, n, k) -> (k floordiv 2, n)>
+#g2 = affine_map<(m, n, k) -> (k floordiv 64, n)>
+#g3 = affine_map<(m, n, k) -> (m, n)>
+func.func @gemv_quantized(%x: memref<2x256xf32>, %q: memref<128x64xi8>, %s: memref<4x64xf32>, %y: memref<2x64xf32>) {
+  linalg.generic {indexing_maps = [#g0, #g1, #g2, #g3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : memref<2x256xf32>, memref<128x64xi8>, memref<4x64xf32>) outs(%y : memref<2x64xf32>) {
+  ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):
+    %n = linalg.index 1 : index
+    %odd = arith.index_cast %n : index to i8
+    %sh = arith.shrui %b, %odd : i8
+    %bf = arith.sitofp %sh : i8 to f32
+    %d = arith.mulf %bf, %sc : f32
+    %p = arith.mulf %a, %d : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Near misses, left to kiln-cuda-map-loops: a decoder row against too few
 // columns (N = 16 < min-size), more rows than gemv-rows (M = 12), a
-// product with a third input (a quantized weight's scales), one that
-// reads the buffer it writes, one on tensors, and a reduction that is not
-// a contraction.
+// product with a third input (a quantized weight's scales) and 64 rows,
+// one that reads the buffer it writes, one on tensors, and a reduction
+// that does not add (a max).
 // CHECK-LABEL: func.func @near_misses
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.matmul
@@ -222,7 +261,7 @@ func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1
   linalg.generic {indexing_maps = [#r0, #r1], iterator_types = ["parallel", "reduction"]}
       ins(%w64 : memref<64x64xf32>) outs(%v : memref<64xf32>) {
   ^bb0(%a: f32, %acc: f32):
-    %r = arith.addf %acc, %a : f32
+    %r = arith.maximumf %acc, %a : f32
     linalg.yield %r : f32
   }
   return %m : tensor<64x64xf32>

@@ -162,14 +162,21 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
     `tile-m` and `tile-n` multiples of 32 and `tile-k` of 16; otherwise,
     and for other bodies, the SIMT kernel above is used.
 
-    A product with a few rows (static M at most `gemv-rows`, under
-    `min-size`: a decoder step) whose body adds a term to the accumulator
-    takes a split-K kernel instead: a block per 32 columns of `gemv-splits`
-    warps, each warp summing one range of K for all rows (its lanes read
-    32 neighbouring columns of B and share each element of A), the partial
-    sums stored in shared memory and, after a barrier, added to the output
-    by the first warp in split order. Without the split, such a product
-    would have one thread per column and too few blocks to occupy a GPU.
+    A reduction with a few rows takes a split-K kernel instead: any linalg
+    op on buffers with one reduction dimension `k` whose output is indexed
+    by all its parallel dimensions, the last of them `n` (not statically
+    under `min-size`) and the others static with at most `gemv-rows`
+    elements together (a decoder step's products, plain, bf16 or
+    quantized, whose packed weights and group scales are indexed by affine
+    maps such as `k floordiv 2`), and whose body adds a term not reading
+    the accumulator to it (it may read `linalg.index`, as int4 products do
+    to pick a nibble). A block takes 32 columns and has `gemv-splits`
+    warps; each warp sums one range of `k` from zero for every row (its
+    lanes read 32 neighbouring columns; operands no row dimension indexes
+    are loaded once per `k` for all rows), the partial sums go to shared
+    memory and, after a barrier, the first warp adds them to the output in
+    split order. Without the split, such a product would have one thread
+    per column and too few blocks to occupy a GPU.
     Other products whose M or N is statically smaller than `min-size` are
     left to `kiln-cuda-map-loops`. Quantized products
     (their packed weight, scales and zero points are more than two inputs)
@@ -217,7 +224,8 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
            /*default=*/"\"kiln_kernels\"",
            "Name of the gpu.module the kernels are outlined into">,
   ];
-  let dependentDialects = ["::mlir::gpu::GPUDialect",
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::nvgpu::NVGPUDialect",
