@@ -177,10 +177,11 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
     memory and, after a barrier, the first warp adds them to the output in
     split order. Without the split, such a product would have one thread
     per column and too few blocks to occupy a GPU.
-    Other products whose M or N is statically smaller than `min-size` are
-    left to `kiln-cuda-map-loops`. Quantized products
-    (their packed weight, scales and zero points are more than two inputs)
-    are left too.
+
+    Other products whose M or N is statically smaller than `min-size`, and
+    quantized products with more rows (their packed weight, scales and
+    zero points make more than two inputs), are left to
+    `kiln-cuda-map-loops`.
 
     ```mlir
     linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x256xf32>)
