@@ -45,7 +45,15 @@ struct Contraction {
   linalg::LinalgOp op;
   unsigned m, n, k;
   SmallVector<unsigned> batch;
-  OpOperand *a, *b; // the operand indexed by (m, k), the one by (k, n)
+  OpOperand *a = nullptr; // the operand indexed by (m, k)
+  OpOperand *b = nullptr; // the one indexed by (k, n)
+  /// A quantized product's right operand is computed (dequantized) from
+  /// several inputs: `b` is null, `x` the body's value of B's element
+  /// (the ops `xOps` compute it), and the body is `acc + a * x` (`mul`,
+  /// `add`).
+  Value x;
+  SmallVector<Operation *> xOps;
+  Operation *mul = nullptr, *add = nullptr;
 };
 
 bool usesDim(AffineMap map, unsigned d) { return map.isFunctionOfDim(d); }
@@ -98,6 +106,90 @@ FailureOr<Contraction> match(linalg::LinalgOp op) {
   Value out = op.getDpsInitOperand(0)->get();
   if (c.a->get() == out || c.b->get() == out)
     return failure();
+  return c;
+}
+
+/// A quantized product as kiln-to-linalg{fuse-dequant} writes it: one
+/// reduction `k`, an output indexed by its parallel dimensions (the last
+/// `n`, the one before `m`, the others a batch), one input `a` indexed by
+/// `m` and `k` (a projected permutation), any number of others that `m`
+/// does not index (the packed weight, its scales and zero points, through
+/// any affine maps), and a body `acc + a * x` where `x`, the weight's
+/// element, is computed from those others and the loop indices other than
+/// `m`.
+FailureOr<Contraction> matchDequant(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumDpsInputs() < 2 || op.getNumReductionLoops() != 1 ||
+      op->getNumRegions() != 1)
+    return failure();
+  OpOperand *out = op.getDpsInitOperand(0);
+  AffineMap outMap = op.getMatchingIndexingMap(out);
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() < 2 ||
+      outMap.getNumResults() != op.getNumParallelLoops())
+    return failure();
+  Contraction c;
+  c.op = op;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  c.k = reductions.front();
+  ArrayRef<AffineExpr> outDims = outMap.getResults();
+  c.n = cast<AffineDimExpr>(outDims.back()).getPosition();
+  c.m = cast<AffineDimExpr>(outDims[outDims.size() - 2]).getPosition();
+  for (AffineExpr e : outDims.drop_back(2))
+    c.batch.push_back(cast<AffineDimExpr>(e).getPosition());
+  llvm::sort(c.batch);
+  c.b = nullptr;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    if (in->get() == out->get())
+      return failure();
+    AffineMap map = op.getMatchingIndexingMap(in);
+    if (!usesDim(map, c.m))
+      continue;
+    if (c.a || !map.isProjectedPermutation() || usesDim(map, c.n))
+      return failure();
+    c.a = in;
+  }
+  if (!c.a)
+    return failure();
+  Block *fn = op.getBlock();
+  Value acc = fn->getArgument(out->getOperandNumber());
+  Value a = fn->getArgument(c.a->getOperandNumber());
+  auto add = fn->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || !acc.hasOneUse() || !a.hasOneUse())
+    return failure();
+  Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = prod.getDefiningOp<arith::MulFOp>();
+  if (!mul || !prod.hasOneUse() || (add.getLhs() != acc && add.getRhs() != acc))
+    return failure();
+  c.x = mul.getLhs() == a ? mul.getRhs() : mul.getLhs();
+  if (mul.getLhs() != a && mul.getRhs() != a)
+    return failure();
+  // The ops that compute x: neither a nor acc, and no index of m.
+  llvm::SmallPtrSet<Operation *, 16> slice;
+  if (Operation *def = c.x.getDefiningOp())
+    slice.insert(def);
+  for (Operation &op2 : llvm::reverse(fn->without_terminator())) {
+    if (!slice.contains(&op2))
+      continue;
+    if (auto index = dyn_cast<linalg::IndexOp>(op2))
+      if (index.getDim() == c.m)
+        return failure();
+    if (op2.getNumRegions())
+      return failure();
+    for (Value v : op2.getOperands()) {
+      if (v == a || v == acc)
+        return failure();
+      if (Operation *def = v.getDefiningOp(); def && def->getBlock() == fn)
+        slice.insert(def);
+    }
+  }
+  if (c.x == acc)
+    return failure();
+  for (Operation &op2 : fn->without_terminator())
+    if (slice.contains(&op2))
+      c.xOps.push_back(&op2);
+  c.mul = mul;
+  c.add = add;
   return c;
 }
 
@@ -212,6 +304,56 @@ struct CUDATileContractionsPass
     : mlir::kiln::impl::CUDATileContractionsBase<CUDATileContractionsPass> {
   using Base::Base;
 
+  /// The weight's element of a quantized product `c` at the loop indices
+  /// `iv` (m unset) where `ok`, else zero: its inputs loaded through their
+  /// maps, then the body's ops that compute it.
+  static Value dequantize(KernelBuilder &kb, OpBuilder &b, const Contraction &c,
+                          ArrayRef<Value> iv, Value ok) {
+    linalg::LinalgOp op = c.op;
+    Location loc = op.getLoc();
+    Type t = c.x.getType();
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{t}, ok, true);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    SmallVector<Value> at(iv);
+    at[c.m] = kb.cst(tb, 0); // m indexes none of the weight's inputs
+    Block *fn = op.getBlock();
+    IRMapping map;
+    for (OpOperand *o : op.getDpsInputOperands())
+      if (o != c.a)
+        map.map(fn->getArgument(o->getOperandNumber()),
+                memref::LoadOp::create(tb, loc, o->get(),
+                                       kb.affineIndices(tb, o, at)));
+    for (Operation *x : c.xOps) {
+      if (auto index = dyn_cast<linalg::IndexOp>(x))
+        map.map(index.getResult(), at[index.getDim()]);
+      else
+        tb.clone(*x, map);
+    }
+    scf::YieldOp::create(tb, loc, map.lookupOrDefault(c.x));
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    scf::YieldOp::create(eb, loc,
+                         Value(arith::ConstantOp::create(
+                             eb, loc, cast<TypedAttr>(eb.getZeroAttr(t)))));
+    return ifOp.getResult(0);
+  }
+
+  /// `acc` plus the product of the slices' elements `a` and `b`: the op's
+  /// body, or for a quantized product its last two ops (the weight's
+  /// element was dequantized into the slice).
+  static Value product(KernelBuilder &kb, OpBuilder &b, const Contraction &c,
+                       Value a, Value bv, Value acc) {
+    if (c.b)
+      return kb.body(b, c, a, bv, acc);
+    linalg::LinalgOp op = c.op;
+    Block *fn = op.getBlock();
+    IRMapping map;
+    map.map(fn->getArgument(c.a->getOperandNumber()), a);
+    map.map(c.x, bv);
+    map.map(fn->getArgument(op.getDpsInitOperand(0)->getOperandNumber()), acc);
+    b.clone(*c.mul, map);
+    return b.clone(*c.add, map)->getResult(0);
+  }
+
   LogicalResult rewrite(Contraction &c, StringRef kernelName) {
     linalg::LinalgOp op = c.op;
     Location loc = op.getLoc();
@@ -231,7 +373,9 @@ struct CUDATileContractionsPass
         mma ? (tileM / 32) * (tileN / 32) * 32 : rowThreads * colThreads;
 
     Type ta = getElementTypeOrSelf(c.a->get().getType());
-    Type tb = getElementTypeOrSelf(c.b->get().getType());
+    // A dequantized weight is stored in shared memory as the body
+    // computes its elements.
+    Type tb = c.b ? getElementTypeOrSelf(c.b->get().getType()) : c.x.getType();
     Type tc = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
     auto shared = gpu::AddressSpaceAttr::get(b.getContext(),
                                              gpu::AddressSpace::Workgroup);
@@ -333,10 +477,12 @@ struct CUDATileContractionsPass
       // numbered along the operand's last (contiguous) dimension so that
       // neighbouring threads read neighbouring addresses.
       auto copy = [&](OpOperand *o, unsigned dim, Value base, Value bound,
-                      int64_t extent, Value dst, Type t) {
-        AffineMap map = op.getMatchingIndexingMap(o);
-        bool kInner =
-            cast<AffineDimExpr>(map.getResults().back()).getPosition() == c.k;
+                      int64_t extent, Value dst) {
+        // A dequantized weight's elements are numbered along N (its packed
+        // bytes and scales are laid out along N).
+        bool kInner = o && cast<AffineDimExpr>(
+                               op.getMatchingIndexingMap(o).getResults().back())
+                                   .getPosition() == c.k;
         int64_t elems = extent * tileK;
         for (int64_t r = 0; r * threads < elems; ++r) {
           Value e = arith::AddIOp::create(lb, loc, tid, cst(lb, r * threads));
@@ -355,12 +501,13 @@ struct CUDATileContractionsPass
           x[c.k] = arith::AddIOp::create(cb, loc, k0, kk);
           Value ok = arith::AndIOp::create(cb, loc, lt(cb, x[dim], bound),
                                            lt(cb, x[c.k], K));
-          Value v = kb.guardedLoad(cb, o, x, ok);
+          Value v =
+              o ? kb.guardedLoad(cb, o, x, ok) : dequantize(kb, cb, c, x, ok);
           memref::StoreOp::create(cb, loc, v, dst, ValueRange{kk, xx});
         }
       };
-      copy(c.a, c.m, m0, M, tileM, tileA, ta);
-      copy(c.b, c.n, n0, N, tileN, tileB, tb);
+      copy(c.a, c.m, m0, M, tileM, tileA);
+      copy(c.b, c.n, n0, N, tileN, tileB);
       gpu::BarrierOp::create(lb, loc);
 
       SmallVector<Value> next;
@@ -426,7 +573,7 @@ struct CUDATileContractionsPass
         for (int64_t i = 0; i < threadTile; ++i)
           for (int64_t j = 0; j < threadTile; ++j)
             sums.push_back(
-                kb.body(ib, c, av[i], bv[j],
+                product(kb, ib, c, av[i], bv[j],
                         inner.getRegionIterArgs()[i * threadTile + j]));
         scf::YieldOp::create(ib, loc, sums);
         next.assign(inner.getResults().begin(), inner.getResults().end());
@@ -644,7 +791,7 @@ struct CUDATileContractionsPass
   /// computes; tiles that split into warps' 32 x 32 and whole 16-deep
   /// steps.
   bool useMma(const Contraction &c) {
-    if (!tensorCores || tileM % 32 || tileN % 32 || tileK % kMmaK)
+    if (!c.b || !tensorCores || tileM % 32 || tileN % 32 || tileK % kMmaK)
       return false;
     linalg::LinalgOp op = c.op;
     Type ta = getElementTypeOrSelf(c.a->get().getType());
@@ -719,6 +866,8 @@ struct CUDATileContractionsPass
         return !ShapedType::isDynamic(shape[d]) && shape[d] < minSize;
       };
       FailureOr<Contraction> c = match(op);
+      if (failed(c))
+        c = matchDequant(op);
       if (succeeded(c) && !small(c->m) && !small(c->n))
         tiled.push_back(*c);
       else if (std::optional<SplitK> sk = matchSplitK(op))

@@ -221,10 +221,50 @@ func.func @gemv_quantized(%x: memref<2x256xf32>, %q: memref<128x64xi8>, %s: memr
 
 // -----
 
+// A quantized product with many rows (a prefill: fuse-dequant's packed
+// bytes and group scales) is tiled too: the copy into shared memory
+// dequantizes the weight's elements (loads through the affine maps, the
+// body's sitofp and scale), so the slice holds f32 and the inner loop is
+// the body's last multiply-add only.
+// CHECK-LABEL: func.func @tiled_quantized
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%{{.*}} : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[TB:.*]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for
+// CHECK: affine.apply
+// CHECK: memref.load %arg1
+// CHECK: arith.sitofp
+// CHECK: memref.load %arg2
+// CHECK: arith.mulf
+// CHECK: memref.store %{{.*}}, %[[TB]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-NOT: arith.sitofp
+// CHECK-COUNT-16: arith.addf
+// CHECK: gpu.barrier
+#t0 = affine_map<(m, n, k) -> (m, k)>
+#t1 = affine_map<(m, n, k) -> (n floordiv 64, k, n mod 64)>
+#t2 = affine_map<(m, n, k) -> (k floordiv 64, n)>
+#t3 = affine_map<(m, n, k) -> (m, n)>
+func.func @tiled_quantized(%x: memref<64x64xf32>, %q: memref<2x64x64xi8>, %s: memref<1x128xf32>, %y: memref<64x128xf32>) {
+  linalg.generic {indexing_maps = [#t0, #t1, #t2, #t3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : memref<64x64xf32>, memref<2x64x64xi8>, memref<1x128xf32>) outs(%y : memref<64x128xf32>) {
+  ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):
+    %bf = arith.sitofp %b : i8 to f32
+    %d = arith.mulf %bf, %sc : f32
+    %p = arith.mulf %a, %d : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Near misses, left to kiln-cuda-map-loops: a decoder row against too few
 // columns (N = 16 < min-size), more rows than gemv-rows (M = 12), a
-// product with a third input (a quantized weight's scales) and 64 rows,
-// one that reads the buffer it writes, one on tensors, and a reduction
+// product with a third input whose body is not a product with the weight
+// (its scale applied to the activation too), one that reads the buffer it
+// writes, one on tensors, and a reduction
 // that does not add (a max).
 // CHECK-LABEL: func.func @near_misses
 // CHECK-NOT: gpu.launch
@@ -250,8 +290,8 @@ func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1
       ins(%w64, %q, %s : memref<64x64xf32>, memref<64x64xi8>, memref<64xf32>) outs(%z : memref<64x64xf32>) {
   ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):
     %bf = arith.sitofp %b : i8 to f32
-    %d = arith.mulf %bf, %sc : f32
-    %p = arith.mulf %a, %d : f32
+    %as = arith.mulf %a, %sc : f32
+    %p = arith.mulf %as, %bf : f32
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }

@@ -105,12 +105,14 @@ def test_cuda_quantized(tmp_path, flags, toolkit, exported):
     assert cos >= bound, (flags, cos)
 
 
-@pytest.mark.parametrize("flags", [[], ["--dtype=bf16"]])
+@pytest.mark.parametrize("flags", [[], ["--dtype=bf16"],
+                                   ["--quantize=int8"], ["--quantize=int4"]])
 def test_cuda_emulated_prefill(tmp_path, flags):
     """A Llama prefill of 64 tokens, large enough for the tiled matmuls
-    (fp32: shared-memory tiles and register sub-tiles; bf16: tensor cores),
-    emulated against PyTorch: fp32 at fp32 tolerances, bf16 by cosine (the
-    CPU bf16 bound). The PTX has the tiled kernels (and, for bf16, the
+    (fp32: shared-memory tiles and register sub-tiles; bf16: tensor cores;
+    int8/int4: the weight dequantized into the shared slices), emulated
+    against PyTorch: fp32 at fp32 tolerances, the others by cosine (the CPU
+    tests' bounds). The PTX has the tiled kernels (and, for bf16, the
     tensor-core instruction), which ptxas accepts."""
     torch.manual_seed(0)
     model = Llama().eval()
@@ -132,7 +134,7 @@ def test_cuda_emulated_prefill(tmp_path, flags):
         got = np.load(tmp_path / "output.npy").ravel().astype(np.float64)
         w = want.ravel().astype(np.float64)
         cos = got @ w / (np.linalg.norm(got) * np.linalg.norm(w))
-        assert cos >= 0.999, cos
+        assert cos >= (0.99 if flags == ["--quantize=int4"] else 0.999), cos
     if missing_cuda_toolkit():
         pytest.skip(missing_cuda_toolkit())
     ptx = tmp_path / "m.ptx"
@@ -141,7 +143,7 @@ def test_cuda_emulated_prefill(tmp_path, flags):
     text = ptx.read_text()
     # Per layer q/k/v, o, gate/up, down; then the head.
     assert text.count(".entry main_matmul") >= 9
-    assert ("mma.sync.aligned.m16n8k16" in text) == bool(flags)
+    assert ("mma.sync.aligned.m16n8k16" in text) == (flags == ["--dtype=bf16"])
     ptxas(ptx, "sm_80")
 
 

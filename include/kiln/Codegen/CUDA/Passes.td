@@ -178,10 +178,16 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
     split order. Without the split, such a product would have one thread
     per column and too few blocks to occupy a GPU.
 
-    Other products whose M or N is statically smaller than `min-size`, and
-    quantized products with more rows (their packed weight, scales and
-    zero points make more than two inputs), are left to
-    `kiln-cuda-map-loops`.
+    A quantized product with more rows (`kiln-to-linalg{fuse-dequant}`'s
+    generic: one input indexed by M and K, the packed weight, its scales
+    and zero points indexed by K and N through any affine maps, and a body
+    `acc + a * w` where `w` is computed from those and the loop indices)
+    takes the SIMT tiled kernel: the copy into shared memory computes `w`
+    (the body's dequantization ops), so the slice holds the weight's
+    elements in the body's type and the inner loop is the last multiply-add.
+
+    Other products whose M or N is statically smaller than `min-size` are
+    left to `kiln-cuda-map-loops`.
 
     ```mlir
     linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x256xf32>)
