@@ -1,14 +1,18 @@
 //===- TileContractions.cpp - matmuls as shared-memory tiled kernels ------===//
 //
 // Each contraction (a linalg op with one M, one N and one K dimension and
-// any batch dimensions: matmuls, batched matmuls, their bf16 variants)
-// becomes a kernel in which a block computes a TM x TN tile of the output:
-// per K step its threads copy a TK-deep slice of both operands into shared
-// memory, synchronize, and each accumulates a TT x TT sub-tile in
-// registers from shared memory. The classic SIMT SGEMM structure (as in
-// CUTLASS's SIMT kernels); the generic body of the linalg op is what
-// accumulates, so fused casts (bf16 operands, f32 accumulation) work as
-// written.
+// any batch dimensions: matmuls, batched matmuls, their bf16 variants, and
+// fuse-dequant's quantized products) becomes a kernel in which a block
+// computes a TM x TN tile of the output: per K step its threads copy a
+// TK-deep slice of both operands into shared memory (a quantized weight
+// dequantized on the way), synchronize, and each accumulates a TT x TT
+// sub-tile in registers from shared memory. The classic SIMT SGEMM
+// structure (as in CUTLASS's SIMT kernels); the generic body of the linalg
+// op is what accumulates, so fused casts work as written. bf16/f16
+// products into f32 use tensor cores instead (a warp per 32 x 32, mma.sync
+// m16n8k16 on fragments read from the same slices). Reductions of a few
+// rows (a decoder step's products) take a split-K kernel: warps sum ranges
+// of K, reduced through shared memory.
 //
 // Upstream's tile-and-promote route (linalg tiling to scf.forall mapped to
 // blocks and threads, linalg promotion to workgroup memory, gpu mapping)
