@@ -321,6 +321,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     target.toolkit = options.cudaToolkit;
     target.format = cudaBinaryFormat(options, emit);
     target.emulate = options.cudaEmulate;
+    target.tileContractions = options.cudaTileMatmuls;
     buildCUDAToLLVMPipeline(pm, target);
   } else if (emit >= EmitKind::LLVMDialect) {
     buildCPUToLLVMPipeline(pm);

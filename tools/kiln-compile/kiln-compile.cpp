@@ -59,6 +59,12 @@ static cl::opt<bool> cudaEmulate(
     cl::desc("--target=cuda, for testing without a GPU: run the mapped "
              "kernels on the host (a CPU artifact)"),
     cl::init(false));
+static cl::opt<bool> cudaTileMatmuls(
+    "cuda-tile-matmuls",
+    cl::desc("--target=cuda: matmuls as shared-memory tiled, tensor-core "
+             "(bf16) and split-K (decode) kernels; false: one thread per "
+             "output element, like the other ops"),
+    cl::init(true));
 static cl::opt<std::string>
     cpuName("cpu",
             cl::desc("CPU to generate code for: host (default) or an LLVM "
@@ -160,6 +166,7 @@ int main(int argc, char **argv) {
   options.gpuArch = gpuArch;
   options.cudaToolkit = cudaToolkit;
   options.cudaEmulate = cudaEmulate;
+  options.cudaTileMatmuls = cudaTileMatmuls;
   options.cpu.cpu = cpuName;
   options.cpu.features = cpuFeatures;
   options.cpu.optLevel = optLevel;

@@ -67,6 +67,10 @@ struct CompileOptions {
   /// Testing without a GPU: the CUDA mapping's kernels and device memory
   /// run on the host, in a CPU artifact (kiln-cuda-emulate-launches).
   bool cudaEmulate = false;
+  /// --target=cuda: matmuls as shared-memory tiled, tensor-core and split-K
+  /// kernels (kiln-cuda-tile-contractions); off, one thread per output
+  /// element like the other ops (for comparisons on a GPU).
+  bool cudaTileMatmuls = true;
   /// Decompose attention and the Mamba ops (reference lowering).
   bool lowerFusedOps = true;
   /// Call the runtime's micro-kernels for matmuls and attention.
