@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define DEBUG_TYPE "kiln-cuda-tile-contractions"
 
@@ -304,6 +305,61 @@ struct KernelBuilder {
   }
 };
 
+/// The constant `op`'s output holds when `op` starts, when it was just
+/// filled with one: by a `linalg.fill` of the output right before `op`, or
+/// by a `linalg.copy` into it of a buffer filled earlier (bufferization's
+/// copy of a fill that several products share; between the fill and the
+/// copy the buffer is only copied). Only views and constants may come
+/// between that op and `op`. The ops that made it, which the kernel
+/// replaces since it writes every element of the output, go into `dead`
+/// (a shared fill only once nothing else uses its buffer).
+Value constantInit(linalg::LinalgOp op, SmallVectorImpl<Operation *> &dead) {
+  Value out = op.getDpsInitOperand(0)->get();
+  Operation *prev = op->getPrevNode();
+  while (prev && prev->getNumRegions() == 0 && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(prev)) {
+    if (fill.getOutputs()[0] != out || !fill.hasPureBufferSemantics())
+      return {};
+    dead.push_back(fill);
+    return fill.getInputs()[0];
+  }
+  auto copy = dyn_cast_or_null<linalg::CopyOp>(prev);
+  if (!copy || copy.getOutputs()[0] != out || !copy.hasPureBufferSemantics())
+    return {};
+  Value src = copy.getInputs()[0];
+  // The source's last writer before the copy is a fill (the closest
+  // preceding one); between them, its users only copy it.
+  Block *block = copy->getBlock();
+  linalg::FillOp fill;
+  for (Operation *user : src.getUsers()) {
+    auto f = dyn_cast<linalg::FillOp>(user);
+    if (f && f->getBlock() == block && f.getOutputs()[0] == src &&
+        f->isBeforeInBlock(copy) && (!fill || fill->isBeforeInBlock(f)))
+      fill = f;
+  }
+  if (!fill)
+    return {};
+  for (Operation *user : src.getUsers()) {
+    Operation *at = block->findAncestorOpInBlock(*user);
+    if (!at)
+      return {};
+    if (user == fill || user == copy || !fill->isBeforeInBlock(at) ||
+        !at->isBeforeInBlock(copy))
+      continue;
+    auto c = dyn_cast<linalg::CopyOp>(user);
+    if (!c || c.getInputs()[0] != src || c.getOutputs()[0] == src)
+      return {};
+  }
+  dead.push_back(copy);
+  // The fill goes with its last user.
+  if (llvm::count_if(src.getUsers(), [&](Operation *u) {
+        return u != fill.getOperation();
+      }) == 1)
+    dead.push_back(fill);
+  return fill.getInputs()[0];
+}
+
 struct CUDATileContractionsPass
     : mlir::kiln::impl::CUDATileContractionsBase<CUDATileContractionsPass> {
   using Base::Base;
@@ -363,6 +419,8 @@ struct CUDATileContractionsPass
     Location loc = op.getLoc();
     OpBuilder b(op);
     KernelBuilder kb(c.op, b);
+    SmallVector<Operation *> dead;
+    Value init = constantInit(op, dead);
     auto cst = [&](OpBuilder &bb, int64_t v) { return kb.cst(bb, v); };
     auto lt = [&](OpBuilder &bb, Value x, Value bound) {
       return kb.lt(bb, x, bound);
@@ -460,9 +518,11 @@ struct CUDATileContractionsPass
           arith::AndIOp::create(b, loc, lt(b, x[c.m], M), lt(b, x[c.n], N)));
       outAt.push_back(x);
     }
+    // The accumulators start from the output, or from the constant it was
+    // just filled with (no read; the fill and its copy go).
     SmallVector<Value> acc;
     for (auto [x, ok] : llvm::zip(outAt, outOk))
-      acc.push_back(kb.guardedLoad(b, out, x, ok));
+      acc.push_back(init ? init : kb.guardedLoad(b, out, x, ok));
     // mma.sync takes a fragment of 2 x 2 accumulators per tile.
     auto fragType = VectorType::get({2, 2}, tc);
     if (mma) {
@@ -604,6 +664,8 @@ struct CUDATileContractionsPass
     }
     gpu::TerminatorOp::create(b, loc);
     op->erase();
+    for (Operation *d : dead)
+      d->erase();
     return success();
   }
 
@@ -622,6 +684,8 @@ struct CUDATileContractionsPass
     Location loc = op.getLoc();
     OpBuilder b(op);
     KernelBuilder kb(op, b);
+    SmallVector<Operation *> dead;
+    Value init = constantInit(op, dead);
     Value N = kb.sizes[n], K = kb.sizes[k];
     Value one = kb.cst(b, 1);
     int64_t splits = gemvSplits;
@@ -722,7 +786,8 @@ struct CUDATileContractionsPass
     OpBuilder sb = store.getThenBodyBuilder();
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = kb.affineIndices(sb, out, at[r]);
-      Value acc = memref::LoadOp::create(sb, loc, out->get(), idx);
+      Value acc =
+          init ? init : memref::LoadOp::create(sb, loc, out->get(), idx);
       for (int64_t sp = 0; sp < splits; ++sp) {
         Value p = memref::LoadOp::create(
             sb, loc, shared, ValueRange{kb.cst(sb, sp), kb.cst(sb, r), lane});
@@ -734,6 +799,8 @@ struct CUDATileContractionsPass
     }
     gpu::TerminatorOp::create(b, loc);
     op->erase();
+    for (Operation *d : dead)
+      d->erase();
     return success();
   }
 

@@ -60,6 +60,59 @@ func.func @matmul(%a: memref<100x70xf32>, %b: memref<70x90xf32>, %c: memref<100x
 
 // -----
 
+// Outputs just filled with a constant: the accumulators start from it (no
+// read of the output) and the kernels replace the fill, and the copies of
+// a fill two products share (as bufferization leaves them), the fill
+// itself going with its last copy.
+// CHECK-LABEL: func.func @filled
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.copy
+// CHECK: gpu.launch
+// CHECK-NOT: memref.load %arg2
+// CHECK: scf.for
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.copy
+// CHECK: gpu.launch
+// CHECK-NOT: memref.load %arg3
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.
+// CHECK: return
+func.func @filled(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %y: memref<64x64xf32>,
+                  %z: memref<64x64xf32>, %t: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%t : memref<64x64xf32>)
+  linalg.copy ins(%t : memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  linalg.copy ins(%t : memref<64x64xf32>) outs(%z : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%z : memref<64x64xf32>)
+  return
+}
+
+// -----
+
+// Near miss: the filled buffer is written between the fill and the copy;
+// the copy and the fill stay and the kernel reads its output.
+// CHECK-LABEL: func.func @overwritten
+// CHECK: linalg.fill
+// CHECK: memref.store
+// CHECK: linalg.copy
+// CHECK: gpu.launch
+// CHECK: memref.load %arg2
+func.func @overwritten(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %y: memref<64x64xf32>,
+                       %t: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %c0 = arith.constant 0 : index
+  linalg.fill ins(%zero : f32) outs(%t : memref<64x64xf32>)
+  memref.store %one, %t[%c0, %c0] : memref<64x64xf32>
+  linalg.copy ins(%t : memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>)
+  return
+}
+
+// -----
+
 // Batched, with dynamic sizes: the batch is grid z; the K loop's bound is
 // the dynamic size.
 // CHECK-LABEL: func.func @batch

@@ -148,7 +148,12 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
       registers (`iter_args`) for the whole K loop; a second barrier keeps
       the next copy from overwriting a slice still being read;
     - the sub-tile is initialized from the output (the op's init) and
-      stored back once, guarded at the edges.
+      stored back once, guarded at the edges. When the output was just
+      filled with a constant (a `linalg.fill` right before the op, or a
+      `linalg.copy` of a filled buffer, as bufferization leaves a fill
+      that several products share), the accumulators start from the
+      constant instead and the kernel replaces the fill and the copy (it
+      writes every element): two kernels fewer per product.
 
     With `tensor-cores`, a product of bf16 (or f16) operands accumulated
     in f32 whose body is exactly `acc + extf(a) * extf(b)` (what
