@@ -318,8 +318,10 @@ Value constantInit(linalg::LinalgOp op, SmallVectorImpl<Operation *> &dead) {
   Operation *prev = op->getPrevNode();
   while (prev && prev->getNumRegions() == 0 && isMemoryEffectFree(prev))
     prev = prev->getPrevNode();
+  Type type = getElementTypeOrSelf(out.getType());
   if (auto fill = dyn_cast_or_null<linalg::FillOp>(prev)) {
-    if (fill.getOutputs()[0] != out || !fill.hasPureBufferSemantics())
+    if (fill.getOutputs()[0] != out || !fill.hasPureBufferSemantics() ||
+        fill.getInputs()[0].getType() != type)
       return {};
     dead.push_back(fill);
     return fill.getInputs()[0];
@@ -338,7 +340,7 @@ Value constantInit(linalg::LinalgOp op, SmallVectorImpl<Operation *> &dead) {
         f->isBeforeInBlock(copy) && (!fill || fill->isBeforeInBlock(f)))
       fill = f;
   }
-  if (!fill)
+  if (!fill || fill.getInputs()[0].getType() != type)
     return {};
   for (Operation *user : src.getUsers()) {
     Operation *at = block->findAncestorOpInBlock(*user);
