@@ -941,7 +941,14 @@ struct CUDATileContractionsPass
       FailureOr<Contraction> c = match(op);
       if (failed(c))
         c = matchDequant(op);
-      if (succeeded(c) && !small(c->m) && !small(c->n))
+      // The batch is grid z, at most 65535 blocks.
+      auto batchFits = [&](const Contraction &c) {
+        int64_t n = 1;
+        for (unsigned d : c.batch)
+          n = ShapedType::isDynamic(shape[d]) ? n : n * shape[d];
+        return n <= 65535;
+      };
+      if (succeeded(c) && !small(c->m) && !small(c->n) && batchFits(*c))
         tiled.push_back(*c);
       else if (std::optional<SplitK> sk = matchSplitK(op))
         split.push_back({op, *sk});
