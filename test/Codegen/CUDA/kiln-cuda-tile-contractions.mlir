@@ -359,3 +359,14 @@ func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1
   }
   return %m : tensor<64x64xf32>
 }
+
+// -----
+
+// Near miss: a batch of more blocks than grid z takes (65535).
+// CHECK-LABEL: func.func @huge_batch
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.batch_matmul
+func.func @huge_batch(%a: memref<70000x32x8xf32>, %b: memref<70000x8x32xf32>, %c: memref<70000x32x32xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<70000x32x8xf32>, memref<70000x8x32xf32>) outs(%c : memref<70000x32x32xf32>)
+  return
+}
