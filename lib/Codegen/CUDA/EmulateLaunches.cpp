@@ -11,6 +11,9 @@
 // host array. Barriers may sit at the top of the kernel or in scf.for
 // loops whose bounds are the same for every thread (a tiled matmul's loop
 // over its K tiles); the values such a loop carries are kept per thread.
+// Unless a barrier ends such a loop's body, one iteration's last ops and
+// the next one's first ops run as one phase (the loop rotated), since
+// nothing orders them between threads on a GPU either.
 // A warp's tensor-core product (nvgpu.mma.sync) is a phase of its own,
 // computed from the lanes' fragments by the PTX fragment layouts.
 // Upstream MLIR has no such emulation.
@@ -62,7 +65,10 @@ public:
   IRMapping uniform;
 
   LogicalResult emitOps(Block &block, OpBuilder &b) {
-    for (Operation &op : block.without_terminator()) {
+    return emitOps(block.without_terminator(), b);
+  }
+  template <typename Range> LogicalResult emitOps(Range &&ops, OpBuilder &b) {
+    for (Operation &op : ops) {
       if (isa<gpu::BarrierOp>(op)) {
         if (failed(flush(b)))
           return failure();
@@ -80,7 +86,8 @@ public:
       }
       // Pure ops of values every thread shares run once, outside the
       // threads' loops.
-      if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
+      if (!perThread.contains(&op) && op.getNumRegions() == 0 &&
+          isMemoryEffectFree(&op) &&
           llvm::all_of(op.getOperands(),
                        [&](Value v) { return isUniform(v); })) {
         b.clone(op, uniform);
@@ -97,9 +104,18 @@ public:
       return success();
     IRMapping map = uniform;
     OpBuilder ib = threadLoops(b, map);
-    for (Operation *op : segment) {
-      // The per-thread values of earlier phases that `op` (or an op in
-      // its regions) reads.
+    if (failed(cloneInto(ib, map, segment)))
+      return failure();
+    segment.clear();
+    return success();
+  }
+
+  /// Clones `ops` (one thread's run of them) at `ib`: the per-thread values
+  /// of earlier phases they read are loaded, and their results read
+  /// elsewhere are stored, for thread `tid`.
+  LogicalResult cloneInto(OpBuilder &ib, IRMapping &map,
+                          ArrayRef<Operation *> ops) {
+    for (Operation *op : ops) {
       op->walk([&](Operation *inner) {
         for (Value v : inner->getOperands())
           if (!map.contains(v) && slots.count(v))
@@ -108,7 +124,7 @@ public:
       });
       Operation *clone = ib.clone(*op, map);
       for (auto [r, c] : llvm::zip(op->getResults(), clone->getResults())) {
-        if (!escapes(r))
+        if (!escapes(r, ops))
           continue;
         FailureOr<Value> slot = slotFor(r);
         if (failed(slot))
@@ -116,7 +132,6 @@ public:
         memref::StoreOp::create(ib, r.getLoc(), c, *slot, ValueRange{tid});
       }
     }
-    segment.clear();
     return success();
   }
 
@@ -145,6 +160,9 @@ private:
   Value tid;
   /// The ops of the phase being collected.
   SmallVector<Operation *> segment;
+  /// Ops never run once per block (a rotated loop's leading ops, which run
+  /// for two iterations in one phase).
+  DenseSet<Operation *> perThread;
   /// Per-thread values that live across a barrier -> their host arrays.
   DenseMap<Value, Value> slots;
 
@@ -155,9 +173,10 @@ private:
   }
 
   /// Whether `v` is read outside the pending phase.
-  bool escapes(Value v) {
+  /// Whether `v` is read outside `ops`.
+  bool escapes(Value v, ArrayRef<Operation *> ops) {
     for (Operation *user : v.getUsers())
-      if (llvm::none_of(segment,
+      if (llvm::none_of(ops,
                         [&](Operation *op) { return op->isAncestor(user); }))
         return true;
     return false;
@@ -344,21 +363,100 @@ private:
     }
     if (!carried.empty())
       storeAll(b, loop.getInitArgs(), carried);
-    auto block = scf::ForOp::create(
-        b, loop.getLoc(), uniform.lookupOrDefault(loop.getLowerBound()),
-        uniform.lookupOrDefault(loop.getUpperBound()),
-        uniform.lookupOrDefault(loop.getStep()));
-    uniform.map(loop.getInductionVar(), block.getInductionVar());
-    OpBuilder inner(block.getBody()->getTerminator());
-    if (failed(emitOps(*loop.getBody(), inner)) || failed(flush(inner)))
-      return failure();
+    Value lb = uniform.lookupOrDefault(loop.getLowerBound());
+    Value ub = uniform.lookupOrDefault(loop.getUpperBound());
+    Value step = uniform.lookupOrDefault(loop.getStep());
     auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
-    for (Value v : yield.getOperands())
-      if (!isUniform(v) && !slots.count(v))
-        return yield.emitError("cannot emulate: a value a loop with "
-                               "barriers carries is not available");
-    if (!carried.empty())
-      storeAll(inner, yield.getOperands(), carried);
+
+    // The ops before the body's first synchronization (leading) and after
+    // its last (trailing). Unless a barrier ends the body, nothing orders
+    // one iteration's trailing ops and the next one's leading ops between
+    // threads: they run as one phase (the loop rotated), so that a
+    // missing barrier there shows, as it would on a GPU.
+    SmallVector<Operation *> leading, trailing;
+    Block &body = *loop.getBody();
+    auto first = llvm::find_if(body.without_terminator(),
+                               [](Operation &o) { return synchronizes(&o); });
+    Operation *last = nullptr;
+    for (Operation &o : body.without_terminator())
+      if (synchronizes(&o))
+        last = &o;
+    for (Operation &o : llvm::make_range(body.begin(), first))
+      leading.push_back(&o);
+    for (Operation &o : llvm::make_range(std::next(last->getIterator()),
+                                         body.without_terminator().end()))
+      trailing.push_back(&o);
+    bool rotate = !leading.empty() && !trailing.empty();
+    Location loc = loop.getLoc();
+    if (rotate) {
+      // The first iteration's leading ops, when the loop runs.
+      for (Operation *o : leading)
+        perThread.insert(o);
+      uniform.map(loop.getInductionVar(), lb);
+      auto guard = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lb, ub),
+          false);
+      OpBuilder gb = guard.getThenBodyBuilder();
+      IRMapping map = uniform;
+      OpBuilder ib = threadLoops(gb, map);
+      if (failed(cloneInto(ib, map, leading)))
+        return failure();
+    }
+    auto block = scf::ForOp::create(b, loc, lb, ub, step);
+    Value iv = block.getInductionVar();
+    uniform.map(loop.getInductionVar(), iv);
+    OpBuilder inner(block.getBody()->getTerminator());
+    auto checkYield = [&]() -> LogicalResult {
+      for (Value v : yield.getOperands())
+        if (!isUniform(v) && !slots.count(v))
+          return yield.emitError("cannot emulate: a value a loop with "
+                                 "barriers carries is not available");
+      return success();
+    };
+    if (!rotate) {
+      if (failed(emitOps(body.without_terminator(), inner)) ||
+          failed(flush(inner)) || failed(checkYield()))
+        return failure();
+      if (!carried.empty())
+        storeAll(inner, yield.getOperands(), carried);
+    } else {
+      if (failed(
+              emitOps(llvm::make_range(first, std::next(last->getIterator())),
+                      inner)) ||
+          failed(flush(inner)))
+        return failure();
+      // One phase: this iteration's trailing ops, what it carries, and
+      // the next iteration's leading ops when there is one.
+      IRMapping map = uniform;
+      OpBuilder ib = threadLoops(inner, map);
+      if (failed(cloneInto(ib, map, trailing)))
+        return failure();
+      for (auto [v, slot] : llvm::zip(yield.getOperands(), carried)) {
+        Value x = map.lookupOrNull(v);
+        if (!x && slots.count(v))
+          x = memref::LoadOp::create(ib, loc, slots[v], ValueRange{tid});
+        if (!x && isUniform(v))
+          x = uniform.lookupOrDefault(v);
+        if (!x)
+          return yield.emitError("cannot emulate: a value a loop with "
+                                 "barriers carries is not available");
+        memref::StoreOp::create(ib, loc, x, slot, ValueRange{tid});
+      }
+      Value next = arith::AddIOp::create(ib, loc, iv, step);
+      auto guard = scf::IfOp::create(
+          ib, loc,
+          arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::slt, next, ub),
+          false);
+      OpBuilder gb = guard.getThenBodyBuilder();
+      IRMapping nextMap = uniform;
+      nextMap.map(loop.getInductionVar(), next);
+      gpu::KernelDim3 ids = launch.getThreadIds();
+      for (Value id : {ids.x, ids.y, ids.z})
+        nextMap.map(id, map.lookup(id));
+      if (failed(cloneInto(gb, nextMap, leading)))
+        return failure();
+    }
     for (auto [result, slot] : llvm::zip(loop.getResults(), carried))
       slots[result] = slot;
     return success();

@@ -199,6 +199,53 @@ func.func @mma_block(%n: index, %fa: vector<4x2xbf16>, %fb: vector<2x2xbf16>, %f
 
 // -----
 
+// A loop whose body does not end with a barrier: nothing orders one
+// iteration's trailing ops (the read of shared memory) and the next one's
+// leading ops (the write) between threads, so they run as one phase (the
+// loop rotated): the first iteration's leading ops before the loop, then
+// per iteration the ops up to the barrier, then a phase with the trailing
+// ops, the carried value's update and, unless it is the last iteration,
+// the next iteration's leading ops. A thread's write for k + 1 then lands
+// before later threads read k, as it may on a GPU.
+// CHECK-LABEL: func.func @rotated
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[SH:.*]][%{{.*}}] : memref<32xf32>
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for
+// CHECK: memref.load %[[SH]]
+// CHECK: %[[NEXT:.*]] = arith.addi %[[K]], %{{.*}} : index
+// CHECK: %[[MORE:.*]] = arith.cmpi slt, %[[NEXT]], %{{.*}} : index
+// CHECK: scf.if %[[MORE]] {
+// CHECK: memref.load %{{.*}}[%[[NEXT]], %{{.*}}] : memref<4x32xf32>
+// CHECK: memref.store %{{.*}}, %[[SH]]
+func.func @rotated(%x: memref<4x32xf32>, %y: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<32xf32, #gpu.address_space<workgroup>>) {
+    %sum = scf.for %k = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> f32 {
+      %v = memref.load %x[%k, %tx] : memref<4x32xf32>
+      memref.store %v, %sh[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %n0 = arith.addi %tx, %c1 : index
+      %n = arith.remsi %n0, %c32 : index
+      %r = memref.load %sh[%n] : memref<32xf32, #gpu.address_space<workgroup>>
+      %a = arith.addf %acc, %r : f32
+      scf.yield %a : f32
+    }
+    memref.store %sum, %y[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 func.func @divergent_barrier(%c: i1) {
   %c1 = arith.constant 1 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)

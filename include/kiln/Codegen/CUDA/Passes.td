@@ -405,10 +405,13 @@ def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
     (`nvgpu.mma.sync` m16n8k16, bf16 or f16 operands, f32 accumulators) is
     a phase of its own: each warp's A and B are assembled from its lanes'
     fragments and each lane gets its accumulators' dot products (in f32,
-    in K order), by the PTX ISA's fragment layouts. As threads of a phase
-    run one after another
-    on the host, a missing barrier usually shows as a wrong result, though
-    not always.
+    in K order), by the PTX ISA's fragment layouts. A loop whose body does
+    not end with a barrier runs rotated: one iteration's ops after its last
+    synchronization and the next iteration's ops before its first make one
+    phase, as nothing orders them between threads on a GPU. As threads of
+    a phase run one after another on the host, a missing barrier usually
+    shows as a wrong result, though not always (a warp operation is a
+    phase of the whole block here).
 
     ```mlir
     gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, ...)
