@@ -314,7 +314,7 @@ func.func @tiled_quantized(%x: memref<64x64xf32>, %q: memref<2x64x64xi8>, %s: me
 // -----
 
 // Near misses, left to kiln-cuda-map-loops: a decoder row against too few
-// columns (N = 16 < min-size), more rows than gemv-rows (M = 12), a
+// columns (N = 16 < min-size), more rows than gemv-rows (M = 20), a
 // product with a third input whose body is not a product with the weight
 // (its scale applied to the activation too), one that reads the buffer it
 // writes, one on tensors, and a reduction
@@ -334,11 +334,11 @@ func.func @tiled_quantized(%x: memref<64x64xf32>, %q: memref<2x64x64xi8>, %s: me
 #r0 = affine_map<(m, k) -> (m, k)>
 #r1 = affine_map<(m, k) -> (m)>
 func.func @near_misses(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1x16xf32>,
-                       %x12: memref<12x64xf32>, %y12: memref<12x64xf32>, %w64: memref<64x64xf32>,
+                       %x12: memref<20x64xf32>, %y12: memref<20x64xf32>, %w64: memref<64x64xf32>,
                        %q: memref<64x64xi8>, %s: memref<64xf32>, %z: memref<64x64xf32>,
                        %t: tensor<64x64xf32>, %v: memref<64xf32>) -> tensor<64x64xf32> {
   linalg.matmul ins(%x, %w : memref<1x64xf32>, memref<64x16xf32>) outs(%y : memref<1x16xf32>)
-  linalg.matmul ins(%x12, %z : memref<12x64xf32>, memref<64x64xf32>) outs(%y12 : memref<12x64xf32>)
+  linalg.matmul ins(%x12, %z : memref<20x64xf32>, memref<64x64xf32>) outs(%y12 : memref<20x64xf32>)
   linalg.generic {indexing_maps = [#q0, #q1, #q2, #q3], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%w64, %q, %s : memref<64x64xf32>, memref<64x64xi8>, memref<64xf32>) outs(%z : memref<64x64xf32>) {
   ^bb0(%a: f32, %b: i8, %sc: f32, %acc: f32):

@@ -224,7 +224,7 @@ def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
            "Rows and columns of a thread's sub-tile">,
     Option<"minSize", "min-size", "int64_t", /*default=*/"32",
            "Smallest static M and N tiled">,
-    Option<"gemvRows", "gemv-rows", "int64_t", /*default=*/"8",
+    Option<"gemvRows", "gemv-rows", "int64_t", /*default=*/"16",
            "Products of at most this many static rows (and M under "
            "min-size) take the split-K kernel">,
     Option<"gemvSplits", "gemv-splits", "int64_t", /*default=*/"8",
