@@ -388,16 +388,20 @@ private:
       trailing.push_back(&o);
     bool rotate = !leading.empty() && !trailing.empty();
     Location loc = loop.getLoc();
+    // A builder for ops that run when iteration `x` exists.
+    auto ifIteration = [&](OpBuilder &at, Value x) {
+      return scf::IfOp::create(at, loc,
+                               arith::CmpIOp::create(
+                                   at, loc, arith::CmpIPredicate::slt, x, ub),
+                               /*withElseRegion=*/false)
+          .getThenBodyBuilder();
+    };
     if (rotate) {
       // The first iteration's leading ops, when the loop runs.
       for (Operation *o : leading)
         perThread.insert(o);
       uniform.map(loop.getInductionVar(), lb);
-      auto guard = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lb, ub),
-          false);
-      OpBuilder gb = guard.getThenBodyBuilder();
+      OpBuilder gb = ifIteration(b, lb);
       IRMapping map = uniform;
       OpBuilder ib = threadLoops(gb, map);
       if (failed(cloneInto(ib, map, leading)))
@@ -430,25 +434,19 @@ private:
       // the next iteration's leading ops when there is one.
       IRMapping map = uniform;
       OpBuilder ib = threadLoops(inner, map);
-      if (failed(cloneInto(ib, map, trailing)))
+      if (failed(cloneInto(ib, map, trailing)) || failed(checkYield()))
         return failure();
       for (auto [v, slot] : llvm::zip(yield.getOperands(), carried)) {
         Value x = map.lookupOrNull(v);
-        if (!x && slots.count(v))
-          x = memref::LoadOp::create(ib, loc, slots[v], ValueRange{tid});
-        if (!x && isUniform(v))
-          x = uniform.lookupOrDefault(v);
         if (!x)
-          return yield.emitError("cannot emulate: a value a loop with "
-                                 "barriers carries is not available");
+          x = isUniform(v)
+                  ? uniform.lookupOrDefault(v)
+                  : memref::LoadOp::create(ib, loc, slots[v], ValueRange{tid})
+                        .getResult();
         memref::StoreOp::create(ib, loc, x, slot, ValueRange{tid});
       }
       Value next = arith::AddIOp::create(ib, loc, iv, step);
-      auto guard = scf::IfOp::create(
-          ib, loc,
-          arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::slt, next, ub),
-          false);
-      OpBuilder gb = guard.getThenBodyBuilder();
+      OpBuilder gb = ifIteration(ib, next);
       IRMapping nextMap = uniform;
       nextMap.map(loop.getInductionVar(), next);
       gpu::KernelDim3 ids = launch.getThreadIds();
