@@ -273,9 +273,18 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
       return failure();
     last = &calls;
   }
-  // The micro-kernels are CPU code: the CUDA target lowers every op.
+  // The micro-kernels are CPU code: the CUDA target lowers every op but a
+  // prefill's attention, whose flash-attention calls
+  // kiln-cuda-tile-attention compiles to a GPU kernel.
   if ((lowering || options.report) && options.ukernels && !cuda) {
     buildUkernelsPipeline(*last);
+  }
+  if (lowering && cuda && options.cudaTileAttention) {
+    UseUkernelsOptions attention;
+    attention.matmul = false;
+    attention.ssm = false;
+    attention.attentionMinQueries = 16;
+    last->addNestedPass<func::FuncOp>(createUseUkernels(attention));
   }
   // The CUDA target's counterpart of the CPU's weight packing.
   if (lowering && cuda)

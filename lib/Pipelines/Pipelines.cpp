@@ -153,6 +153,9 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   if (options.residentWeights && !options.emulate)
     pm.addPass(createCUDAResidentWeights());
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
+  // The flash-attention calls kiln-use-ukernels made for the CUDA target
+  // (every kiln_rt.ukernel must become a kernel here).
+  pm.addNestedPass<func::FuncOp>(createCUDATileAttention());
   if (options.tileContractions)
     pm.addNestedPass<func::FuncOp>(createCUDATileContractions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -65,6 +65,12 @@ static cl::opt<bool> cudaTileMatmuls(
              "(bf16) and split-K (decode) kernels; false: one thread per "
              "output element, like the other ops"),
     cl::init(true));
+static cl::opt<bool> cudaTileAttention(
+    "cuda-tile-attention",
+    cl::desc("--target=cuda: attention with 16 or more queries per head as "
+             "a flash-attention kernel with shared-memory tiles; false: one "
+             "thread per query row"),
+    cl::init(true));
 static cl::opt<std::string>
     cpuName("cpu",
             cl::desc("CPU to generate code for: host (default) or an LLVM "
@@ -167,6 +173,7 @@ int main(int argc, char **argv) {
   options.cudaToolkit = cudaToolkit;
   options.cudaEmulate = cudaEmulate;
   options.cudaTileMatmuls = cudaTileMatmuls;
+  options.cudaTileAttention = cudaTileAttention;
   options.cpu.cpu = cpuName;
   options.cpu.features = cpuFeatures;
   options.cpu.optLevel = optLevel;

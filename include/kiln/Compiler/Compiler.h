@@ -71,6 +71,10 @@ struct CompileOptions {
   /// kernels (kiln-cuda-tile-contractions); off, one thread per output
   /// element like the other ops (for comparisons on a GPU).
   bool cudaTileMatmuls = true;
+  /// --target=cuda: a prefill's attention (16 or more queries per head) as
+  /// a flash-attention kernel with shared-memory tiles
+  /// (kiln-cuda-tile-attention); off, one thread per query row.
+  bool cudaTileAttention = true;
   /// Decompose attention and the Mamba ops (reference lowering).
   bool lowerFusedOps = true;
   /// Call the runtime's micro-kernels for matmuls and attention.

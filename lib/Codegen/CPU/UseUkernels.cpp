@@ -197,12 +197,16 @@ SmallVector<Value, 2> sequenceParts(Value kv) {
 /// the parts (kiln_uk_attention_kv2_*): a decode step that appends to a
 /// past KV cache then never copies the cache.
 struct AttentionPattern : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  AttentionPattern(MLIRContext *ctx, int64_t minQueries)
+      : OpRewritePattern(ctx), minQueries(minQueries) {}
+  int64_t minQueries;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     auto out = typeOf(op);
     if (!out.getElementType().isF32() || !out.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "not a static f32 attention");
+    if (out.getDimSize(2) < minQueries)
+      return rewriter.notifyMatchFailure(op, "fewer queries than asked for");
     Location loc = op.getLoc();
     SmallVector<Value> ins{op.getQuery()};
     SmallVector<Value, 2> keys = sequenceParts(op.getKey()),
@@ -558,7 +562,7 @@ struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
       patterns.add<MatmulPattern, QMatmulPattern, Conv2dPattern>(&getContext(),
                                                                  epilogues);
     if (attention)
-      patterns.add<AttentionPattern>(&getContext());
+      patterns.add<AttentionPattern>(&getContext(), attentionMinQueries);
     if (ssm)
       patterns.add<SelectiveScanPattern, CausalConv1dPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -15,7 +15,8 @@
 // the next one's first ops run as one phase (the loop rotated), since
 // nothing orders them between threads on a GPU either.
 // A warp's tensor-core product (nvgpu.mma.sync) is a phase of its own,
-// computed from the lanes' fragments by the PTX fragment layouts.
+// computed from the lanes' fragments by the PTX fragment layouts, and so is
+// a warp shuffle (gpu.shuffle xor).
 // Upstream MLIR has no such emulation.
 //
 //===----------------------------------------------------------------------===//
@@ -40,11 +41,11 @@ using namespace mlir::kiln;
 namespace {
 
 /// Whether `op` is or contains an op all threads (of the block or of a
-/// warp) run together: a barrier or a warp's tensor-core product.
+/// warp) run together: a barrier, a warp's tensor-core product or shuffle.
 bool synchronizes(Operation *op) {
   return op
       ->walk([](Operation *inner) {
-        return isa<gpu::BarrierOp, nvgpu::MmaSyncOp>(inner)
+        return isa<gpu::BarrierOp, nvgpu::MmaSyncOp, gpu::ShuffleOp>(inner)
                    ? WalkResult::interrupt()
                    : WalkResult::advance();
       })
@@ -76,6 +77,11 @@ public:
       }
       if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
         if (failed(flush(b)) || failed(emitMma(mma, b)))
+          return failure();
+        continue;
+      }
+      if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+        if (failed(flush(b)) || failed(emitShuffle(shuffle, b)))
           return failure();
         continue;
       }
@@ -253,8 +259,9 @@ private:
   /// A warp's mma.sync m16n8k16, computed from its lanes' fragments: each
   /// warp's A and B are assembled from the fragments (as f32) in host
   /// matrices, then every lane's accumulators get their dot products.
-  LogicalResult emitMma(nvgpu::MmaSyncOp mma, OpBuilder &b) {
-    Location loc = mma.getLoc();
+  /// The block's thread count for a warp operation `op`: a known multiple
+  /// of 32, or a located error.
+  FailureOr<int64_t> warpThreads(Operation *op) {
     gpu::KernelDim3 size = launch.getBlockSizeOperandValues();
     std::optional<int64_t> count = 1;
     for (Value v : {size.x, size.y, size.z}) {
@@ -262,8 +269,52 @@ private:
       count = n && count ? std::optional<int64_t>(*count * *n) : std::nullopt;
     }
     if (!count || *count % 32)
-      return mma.emitError("cannot emulate a warp operation in a block whose "
+      return op->emitError("cannot emulate a warp operation in a block whose "
                            "thread count is not a known multiple of 32");
+    return *count;
+  }
+
+  /// A warp's shuffle (xor, over the whole warp): every thread gets the
+  /// value of the lane its own lane xor the offset names.
+  LogicalResult emitShuffle(gpu::ShuffleOp shuffle, OpBuilder &b) {
+    Location loc = shuffle.getLoc();
+    FailureOr<int64_t> count = warpThreads(shuffle);
+    if (failed(count))
+      return failure();
+    std::optional<int64_t> width = getConstantIntValue(shuffle.getWidth());
+    if (shuffle.getMode() != gpu::ShuffleMode::XOR || width != 32 ||
+        !isUniform(shuffle.getOffset()) || !shuffle.getValid().use_empty())
+      return shuffle.emitError(
+          "cannot emulate this shuffle: only xor over 32 lanes, with an "
+          "offset every thread shares and its validity unused");
+    Value v = shuffle.getValue();
+    if (!isUniform(v) && !slots.count(v))
+      return shuffle.emitError("cannot emulate: the value is not available");
+    FailureOr<Value> dst = slotFor(shuffle.getShuffleResult());
+    if (failed(dst))
+      return failure();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ForOp::create(
+        b, loc, c0, arith::ConstantIndexOp::create(b, loc, *count), c1);
+    OpBuilder lb(loop.getBody()->getTerminator());
+    Value t = loop.getInductionVar();
+    // Lanes of 32 threads: t ^ offset stays in t's warp for offsets < 32.
+    Value offset = arith::IndexCastOp::create(
+        lb, loc, lb.getIndexType(),
+        arith::AndIOp::create(
+            lb, loc, uniform.lookupOrDefault(shuffle.getOffset()),
+            arith::ConstantOp::create(lb, loc, lb.getI32IntegerAttr(31))));
+    Value src = arith::XOrIOp::create(lb, loc, t, offset);
+    memref::StoreOp::create(lb, loc, valueFor(lb, v, src), *dst, ValueRange{t});
+    return success();
+  }
+
+  LogicalResult emitMma(nvgpu::MmaSyncOp mma, OpBuilder &b) {
+    Location loc = mma.getLoc();
+    FailureOr<int64_t> count = warpThreads(mma);
+    if (failed(count))
+      return failure();
     std::array<int64_t, 3> shape = mma.getMmaShapeAsArray();
     Type ea = getElementTypeOrSelf(mma.getMatrixA().getType());
     Type ec = getElementTypeOrSelf(mma.getMatrixC().getType());

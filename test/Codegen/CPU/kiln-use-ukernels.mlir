@@ -2,6 +2,7 @@
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="epilogues=false" | FileCheck %s --check-prefix=NOEPI
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false attention=false" | FileCheck %s --check-prefix=OFF
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="ssm=false" | FileCheck %s --check-prefix=NOSSM
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false ssm=false attention-min-queries=16" | FileCheck %s --check-prefix=MINQ
 
 // A linear layer with its bias, GELU and residual: one call.
 // CHECK-LABEL: func @mlp_epilogue
@@ -111,12 +112,28 @@ func.func @row_add(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %r: tensor<4x1xf32
 // CHECK: kiln.attention {{.*}} -> tensor<1x1x4x8xf16>
 // OFF-LABEL: func @attention
 // OFF-NOT: kiln_rt.ukernel
+// With attention-min-queries=16, 16 queries per head are enough.
+// MINQ-LABEL: func @attention
+// MINQ-COUNT-3: kiln_rt.ukernel "kiln_uk_attention
 func.func @attention(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>, %m: tensor<16x16xf32>, %bm: tensor<1x4x16x16xi1>, %h: tensor<1x1x4x8xf16>) -> (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x1x4x8xf16>) {
   %0 = kiln.attention %q, %k, %v {scale = 0.125 : f64, causal = true} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
   %1 = kiln.attention %q, %k, %v mask(%m) {scale = 0.125 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<16x16xf32>) -> tensor<1x4x16x8xf32>
   %2 = kiln.attention %q, %k, %v mask(%bm) {scale = 0.125 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x16xi1>) -> tensor<1x4x16x8xf32>
   %3 = kiln.attention %h, %h, %h {scale = 0.5 : f64} : (tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>, tensor<1x1x4x8xf16>) -> tensor<1x1x4x8xf16>
   return %0, %1, %2, %3 : tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x1x4x8xf16>
+}
+
+// -----
+
+// A near-miss of attention-min-queries: 15 queries per head stay.
+// MINQ-LABEL: func @attention_few_queries
+// MINQ-NOT: kiln_rt.ukernel
+// MINQ: kiln.attention
+// CHECK-LABEL: func @attention_few_queries
+// CHECK: kiln_rt.ukernel "kiln_uk_attention_f32"
+func.func @attention_few_queries(%q: tensor<1x2x15x8xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>) -> tensor<1x2x15x8xf32> {
+  %0 = kiln.attention %q, %k, %v {scale = 0.125 : f64, causal = true} : (tensor<1x2x15x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x15x8xf32>
+  return %0 : tensor<1x2x15x8xf32>
 }
 
 // -----

@@ -186,6 +186,53 @@ func.func @mma(%a: memref<64xvector<4x2xbf16>>, %b: memref<64xvector<2x2xbf16>>,
 
 // -----
 
+// A warp shuffle is a phase of its own: the value, kept per thread, is read
+// for each thread from lane `tid xor offset` (the offset masked to a lane).
+// CHECK-LABEL: func.func @shuffle
+// CHECK: %[[V:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: %[[R:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: memref.store %{{.*}}, %[[V]]
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %c64{{.*}} step
+// CHECK: %[[OFF:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[SRC:.*]] = arith.xori %[[T]], %[[OFF]] : index
+// CHECK: %[[X:.*]] = memref.load %[[V]][%[[SRC]]]
+// CHECK: memref.store %[[X]], %[[R]][%[[T]]]
+// CHECK: memref.load %[[R]]
+// CHECK-NOT: gpu.shuffle
+func.func @shuffle(%x: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %off = arith.constant 2 : i32
+  %w = arith.constant 32 : i32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<64xf32>
+    %s, %ok = gpu.shuffle xor %v, %off, %w : f32
+    %a = arith.addf %v, %s : f32
+    memref.store %a, %x[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @shuffle_mode(%v: f32) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %off = arith.constant 2 : i32
+  %w = arith.constant 32 : i32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{cannot emulate this shuffle: only xor over 32 lanes, with an offset every thread shares and its validity unused}}
+    %s, %ok = gpu.shuffle down %v, %off, %w : f32
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 func.func @mma_block(%n: index, %fa: vector<4x2xbf16>, %fb: vector<2x2xbf16>, %fc: vector<2x2xf32>) {
   %c1 = arith.constant 1 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)

@@ -602,6 +602,52 @@ def test_attention_cuda_rows(tmp_path):
     check_cuda_emulated(tmp_path, inputs, outputs, body)
 
 
+def test_attention_cuda_tiled(tmp_path):
+    """The CUDA target's flash-attention kernel (kiln-cuda-tile-attention:
+    shared-memory key and value tiles, a query's dot products split over
+    4 threads and summed by warp shuffles, the online softmax in
+    registers), emulated on the host, against numpy: grouped heads, causal,
+    with several query blocks and a partial block and key tile; more keys
+    than queries (causal offset) with a broadcast float mask and D, Dv not
+    multiples of 4; fewer keys than queries (the first causal rows see no
+    key: zeros) with a boolean mask that hides a whole row; keys and values
+    concatenated from two parts (a cache and new tokens), read in place."""
+    q, k, v = randn(2, 4, 100, 64), randn(2, 2, 100, 64), randn(2, 2, 100, 48)
+    q2, k2, v2 = randn(1, 2, 20, 6), randn(1, 2, 70, 6), randn(1, 2, 70, 5)
+    fmask = randn(1, 1, 20, 70) * 2
+    q3, k3, v3 = randn(1, 2, 40, 16), randn(1, 2, 24, 16), randn(1, 2, 24, 16)
+    bmask = R.random((1, 2, 40, 24)) > 0.3
+    bmask[0, 1, 30] = False
+    bmask[0, 0, 16, 0] = True  # row 16 sees key 0 only
+    q4 = randn(1, 2, 16, 8)
+    kc, kn = randn(1, 2, 24, 8), randn(1, 2, 16, 8)
+    vc, vn = randn(1, 2, 24, 8), randn(1, 2, 16, 8)
+    T = ttype
+    body = (f"  %r0 = kiln.attention %a0, %a1, %a2 {{scale = 0.125 : f64, causal = true}} : ({T(q)}, {T(k)}, {T(v)}) -> tensor<2x4x100x48xf32>\n"
+            f"  %r1 = kiln.attention %a3, %a4, %a5 mask(%a6) {{scale = 0.4 : f64, causal = true}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(fmask)}) -> tensor<1x2x20x5xf32>\n"
+            f"  %r2 = kiln.attention %a7, %a8, %a9 mask(%a10) {{scale = 0.25 : f64, causal = true}} : ({T(q3)}, {T(k3)}, {T(v3)}, {T(bmask)}) -> {T(q3)}\n"
+            f"  %kk = kiln.concat %a12, %a13 {{axis = 2 : i64}} : ({T(kc)}, {T(kn)}) -> tensor<1x2x40x8xf32>\n"
+            f"  %vv = kiln.concat %a14, %a15 {{axis = 2 : i64}} : ({T(vc)}, {T(vn)}) -> tensor<1x2x40x8xf32>\n"
+            f"  %r3 = kiln.attention %a11, %kk, %vv {{scale = 0.3 : f64, causal = true}} : ({T(q4)}, tensor<1x2x40x8xf32>, tensor<1x2x40x8xf32>) -> {T(q4)}")
+    inputs = [q, k, v, q2, k2, v2, fmask, q3, k3, v3, bmask, q4, kc, kn, vc, vn]
+    kv, vv = np.concatenate([kc, kn], 2), np.concatenate([vc, vn], 2)
+    outputs = [attention_ref(q, k, v, 0.125, True),
+               attention_ref(q2, k2, v2, 0.4, True, fmask),
+               attention_ref(q3, k3, v3, 0.25, True, bmask),
+               attention_ref(q4, kv, vv, 0.3, True)]
+    assert not outputs[2][0, :, :16].any() and outputs[2][0, 0, 16].any()
+    assert not outputs[2][0, 1, 30].any()
+    src = check_cuda_emulated(tmp_path, inputs, outputs, body)
+    ptx = cuda_ptx(tmp_path, src)
+    assert ptx.count(".entry main_attention") == 4
+    assert "shfl.sync.bfly" in ptx
+    # Off, the same attention is a thread per query row.
+    check_cuda_emulated(tmp_path, inputs, outputs, body,
+                        flags=["--cuda-tile-attention=false"])
+    ptx = cuda_ptx(tmp_path, src, flags=["--cuda-tile-attention=false"])
+    assert "main_attention" not in ptx and "shfl.sync" not in ptx
+
+
 @pytest.mark.parametrize("interleaved", [False, True])
 def test_rotary(tmp_path, interleaved):
     x = randn(2, 3, 5, 10)

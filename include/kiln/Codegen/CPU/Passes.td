@@ -56,7 +56,10 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
       becomes the flash-attention kernel. When its key and value are each
       a `kiln.concat` of two parts along the sequence, split at the same
       length (a past KV cache and the new tokens), the kernel reads the
-      parts in place and the concatenation is not built;
+      parts in place and the concatenation is not built; with
+      `attention-min-queries`, only when it has at least that many queries
+      per head. On the CUDA target these calls are not runtime calls:
+      `kiln-cuda-tile-attention` generates their kernels;
     - f32 `kiln.selective_scan` and `kiln.causal_conv1d` (`ssm`), which
       take their sequence operands time-major (`[B, L, D]`): the
       transposes around them are absorbed where there are some.
@@ -72,6 +75,11 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
            "Use the matmul micro-kernels">,
     Option<"attention", "attention", "bool", /*default=*/"true",
            "Use the flash-attention micro-kernels">,
+    Option<"attentionMinQueries", "attention-min-queries", "int64_t",
+           /*default=*/"0",
+           "Only attention with at least this many queries per head uses the "
+           "flash-attention kernel (the CUDA target: 16; a decoder step's "
+           "attention keeps kiln-to-linalg's key-split row loops)">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Fold bias, activation and residual adds into matmul calls">,
     Option<"ssm", "ssm", "bool", /*default=*/"true",

@@ -123,6 +123,86 @@ def CUDAResidentWeights : Pass<"kiln-cuda-resident-weights", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
+  let summary = "Compile flash-attention calls as shared-memory tiled kernels";
+  let description = [{
+    Runs on bufferized functions after `kiln-cuda-device-buffers`. On the
+    CUDA target, `kiln-use-ukernels{attention-min-queries=16}` turns the
+    static f32 `kiln.attention` ops of a prefill (16 or more queries per
+    head) into `kiln_rt.ukernel "kiln_uk_attention*_f32"` calls, with the
+    runtime kernels' contract (runtime/ukernels/ukernels.h: grouped KV
+    heads, causal flag, float or boolean mask broadcast from
+    `[mB, mH, Sq, Skv]`, K and V in one or two parts along the sequence, a
+    row whose keys are all hidden yields zeros). This pass generates that
+    kernel for the GPU: every such call becomes one `gpu.launch`, flash
+    attention (FlashAttention-1's structure, in SIMT f32):
+
+    - a block per `block-rows` queries of one (batch, head) (fewer when
+      the sequence is shorter), `threads-per-row` threads per query: grid
+      x over the query blocks, y over the heads, z over the batch;
+    - a thread keeps its query's elements `l, l + t, l + 2t, ...` (`l` its
+      lane in the row, `t` the threads per row) and the output columns
+      with the same numbering in registers;
+    - the keys in tiles of `block-keys` (halved until the K and V tiles fit
+      in `shared-memory` bytes): the block copies the tile's keys and
+      values into shared memory (rows contiguous in both, zero outside
+      the sequence), synchronizes, each thread computes its partial dot
+      products with every key of the tile from its query elements, the
+      row's threads add them up with `gpu.shuffle xor`, the scores are
+      scaled, masked (the mask, the causal limit `j <= i + Skv - Sq`, the
+      sequence's end) and folded into the running maximum, sum and output
+      columns by the online softmax; a second barrier keeps the next copy
+      from overwriting a tile still being read;
+    - with `causal`, a block stops at the last key its last query sees;
+    - the output is scaled by the inverse sum and stored once.
+
+    Per query, K and V are read from shared memory instead of device
+    memory: device traffic falls by the rows a block shares. Any other
+    `kiln_rt.ukernel` is an error here: the micro-kernels are CPU code.
+    Upstream MLIR has no flash-attention lowering for GPUs.
+
+    ```mlir
+    kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %k, %v, %scale, %flags :
+        memref<1x8x256x64xf32>, memref<1x8x256x64xf32>,
+        memref<1x8x256x64xf32>, f64, i64) outs(%o : memref<1x8x256x64xf32>)
+    // becomes (defaults: 64 rows, 4 threads a row, 32 keys a tile)
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c8, %gz = %c1)
+               threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+               workgroup(%ks : memref<32x64xf32, #gpu.address_space<workgroup>>,
+                         %vs : memref<32x64xf32, #gpu.address_space<workgroup>>) {
+      ... 16 loads of the thread's query elements ...
+      %r:18 = scf.for %t = %c0 to %tiles step %c1 iter_args(...) {
+        ... copy the tile's keys and values into %ks and %vs ...
+        gpu.barrier
+        ... 32 partial dot products, gpu.shuffle xor 1 and 2, the online
+            softmax, 16 output columns updated ...
+        gpu.barrier
+      }
+      ... 16 guarded stores to %o ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"64",
+           "Queries a block computes">,
+    Option<"blockKeys", "block-keys", "int64_t", /*default=*/"32",
+           "Keys in a shared-memory tile (at most)">,
+    Option<"threadsPerRow", "threads-per-row", "int64_t", /*default=*/"4",
+           "Threads sharing a query's dot products and output columns "
+           "(a power of two, at most 32)">,
+    Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"49152",
+           "Bytes of shared memory the key and value tiles may take">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"kiln_kernels\"",
+           "Name of the gpu.module the kernels are outlined into">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
                                   "func::FuncOp"> {
   let summary = "Compile matmuls as shared-memory tiled kernels";
@@ -405,7 +485,10 @@ def CUDAEmulateLaunches : Pass<"kiln-cuda-emulate-launches",
     (`nvgpu.mma.sync` m16n8k16, bf16 or f16 operands, f32 accumulators) is
     a phase of its own: each warp's A and B are assembled from its lanes'
     fragments and each lane gets its accumulators' dot products (in f32,
-    in K order), by the PTX ISA's fragment layouts. A loop whose body does
+    in K order), by the PTX ISA's fragment layouts. So is a warp shuffle
+    (`gpu.shuffle xor` over 32 lanes with an offset every thread shares,
+    its validity unused): each thread gets the value of lane
+    `lane xor offset`. A loop whose body does
     not end with a barrier runs rotated: one iteration's ops after its last
     synchronization and the next iteration's ops before its first make one
     phase, as nothing orders them between threads on a GPU. As threads of
