@@ -169,10 +169,17 @@ struct CUDATileAttentionPass
                        : arith::AddIOp::create(b, loc, s1, s2).getResult();
     }
     // A thread's query elements and output columns: l + tpr * e.
-    int64_t tpr = threadsPerRow, dq = llvm::divideCeil(d, tpr),
-            dvq = llvm::divideCeil(dv, tpr);
+    // Automatically, the fewest (at least 4) that leave a thread at most 32
+    // of each.
+    int64_t tpr = threadsPerRow;
+    if (!tpr)
+      tpr = std::clamp<int64_t>(
+          llvm::PowerOf2Ceil(llvm::divideCeil(std::max(d, dv), 32)), 4, 32);
+    int64_t dq = llvm::divideCeil(d, tpr), dvq = llvm::divideCeil(dv, tpr);
     // Whole warps: the shuffles need every lane.
-    int64_t rows = std::min<int64_t>(blockRows, llvm::alignTo(sq, 32 / tpr)),
+    int64_t rows =
+                std::min({static_cast<int64_t>(blockRows), 1024 / tpr,
+                          static_cast<int64_t>(llvm::alignTo(sq, 32 / tpr))}),
             threads = rows * tpr;
     int64_t bc = std::min<int64_t>(blockKeys, staticKeys.value_or(blockKeys));
     auto tileBytes = [&](int64_t keys) { return keys * (dq + dvq) * tpr * 4; };
@@ -352,14 +359,17 @@ struct CUDATileAttentionPass
       scores.push_back(s);
     }
     Value width = arith::ConstantOp::create(lb, loc, lb.getI32IntegerAttr(32));
+    // A round's shuffles are independent: all of them, then the adds.
     for (int64_t off = 1; off < tpr; off *= 2) {
       Value offset =
           arith::ConstantOp::create(lb, loc, lb.getI32IntegerAttr(off));
-      for (Value &s : scores) {
-        auto shuffle = gpu::ShuffleOp::create(lb, loc, s, offset, width,
-                                              gpu::ShuffleMode::XOR);
-        s = arith::AddFOp::create(lb, loc, s, shuffle.getShuffleResult());
-      }
+      SmallVector<Value> other;
+      for (Value s : scores)
+        other.push_back(gpu::ShuffleOp::create(lb, loc, s, offset, width,
+                                               gpu::ShuffleMode::XOR)
+                            .getShuffleResult());
+      for (auto [s, o] : llvm::zip_equal(scores, other))
+        s = arith::AddFOp::create(lb, loc, s, o);
     }
     Value scale = fcst(lb, a.scale);
     for (int64_t c = 0; c < bc; ++c) {
@@ -462,13 +472,17 @@ struct CUDATileAttentionPass
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     int64_t tpr = threadsPerRow;
-    if (tpr < 1 || tpr > 32 || !llvm::isPowerOf2_64(tpr)) {
-      func.emitError() << "threads-per-row must be a power of two from 1 to "
-                          "32, got "
+    if (tpr < 0 || tpr > 32 || (tpr && !llvm::isPowerOf2_64(tpr))) {
+      func.emitError() << "threads-per-row must be 0 (automatic) or a power "
+                          "of two from 1 to 32, got "
                        << tpr;
       return signalPassFailure();
     }
-    if (blockRows < 1 || blockRows * tpr % 32 || blockRows * tpr > 1024) {
+    // Automatically, at least 4 (and blocks capped at 1024 threads).
+    bool automatic = !tpr;
+    tpr = automatic ? 4 : tpr;
+    if (blockRows < 1 || blockRows * tpr % 32 ||
+        (!automatic && blockRows * tpr > 1024)) {
       func.emitError() << "block-rows x threads-per-row ("
                        << static_cast<int64_t>(blockRows) << " x " << tpr
                        << ") must be a multiple of 32 and at most 1024";

@@ -18,7 +18,7 @@
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{shared-memory=100}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=TINY
-// TPR: error: threads-per-row must be a power of two from 1 to 32, got 3
+// TPR: error: threads-per-row must be 0 (automatic) or a power of two from 1 to 32, got 3
 // ROWS: error: block-rows x threads-per-row (12 x 4) must be a multiple of 32 and at most 1024
 // KEYS: error: block-keys must be positive, got 0
 // TINY: error: a tile of one key and value (512 bytes) does not fit in shared-memory (100 bytes)
@@ -131,6 +131,27 @@ func.func @prefix(%q: memref<1x2x16x8xf32>, %k: memref<1x2x?x8xf32, strided<[512
   %s = arith.constant 5.000000e-01 : f64
   %f = arith.constant 1 : i64
   kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %k, %v, %s, %f : memref<1x2x16x8xf32>, memref<1x2x?x8xf32, strided<[512, 256, 8, 1]>>, memref<1x2x?x8xf32, strided<[512, 256, 8, 1]>>, f64, i64) outs(%o : memref<1x2x16x8xf32>)
+  return
+}
+
+// -----
+
+// A head of 320 (a UNet's single-head attention): 16 threads per query
+// (20 elements each), 64 queries (1024 threads), 16-key tiles (32 keys
+// would take 80 KiB), four rounds of shuffles.
+// CHECK-LABEL: func.func @wide
+// CHECK: gpu.launch
+// CHECK-SAME: threads({{[^)]*}}) in ({{[^=]*}}= %c1024,
+// CHECK-SAME: workgroup(%{{.*}} : memref<16x320xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x320xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-20: memref.load %arg0
+// CHECK: scf.for
+// CHECK-COUNT-64: gpu.shuffle  xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: math.exp
+func.func @wide(%q: memref<1x1x128x320xf32>, %o: memref<1x1x128x320xf32>) {
+  %s = arith.constant 5.000000e-02 : f64
+  %f = arith.constant 0 : i64
+  kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %q, %q, %s, %f : memref<1x1x128x320xf32>, memref<1x1x128x320xf32>, memref<1x1x128x320xf32>, f64, i64) outs(%o : memref<1x1x128x320xf32>)
   return
 }
 

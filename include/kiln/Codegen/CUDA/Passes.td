@@ -138,8 +138,11 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
     attention (FlashAttention-1's structure, in SIMT f32):
 
     - a block per `block-rows` queries of one (batch, head) (fewer when
-      the sequence is shorter), `threads-per-row` threads per query: grid
-      x over the query blocks, y over the heads, z over the batch;
+      the sequence is shorter, or when 1024 threads would not do),
+      `threads-per-row` threads per query (by default 4, more for heads
+      wider than 128, so that a thread keeps at most 32 query elements
+      and 32 output columns): grid x over the query blocks, y over the
+      heads, z over the batch;
     - a thread keeps its query's elements `l, l + t, l + 2t, ...` (`l` its
       lane in the row, `t` the threads per row) and the output columns
       with the same numbering in registers;
@@ -187,9 +190,10 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
            "Queries a block computes">,
     Option<"blockKeys", "block-keys", "int64_t", /*default=*/"32",
            "Keys in a shared-memory tile (at most)">,
-    Option<"threadsPerRow", "threads-per-row", "int64_t", /*default=*/"4",
-           "Threads sharing a query's dot products and output columns "
-           "(a power of two, at most 32)">,
+    Option<"threadsPerRow", "threads-per-row", "int64_t", /*default=*/"0",
+           "Threads sharing a query's dot products and output columns (a "
+           "power of two, at most 32; 0: the fewest, at least 4, that leave "
+           "each at most 32 elements of the query and of the output row)">,
     Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"49152",
            "Bytes of shared memory the key and value tiles may take">,
     Option<"kernelModule", "kernel-module", "std::string",
