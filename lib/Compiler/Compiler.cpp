@@ -331,6 +331,7 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     target.format = cudaBinaryFormat(options, emit);
     target.emulate = options.cudaEmulate;
     target.tileContractions = options.cudaTileMatmuls;
+    target.bf16Attention = options.dtype == "bf16";
     buildCUDAToLLVMPipeline(pm, target);
   } else if (emit >= EmitKind::LLVMDialect) {
     buildCPUToLLVMPipeline(pm);

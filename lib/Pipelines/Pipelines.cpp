@@ -155,7 +155,11 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
   // The flash-attention calls kiln-use-ukernels made for the CUDA target
   // (every kiln_rt.ukernel must become a kernel here).
-  pm.addNestedPass<func::FuncOp>(createCUDATileAttention());
+  {
+    CUDATileAttentionOptions attention;
+    attention.tensorCores = options.bf16Attention;
+    pm.addNestedPass<func::FuncOp>(createCUDATileAttention(attention));
+  }
   if (options.tileContractions)
     pm.addNestedPass<func::FuncOp>(createCUDATileContractions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

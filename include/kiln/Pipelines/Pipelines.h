@@ -116,6 +116,12 @@ struct CUDAOptions : PassPipelineOptions<CUDAOptions> {
                      "(kiln-cuda-tile-contractions); off: one thread per "
                      "output element, like every other op"),
       llvm::cl::init(true)};
+  Option<bool> bf16Attention{
+      *this, "bf16-attention",
+      llvm::cl::desc("A prefill's attention on tensor cores in bf16 "
+                     "(kiln-cuda-tile-attention{tensor-cores}; kiln-compile "
+                     "sets it with --dtype=bf16)"),
+      llvm::cl::init(false)};
   Option<bool> emulate{
       *this, "emulate",
       llvm::cl::desc("Testing without a GPU: run the mapped kernels and the "

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Codegen/CUDA/MmaLayout.h"
 #include "kiln/Codegen/CUDA/Passes.h"
 #include "kiln/Dialect/KilnRT/IR/KilnRT.h"
 
@@ -137,21 +138,27 @@ FailureOr<Attention> parse(rt::UkernelOp op) {
   return a;
 }
 
-struct CUDATileAttentionPass
-    : mlir::kiln::impl::CUDATileAttentionBase<CUDATileAttentionPass> {
-  using Base::Base;
+/// What the two kernels share: the call's sizes, index helpers, the launch
+/// and its block's coordinates, the key and value tiles' copies and the
+/// scores' scaling and masking.
+struct Emitter {
+  const Attention &a;
+  Location loc;
+  int64_t batch, hq, sq, d, dv, group;
+  /// The keys' length and part 0's (constants, or host values: the sizes
+  /// in the buffers' descriptors); the length when it is static.
+  Value s1, skv;
+  std::optional<int64_t> staticKeys = 0;
+  /// In the kernel: the block's first query, its head, batch and KV head.
+  Value tid, first, h, bz, hk;
+  Type f32;
 
-  LogicalResult rewrite(const Attention &a, StringRef kernelName) {
-    rt::UkernelOp op = a.op;
-    Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
-    ArrayRef<int64_t> qs = shapeOf(a.q), vs = shapeOf(a.values[0]);
-    int64_t batch = qs[0], hq = qs[1], sq = qs[2], d = qs[3], dv = vs[3],
-            group = hq / shapeOf(a.keys[0])[1];
-    OpBuilder b(op);
-    // The keys' length and part 0's: constants, or host values (the sizes
-    // in the buffers' descriptors).
-    std::optional<int64_t> staticKeys = 0;
+  Emitter(const Attention &a, OpBuilder &b) : a(a), loc(a.op->getLoc()) {
+    ArrayRef<int64_t> qs = shapeOf(a.q);
+    batch = qs[0], hq = qs[1], sq = qs[2], d = qs[3];
+    dv = shapeOf(a.values[0])[3];
+    group = hq / shapeOf(a.keys[0])[1];
+    f32 = b.getF32Type();
     auto length = [&](Value part) -> Value {
       int64_t n = shapeOf(part)[2];
       if (ShapedType::isDynamic(n)) {
@@ -160,14 +167,241 @@ struct CUDATileAttentionPass
       }
       if (staticKeys)
         *staticKeys += n;
-      return arith::ConstantIndexOp::create(b, loc, n);
+      return cst(b, n);
     };
-    Value s1 = length(a.keys[0]), skv = s1;
+    s1 = skv = length(a.keys[0]);
     if (a.keys.size() == 2) {
       Value s2 = length(a.keys[1]);
-      skv = staticKeys ? arith::ConstantIndexOp::create(b, loc, *staticKeys)
-                       : arith::AddIOp::create(b, loc, s1, s2).getResult();
+      skv = staticKeys ? cst(b, *staticKeys) : add(b, s1, s2);
     }
+  }
+
+  Value cst(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value fcst(OpBuilder &b, double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value ninf(OpBuilder &b) {
+    return fcst(b, -std::numeric_limits<double>::infinity());
+  }
+  Value add(OpBuilder &b, Value x, Value y) {
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  Value add(OpBuilder &b, Value x, int64_t y) { return add(b, x, cst(b, y)); }
+  Value mul(OpBuilder &b, Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, cst(b, y));
+  }
+  Value div(OpBuilder &b, Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, cst(b, y));
+  }
+  Value rem(OpBuilder &b, Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, cst(b, y));
+  }
+  Value ult(OpBuilder &b, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  /// Query `i` if it exists, else the last (a last, partial block computes
+  /// the last query again and stores nothing).
+  Value clampQuery(OpBuilder &b, Value i) {
+    return arith::MinUIOp::create(b, loc, i, cst(b, sq - 1));
+  }
+  /// An operand's batch index: 0 where it broadcasts.
+  Value batchOf(OpBuilder &b, Value mem) {
+    return shapeOf(mem)[0] == 1 ? cst(b, 0) : bz;
+  }
+  /// A load of `mem` at `idx` where `ok` (when given), else 0.
+  Value guardedLoad(OpBuilder &b, Value ok, Value mem, ValueRange idx) {
+    if (!ok)
+      return memref::LoadOp::create(b, loc, mem, idx);
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, ok, true);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    scf::YieldOp::create(tb, loc,
+                         ValueRange{memref::LoadOp::create(tb, loc, mem, idx)});
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    scf::YieldOp::create(eb, loc, fcst(eb, 0));
+    return ifOp.getResult(0);
+  }
+  /// x * (1 / sum), 0 for a query that saw no key.
+  Value inverse(OpBuilder &b, Value sum) {
+    return arith::SelectOp::create(
+        b, loc,
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum,
+                              fcst(b, 0)),
+        fcst(b, 0), arith::DivFOp::create(b, loc, fcst(b, 1), sum));
+  }
+  /// Element `x` if the max so far is not -inf, else `otherwise`:
+  /// exp(x - m), the online softmax's weights and corrections (while the
+  /// maximum is -inf, every key so far hidden, nothing accumulates).
+  Value expOr(OpBuilder &b, Value x, Value m, Value dead, double otherwise) {
+    return arith::SelectOp::create(
+        b, loc, dead, fcst(b, otherwise),
+        math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, m)));
+  }
+  Value isDead(OpBuilder &b, Value m) {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, ninf(b));
+  }
+
+  /// The kernel: a block per `rows` queries of one (batch, head), with
+  /// shared `tiles`; the builder `b` is left at the start of its body.
+  gpu::LaunchOp launch(OpBuilder &b, int64_t rows, int64_t threads,
+                       TypeRange tiles, StringRef module, StringRef name) {
+    MLIRContext *ctx = b.getContext();
+    Value one = cst(b, 1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, cst(b, llvm::divideCeil(sq, rows)), cst(b, hq), cst(b, batch),
+        cst(b, threads), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/{}, tiles,
+        /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
+        /*clusterSizeY=*/nullptr, /*clusterSizeZ=*/nullptr,
+        FlatSymbolRefAttr::get(ctx, module), FlatSymbolRefAttr::get(ctx, name));
+    b.setInsertionPointToStart(&launch.getBody().front());
+    tid = launch.getThreadIds().x;
+    first = mul(b, launch.getBlockIds().x, rows);
+    h = launch.getBlockIds().y;
+    bz = launch.getBlockIds().z;
+    hk = div(b, h, group);
+    return launch;
+  }
+
+  /// The loop over the key tiles of `bc` keys the block's queries see
+  /// (causally, up to the last query's j <= i + Skv - Sq), carrying `init`.
+  scf::ForOp tileLoop(OpBuilder &b, int64_t rows, int64_t bc, ValueRange init) {
+    Value keyEnd = skv;
+    if (a.causal) {
+      Value last = add(b, add(b, first, skv), rows - sq);
+      keyEnd = arith::MinSIOp::create(
+          b, loc, arith::MaxSIOp::create(b, loc, last, cst(b, 0)), keyEnd);
+    }
+    Value tiles = div(b, add(b, keyEnd, bc - 1), bc);
+    return scf::ForOp::create(b, loc, cst(b, 0), tiles, cst(b, 1), init);
+  }
+
+  /// Copies keys (or values, `parts`) j0 .. j0 + rows of `tile` into it,
+  /// `cols` of each (the tile may be wider), converted to the tile's
+  /// element type; zero outside the sequence and the row.
+  void copyTile(OpBuilder &b, Value j0, Value tile, ArrayRef<Value> parts,
+                int64_t cols, int64_t threads) {
+    auto type = cast<MemRefType>(tile.getType());
+    int64_t width = type.getDimSize(1), total = type.getNumElements();
+    auto copy = scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, llvm::divideCeil(total, threads)), cst(b, 1));
+    OpBuilder cb(copy.getBody(), copy.getBody()->begin());
+    Value idx = add(cb, tid, mul(cb, copy.getInductionVar(), threads));
+    if (total % threads) {
+      auto inside = scf::IfOp::create(cb, loc, ult(cb, idx, cst(cb, total)),
+                                      /*withElseRegion=*/false);
+      cb.setInsertionPoint(inside.thenBlock()->getTerminator());
+    }
+    Value r = div(cb, idx, width), c = rem(cb, idx, width);
+    Value j = add(cb, j0, r);
+    Value ok = ult(cb, j, skv);
+    if (width != cols)
+      ok = arith::AndIOp::create(cb, loc, ok, ult(cb, c, cst(cb, cols)));
+    auto ifOp = scf::IfOp::create(cb, loc, TypeRange{f32}, ok, true);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    auto load = [&](OpBuilder &lb, Value part, Value at) -> Value {
+      return memref::LoadOp::create(lb, loc, part,
+                                    ValueRange{batchOf(lb, part), hk, at, c});
+    };
+    Value x;
+    if (parts.size() == 1) {
+      x = load(tb, parts[0], j);
+    } else {
+      // Key j of [part 0; part 1].
+      auto part =
+          scf::IfOp::create(tb, loc, TypeRange{f32}, ult(tb, j, s1), true);
+      OpBuilder p0 = part.getThenBodyBuilder(), p1 = part.getElseBodyBuilder();
+      scf::YieldOp::create(p0, loc, load(p0, parts[0], j));
+      scf::YieldOp::create(
+          p1, loc, load(p1, parts[1], arith::SubIOp::create(p1, loc, j, s1)));
+      x = part.getResult(0);
+    }
+    scf::YieldOp::create(tb, loc, x);
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    scf::YieldOp::create(eb, loc, fcst(eb, 0));
+    x = ifOp.getResult(0);
+    if (type.getElementType() != f32)
+      x = arith::TruncFOp::create(cb, loc, type.getElementType(), x);
+    memref::StoreOp::create(cb, loc, x, tile, ValueRange{r, c});
+  }
+
+  /// The score of query `i` and key `j` from its dot product: scaled,
+  /// masked (the mask, the causal limit, the sequence's end) to -inf.
+  Value score(OpBuilder &b, Value dot, Value i, Value j) {
+    Value s = arith::MulFOp::create(b, loc, dot, fcst(b, a.scale));
+    Value hidden =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, j, skv);
+    if (a.causal)
+      // j > i + Skv - Sq, without negative numbers.
+      hidden = arith::OrIOp::create(
+          b, loc, hidden,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                add(b, j, sq), add(b, i, skv)));
+    if (a.mask) {
+      ArrayRef<int64_t> ms = shapeOf(a.mask);
+      Value full[4] = {
+          bz, h, clampQuery(b, i),
+          arith::MinUIOp::create(
+              b, loc, j, arith::SubIOp::create(b, loc, skv, cst(b, 1)))};
+      SmallVector<Value> idx;
+      for (int dim = 0; dim < 4; ++dim)
+        idx.push_back(ms[dim] == 1 ? cst(b, 0) : full[dim]);
+      Value m = memref::LoadOp::create(b, loc, a.mask, idx);
+      if (m.getType().isInteger(1))
+        hidden = arith::OrIOp::create(
+            b, loc, hidden,
+            arith::XOrIOp::create(
+                b, loc, m,
+                arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+      else
+        s = arith::AddFOp::create(b, loc, s, m);
+    }
+    return arith::SelectOp::create(b, loc, hidden, ninf(b), s);
+  }
+
+  /// `values` each combined with the value of lane `lane xor off` for
+  /// off = 1, 2, .. below `lanes`: a reduction over groups of `lanes`
+  /// neighbouring lanes. A round's shuffles are independent: all of them
+  /// first, then the combining ops.
+  void reduceLanes(OpBuilder &b, MutableArrayRef<Value> values, int64_t lanes,
+                   function_ref<Value(OpBuilder &, Value, Value)> combine) {
+    Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
+    for (int64_t off = 1; off < lanes; off *= 2) {
+      Value offset =
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(off));
+      SmallVector<Value> other;
+      for (Value v : values)
+        other.push_back(gpu::ShuffleOp::create(b, loc, v, offset, width,
+                                               gpu::ShuffleMode::XOR)
+                            .getShuffleResult());
+      for (auto [v, o] : llvm::zip_equal(values, other))
+        v = combine(b, v, o);
+    }
+  }
+};
+
+struct CUDATileAttentionPass
+    : mlir::kiln::impl::CUDATileAttentionBase<CUDATileAttentionPass> {
+  using Base::Base;
+
+  /// The workgroup memref type of a tile.
+  static MemRefType tileType(MLIRContext *ctx, int64_t keys, int64_t cols,
+                             Type element) {
+    return MemRefType::get(
+        {keys, cols}, element, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  }
+
+  /// The SIMT kernel: `tpr` threads per query, each with every tpr-th
+  /// element of the query and of the output row in registers, f32 tiles.
+  LogicalResult rewriteSimt(const Attention &a, StringRef kernelName) {
+    rt::UkernelOp op = a.op;
+    OpBuilder b(op);
+    Emitter em(a, b);
+    Location loc = em.loc;
+    int64_t sq = em.sq, d = em.d, dv = em.dv;
     // A thread's query elements and output columns: l + tpr * e.
     // Automatically, the fewest (at least 4) that leave a thread at most 32
     // of each.
@@ -181,7 +415,8 @@ struct CUDATileAttentionPass
                 std::min({static_cast<int64_t>(blockRows), 1024 / tpr,
                           static_cast<int64_t>(llvm::alignTo(sq, 32 / tpr))}),
             threads = rows * tpr;
-    int64_t bc = std::min<int64_t>(blockKeys, staticKeys.value_or(blockKeys));
+    int64_t bc =
+        std::min<int64_t>(blockKeys, em.staticKeys.value_or(blockKeys));
     auto tileBytes = [&](int64_t keys) { return keys * (dq + dvq) * tpr * 4; };
     while (bc > 1 && tileBytes(bc) > sharedMemory)
       bc = (bc + 1) / 2;
@@ -189,252 +424,81 @@ struct CUDATileAttentionPass
       return op.emitError("a tile of one key and value (")
              << tileBytes(1) << " bytes) does not fit in shared-memory ("
              << static_cast<int64_t>(sharedMemory) << " bytes)";
-    if (hq > 65535 || batch > 65535)
-      return op.emitError("attention over ")
-             << batch << " x " << hq
-             << " (batch, head) pairs exceeds the grid's 65535 blocks in y "
-                "and z";
 
-    Type f32 = b.getF32Type();
-    auto cst = [&](OpBuilder &bb, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(bb, loc, v);
-    };
-    auto fcst = [&](OpBuilder &bb, double v) -> Value {
-      return arith::ConstantOp::create(bb, loc, bb.getF32FloatAttr(v));
-    };
-    auto add = [&](OpBuilder &bb, Value x, Value y) -> Value {
-      return arith::AddIOp::create(bb, loc, x, y);
-    };
-    auto mul = [&](OpBuilder &bb, Value x, int64_t y) -> Value {
-      return arith::MulIOp::create(bb, loc, x, cst(bb, y));
-    };
-    auto ult = [&](OpBuilder &bb, Value x, Value y) -> Value {
-      return arith::CmpIOp::create(bb, loc, arith::CmpIPredicate::ult, x, y);
-    };
-    // A load of `mem` at `idx` where `ok` (when given), else `other`.
-    auto guardedLoad = [&](OpBuilder &bb, Value ok, Value mem, ValueRange idx,
-                           Value other) -> Value {
-      if (!ok)
-        return memref::LoadOp::create(bb, loc, mem, idx);
-      auto ifOp = scf::IfOp::create(bb, loc, TypeRange{f32}, ok, true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      scf::YieldOp::create(
-          tb, loc, ValueRange{memref::LoadOp::create(tb, loc, mem, idx)});
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      scf::YieldOp::create(eb, loc, other);
-      return ifOp.getResult(0);
-    };
-
-    auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileType = [&](int64_t cols) {
-      return MemRefType::get({bc, cols * tpr}, f32, MemRefLayoutAttrInterface(),
-                             shared);
-    };
-    Value one = cst(b, 1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, cst(b, llvm::divideCeil(sq, rows)), cst(b, hq), cst(b, batch),
-        cst(b, threads), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/{}, TypeRange{tileType(dq), tileType(dvq)},
-        /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
-        /*clusterSizeY=*/nullptr, /*clusterSizeZ=*/nullptr,
-        FlatSymbolRefAttr::get(ctx, kernelModule),
-        FlatSymbolRefAttr::get(ctx, kernelName));
-    b.setInsertionPointToStart(&launch.getBody().front());
+    MLIRContext *ctx = op.getContext();
+    Type f32 = em.f32;
+    auto launch = em.launch(
+        b, rows, threads,
+        {tileType(ctx, bc, dq * tpr, f32), tileType(ctx, bc, dvq * tpr, f32)},
+        kernelModule, kernelName);
     Value kTile = launch.getWorkgroupAttributions()[0];
     Value vTile = launch.getWorkgroupAttributions()[1];
-    Value tid = launch.getThreadIds().x;
-    Value row = arith::DivUIOp::create(b, loc, tid, cst(b, tpr));
-    Value lane = arith::RemUIOp::create(b, loc, tid, cst(b, tpr));
-    Value first = mul(b, launch.getBlockIds().x, rows);
-    Value i = add(b, first, row);
-    // Queries past the sequence (a last, partial block) compute the last
-    // one again and store nothing.
-    Value iq = arith::MinUIOp::create(b, loc, i, cst(b, sq - 1));
-    Value h = launch.getBlockIds().y, bz = launch.getBlockIds().z;
-    Value hk = arith::DivUIOp::create(b, loc, h, cst(b, group));
-    // An operand's batch index: 0 where it broadcasts.
-    auto batchOf = [&](OpBuilder &bb, Value mem) {
-      return shapeOf(mem)[0] == 1 ? cst(bb, 0) : bz;
-    };
+    Value lane = em.rem(b, em.tid, tpr);
+    Value i = em.add(b, em.first, em.div(b, em.tid, tpr));
+    Value iq = em.clampQuery(b, i);
     // Element `e` of the thread's query elements or output columns, and
     // whether it exists (null: always).
     auto column = [&](OpBuilder &bb, int64_t e) {
-      return add(bb, lane, cst(bb, tpr * e));
+      return em.add(bb, lane, tpr * e);
     };
     auto exists = [&](OpBuilder &bb, Value col, int64_t e,
                       int64_t size) -> Value {
-      return tpr * (e + 1) > size ? ult(bb, col, cst(bb, size)) : Value();
+      return tpr * (e + 1) > size ? em.ult(bb, col, em.cst(bb, size)) : Value();
     };
 
     SmallVector<Value> query;
     for (int64_t e = 0; e < dq; ++e) {
       Value col = column(b, e);
-      query.push_back(guardedLoad(b, exists(b, col, e, d), a.q,
-                                  {batchOf(b, a.q), h, iq, col}, fcst(b, 0)));
+      query.push_back(em.guardedLoad(b, exists(b, col, e, d), a.q,
+                                     {em.batchOf(b, a.q), em.h, iq, col}));
     }
-    // The keys the block's queries see: causally, up to the last query's
-    // j <= i + Skv - Sq.
-    Value keyEnd = skv;
-    if (a.causal) {
-      Value last = add(b, add(b, first, skv), cst(b, rows - sq));
-      keyEnd = arith::MinSIOp::create(
-          b, loc, arith::MaxSIOp::create(b, loc, last, cst(b, 0)), keyEnd);
-    }
-    Value tiles = arith::DivUIOp::create(b, loc, add(b, keyEnd, cst(b, bc - 1)),
-                                         cst(b, bc));
-
-    Value ninf = fcst(b, -std::numeric_limits<double>::infinity());
-    SmallVector<Value> init(dvq, fcst(b, 0));
-    init.append({ninf, fcst(b, 0)});
-    auto loop = scf::ForOp::create(b, loc, cst(b, 0), tiles, one, init);
+    SmallVector<Value> init(dvq, em.fcst(b, 0));
+    init.append({em.ninf(b), em.fcst(b, 0)});
+    scf::ForOp loop = em.tileLoop(b, rows, bc, init);
     OpBuilder lb(loop.getBody(), loop.getBody()->begin());
-    Value j0 = mul(lb, loop.getInductionVar(), bc);
-
-    // Copies keys (or values) j0 .. j0 + bc into `tile`, `cols` wide
-    // (padded to `width`), zero outside the sequence and the row.
-    auto copyTile = [&](Value tile, ArrayRef<Value> parts, int64_t cols,
-                        int64_t width) {
-      int64_t total = bc * width;
-      auto copy = scf::ForOp::create(lb, loc, cst(lb, 0),
-                                     cst(lb, llvm::divideCeil(total, threads)),
-                                     cst(lb, 1));
-      OpBuilder cb(copy.getBody(), copy.getBody()->begin());
-      Value idx = add(cb, tid, mul(cb, copy.getInductionVar(), threads));
-      if (total % threads) {
-        auto inside = scf::IfOp::create(cb, loc, ult(cb, idx, cst(cb, total)),
-                                        /*withElseRegion=*/false);
-        cb.setInsertionPoint(inside.thenBlock()->getTerminator());
-      }
-      Value r = arith::DivUIOp::create(cb, loc, idx, cst(cb, width));
-      Value c = arith::RemUIOp::create(cb, loc, idx, cst(cb, width));
-      Value j = add(cb, j0, r);
-      Value ok = ult(cb, j, skv);
-      if (width != cols)
-        ok = arith::AndIOp::create(cb, loc, ok, ult(cb, c, cst(cb, cols)));
-      auto ifOp = scf::IfOp::create(cb, loc, TypeRange{f32}, ok, true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      Value x;
-      if (parts.size() == 1) {
-        x = memref::LoadOp::create(tb, loc, parts[0],
-                                   ValueRange{batchOf(tb, parts[0]), hk, j, c});
-      } else {
-        // Key j of [part 0; part 1].
-        auto part =
-            scf::IfOp::create(tb, loc, TypeRange{f32}, ult(tb, j, s1), true);
-        OpBuilder p0 = part.getThenBodyBuilder(),
-                  p1 = part.getElseBodyBuilder();
-        scf::YieldOp::create(p0, loc,
-                             ValueRange{memref::LoadOp::create(
-                                 p0, loc, parts[0],
-                                 ValueRange{batchOf(p0, parts[0]), hk, j, c})});
-        Value j1 = arith::SubIOp::create(p1, loc, j, s1);
-        scf::YieldOp::create(
-            p1, loc,
-            ValueRange{memref::LoadOp::create(
-                p1, loc, parts[1],
-                ValueRange{batchOf(p1, parts[1]), hk, j1, c})});
-        x = part.getResult(0);
-      }
-      scf::YieldOp::create(tb, loc, x);
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      scf::YieldOp::create(eb, loc, fcst(eb, 0));
-      memref::StoreOp::create(cb, loc, ifOp.getResult(0), tile,
-                              ValueRange{r, c});
-    };
-    copyTile(kTile, a.keys, d, dq * tpr);
-    copyTile(vTile, a.values, dv, dvq * tpr);
+    Value j0 = em.mul(lb, loop.getInductionVar(), bc);
+    em.copyTile(lb, j0, kTile, a.keys, d, threads);
+    em.copyTile(lb, j0, vTile, a.values, dv, threads);
     gpu::BarrierOp::create(lb, loc);
 
     // Scores: the thread's partial dot products with the tile's keys,
     // summed over the row's threads.
     SmallVector<Value> scores;
     for (int64_t c = 0; c < bc; ++c) {
-      Value s = fcst(lb, 0);
+      Value s = em.fcst(lb, 0);
       for (int64_t e = 0; e < dq; ++e) {
-        Value k = memref::LoadOp::create(lb, loc, kTile,
-                                         ValueRange{cst(lb, c), column(lb, e)});
+        Value k = memref::LoadOp::create(
+            lb, loc, kTile, ValueRange{em.cst(lb, c), column(lb, e)});
         s = math::FmaOp::create(lb, loc, query[e], k, s);
       }
       scores.push_back(s);
     }
-    Value width = arith::ConstantOp::create(lb, loc, lb.getI32IntegerAttr(32));
-    // A round's shuffles are independent: all of them, then the adds.
-    for (int64_t off = 1; off < tpr; off *= 2) {
-      Value offset =
-          arith::ConstantOp::create(lb, loc, lb.getI32IntegerAttr(off));
-      SmallVector<Value> other;
-      for (Value s : scores)
-        other.push_back(gpu::ShuffleOp::create(lb, loc, s, offset, width,
-                                               gpu::ShuffleMode::XOR)
-                            .getShuffleResult());
-      for (auto [s, o] : llvm::zip_equal(scores, other))
-        s = arith::AddFOp::create(lb, loc, s, o);
-    }
-    Value scale = fcst(lb, a.scale);
-    for (int64_t c = 0; c < bc; ++c) {
-      Value &s = scores[c];
-      Value j = add(lb, j0, cst(lb, c));
-      s = arith::MulFOp::create(lb, loc, s, scale);
-      Value hidden =
-          arith::CmpIOp::create(lb, loc, arith::CmpIPredicate::uge, j, skv);
-      if (a.causal)
-        // j > i + Skv - Sq, without negative numbers.
-        hidden = arith::OrIOp::create(
-            lb, loc, hidden,
-            arith::CmpIOp::create(lb, loc, arith::CmpIPredicate::ugt,
-                                  add(lb, j, cst(lb, sq)), add(lb, i, skv)));
-      if (a.mask) {
-        ArrayRef<int64_t> ms = shapeOf(a.mask);
-        Value full[4] = {
-            bz, h, iq,
-            arith::MinUIOp::create(
-                lb, loc, j, arith::SubIOp::create(lb, loc, skv, cst(lb, 1)))};
-        SmallVector<Value> idx;
-        for (int dim = 0; dim < 4; ++dim)
-          idx.push_back(ms[dim] == 1 ? cst(lb, 0) : full[dim]);
-        Value m = memref::LoadOp::create(lb, loc, a.mask, idx);
-        if (m.getType().isInteger(1))
-          hidden = arith::OrIOp::create(
-              lb, loc, hidden,
-              arith::XOrIOp::create(
-                  lb, loc, m,
-                  arith::ConstantOp::create(lb, loc, lb.getBoolAttr(true))));
-        else
-          s = arith::AddFOp::create(lb, loc, s, m);
-      }
-      s = arith::SelectOp::create(lb, loc, hidden, ninf, s);
-    }
+    em.reduceLanes(lb, scores, tpr, [&](OpBuilder &bb, Value x, Value y) {
+      return arith::AddFOp::create(bb, loc, x, y);
+    });
+    for (int64_t c = 0; c < bc; ++c)
+      scores[c] = em.score(lb, scores[c], i, em.add(lb, j0, c));
 
-    // The online softmax: the new maximum (while it is -inf, every key so
-    // far hidden, nothing accumulates), the old terms' correction, the
+    // The online softmax: the new maximum, the old terms' correction, the
     // tile's weights.
     ValueRange carried = loop.getRegionIterArgs();
-    Value mOld = carried[dvq], sumOld = carried[dvq + 1];
-    Value mNew = mOld;
+    Value mNew = carried[dvq];
     for (Value s : scores)
       mNew = arith::MaximumFOp::create(lb, loc, mNew, s);
-    Value dead =
-        arith::CmpFOp::create(lb, loc, arith::CmpFPredicate::OEQ, mNew, ninf);
-    auto expOr = [&](Value x, double otherwise) -> Value {
-      return arith::SelectOp::create(
-          lb, loc, dead, fcst(lb, otherwise),
-          math::ExpOp::create(lb, loc,
-                              arith::SubFOp::create(lb, loc, x, mNew)));
-    };
-    Value corr = expOr(mOld, 1);
+    Value dead = em.isDead(lb, mNew);
+    Value corr = em.expOr(lb, carried[dvq], mNew, dead, 1);
     SmallVector<Value> weights;
-    Value sum = arith::MulFOp::create(lb, loc, sumOld, corr);
+    Value sum = arith::MulFOp::create(lb, loc, carried[dvq + 1], corr);
     for (Value s : scores) {
-      weights.push_back(expOr(s, 0));
+      weights.push_back(em.expOr(lb, s, mNew, dead, 0));
       sum = arith::AddFOp::create(lb, loc, sum, weights.back());
     }
     SmallVector<Value> next;
     for (int64_t e = 0; e < dvq; ++e) {
       Value acc = arith::MulFOp::create(lb, loc, carried[e], corr);
       for (int64_t c = 0; c < bc; ++c) {
-        Value v = memref::LoadOp::create(lb, loc, vTile,
-                                         ValueRange{cst(lb, c), column(lb, e)});
+        Value v = memref::LoadOp::create(
+            lb, loc, vTile, ValueRange{em.cst(lb, c), column(lb, e)});
         acc = math::FmaOp::create(lb, loc, weights[c], v, acc);
       }
       next.push_back(acc);
@@ -443,14 +507,8 @@ struct CUDATileAttentionPass
     gpu::BarrierOp::create(lb, loc);
     scf::YieldOp::create(lb, loc, next);
 
-    // out = acc / sum (0 for a query that saw no key).
-    Value total = loop.getResult(dvq + 1);
-    Value inv = arith::SelectOp::create(
-        b, loc,
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, total,
-                              fcst(b, 0)),
-        fcst(b, 0), arith::DivFOp::create(b, loc, fcst(b, 1), total));
-    auto store = scf::IfOp::create(b, loc, ult(b, i, cst(b, sq)),
+    Value inv = em.inverse(b, loop.getResult(dvq + 1));
+    auto store = scf::IfOp::create(b, loc, em.ult(b, i, em.cst(b, sq)),
                                    /*withElseRegion=*/false);
     OpBuilder sb(store.thenBlock()->getTerminator());
     for (int64_t e = 0; e < dvq; ++e) {
@@ -462,11 +520,222 @@ struct CUDATileAttentionPass
       }
       memref::StoreOp::create(
           eb, loc, arith::MulFOp::create(eb, loc, loop.getResult(e), inv),
-          a.out, ValueRange{batchOf(eb, a.out), h, i, col});
+          a.out, ValueRange{em.batchOf(eb, a.out), em.h, i, col});
     }
     gpu::TerminatorOp::create(b, loc);
     op.erase();
     return success();
+  }
+
+  /// The tensor-core kernel (FlashAttention-2's structure): a warp per 16
+  /// queries, bf16 tiles; S = Q K^T and O += P V as mma.sync m16n8k16,
+  /// the scores' accumulators reused as P's A fragments.
+  LogicalResult rewriteMma(const Attention &a, StringRef kernelName) {
+    rt::UkernelOp op = a.op;
+    OpBuilder b(op);
+    Emitter em(a, b);
+    Location loc = em.loc;
+    MLIRContext *ctx = op.getContext();
+    int64_t sq = em.sq, d = em.d, dv = em.dv;
+    int64_t warps = std::min<int64_t>(4, llvm::divideCeil(sq, kMmaM));
+    int64_t rows = warps * kMmaM, threads = warps * 32;
+    // Keys in whole 16-deep steps of the second product.
+    int64_t bc = std::max<int64_t>(kMmaK, blockKeys / kMmaK * kMmaK);
+    auto tileBytes = [&](int64_t keys) { return keys * (d + dv) * 2; };
+    while (bc > kMmaK && tileBytes(bc) > sharedMemory)
+      bc = std::max<int64_t>(kMmaK, bc / 2 / kMmaK * kMmaK);
+    Type f32 = em.f32, bf16 = b.getBF16Type();
+    auto launch =
+        em.launch(b, rows, threads,
+                  {tileType(ctx, bc, d, bf16), tileType(ctx, bc, dv, bf16)},
+                  kernelModule, kernelName);
+    Value kTile = launch.getWorkgroupAttributions()[0];
+    Value vTile = launch.getWorkgroupAttributions()[1];
+    Value lane = em.rem(b, em.tid, 32);
+    // The warp's first query; a lane's rows (C fragments) are
+    // rowBase + lane / 4 and 8 more, its columns 2 * (lane % 4) and 1 more.
+    Value rowBase = em.add(b, em.first, em.mul(b, em.div(b, em.tid, 32), 16));
+    Value quadRow = em.div(b, lane, 4);
+    Value pairCol = em.mul(b, em.rem(b, lane, 4), 2);
+    auto fragType = [&](MmaOperand which, Type t) {
+      auto [regs, perReg] = mmaFragmentShape(which);
+      return VectorType::get({regs, perReg}, t);
+    };
+    // A fragment of `which` whose element (row, column) `element` gives.
+    auto fragment = [&](OpBuilder &fb, MmaOperand which,
+                        function_ref<Value(Value, Value)> element) -> Value {
+      auto [regs, perReg] = mmaFragmentShape(which);
+      SmallVector<Value> v;
+      for (int64_t r = 0; r < regs; ++r)
+        for (int64_t e = 0; e < perReg; ++e) {
+          auto [i, j] = mmaFragmentCoord(fb, loc, which, lane, r, e);
+          v.push_back(element(i, j));
+        }
+      return packFragment(fb, loc, fragType(which, bf16), v);
+    };
+    auto mma = [&](OpBuilder &mb, Value x, Value y, Value acc) -> Value {
+      return nvgpu::MmaSyncOp::create(mb, loc, x, y, acc,
+                                      ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK});
+    };
+
+    // The warp's queries as A fragments, one per 16 of D, in bf16.
+    SmallVector<Value> query;
+    for (int64_t k0 = 0; k0 < d; k0 += kMmaK)
+      query.push_back(fragment(b, MmaOperand::A, [&](Value i, Value j) {
+        Value x = memref::LoadOp::create(
+            b, loc, a.q,
+            ValueRange{em.batchOf(b, a.q), em.h,
+                       em.clampQuery(b, em.add(b, rowBase, i)),
+                       em.add(b, j, k0)});
+        return arith::TruncFOp::create(b, loc, bf16, x);
+      }));
+
+    // Carried: the output's C fragments (one per 8 of Dv), then for each
+    // of the lane's two rows the maximum and the lane's part of the sum.
+    Type accType = fragType(MmaOperand::C, f32);
+    Value zeros =
+        arith::ConstantOp::create(b, loc, accType, b.getZeroAttr(accType));
+    int64_t outTiles = dv / kMmaN;
+    SmallVector<Value> init(outTiles, zeros);
+    init.append({em.ninf(b), em.ninf(b), em.fcst(b, 0), em.fcst(b, 0)});
+    scf::ForOp loop = em.tileLoop(b, rows, bc, init);
+    OpBuilder lb(loop.getBody(), loop.getBody()->begin());
+    Value j0 = em.mul(lb, loop.getInductionVar(), bc);
+    em.copyTile(lb, j0, kTile, a.keys, d, threads);
+    em.copyTile(lb, j0, vTile, a.values, dv, threads);
+    gpu::BarrierOp::create(lb, loc);
+
+    // S = Q K^T, 8 keys per C fragment: B's (k, n) is key n's element k.
+    int64_t keyTiles = bc / kMmaN;
+    SmallVector<Value> s(keyTiles * 4);
+    for (int64_t nt = 0; nt < keyTiles; ++nt) {
+      Value acc = zeros;
+      for (int64_t kk = 0; kk < d / kMmaK; ++kk)
+        acc = mma(lb, query[kk],
+                  fragment(lb, MmaOperand::B,
+                           [&](Value k, Value n) -> Value {
+                             return memref::LoadOp::create(
+                                 lb, loc, kTile,
+                                 ValueRange{em.add(lb, n, nt * kMmaN),
+                                            em.add(lb, k, kk * kMmaK)});
+                           }),
+                  acc);
+      // Element (r, e): row quadRow + 8 r, key 8 nt + pairCol + e.
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value x =
+              vector::ExtractOp::create(lb, loc, acc, ArrayRef<int64_t>{r, e});
+          Value i = em.add(lb, em.add(lb, rowBase, quadRow), 8 * r);
+          Value j = em.add(lb, em.add(lb, j0, pairCol), nt * kMmaN + e);
+          s[nt * 4 + r * 2 + e] = em.score(lb, x, i, j);
+        }
+    }
+    // Per row: the tile's maximum over the quad of lanes holding the row,
+    // the new maximum, the correction and the weights.
+    ValueRange carried = loop.getRegionIterArgs();
+    SmallVector<Value> corr(2), mNew(2), sum(2), p(s.size());
+    for (int64_t r = 0; r < 2; ++r) {
+      Value m = carried[outTiles + r];
+      for (int64_t nt = 0; nt < keyTiles; ++nt)
+        for (int64_t e = 0; e < 2; ++e)
+          m = arith::MaximumFOp::create(lb, loc, m, s[nt * 4 + r * 2 + e]);
+      mNew[r] = m;
+    }
+    em.reduceLanes(lb, mNew, 4, [&](OpBuilder &bb, Value x, Value y) {
+      return arith::MaximumFOp::create(bb, loc, x, y);
+    });
+    for (int64_t r = 0; r < 2; ++r) {
+      Value dead = em.isDead(lb, mNew[r]);
+      corr[r] = em.expOr(lb, carried[outTiles + r], mNew[r], dead, 1);
+      sum[r] =
+          arith::MulFOp::create(lb, loc, carried[outTiles + 2 + r], corr[r]);
+      for (int64_t nt = 0; nt < keyTiles; ++nt)
+        for (int64_t e = 0; e < 2; ++e) {
+          int64_t at = nt * 4 + r * 2 + e;
+          p[at] = em.expOr(lb, s[at], mNew[r], dead, 0);
+          sum[r] = arith::AddFOp::create(lb, loc, sum[r], p[at]);
+        }
+    }
+    // P as A fragments, 16 keys each: the C fragments of keys 0-7 give
+    // registers 0 (row quadRow) and 1 (row + 8), those of keys 8-15
+    // registers 2 and 3 (the PTX layouts of C and A line up).
+    SmallVector<Value> weights;
+    for (int64_t kk = 0; kk < bc / kMmaK; ++kk) {
+      SmallVector<Value> regs;
+      for (int64_t half = 0; half < 2; ++half)
+        for (int64_t r = 0; r < 2; ++r)
+          for (int64_t e = 0; e < 2; ++e)
+            regs.push_back(arith::TruncFOp::create(
+                lb, loc, bf16, p[(2 * kk + half) * 4 + r * 2 + e]));
+      weights.push_back(
+          packFragment(lb, loc, fragType(MmaOperand::A, bf16), regs));
+    }
+    // O = O * corr + P V: B's (k, n) is key k's value in column n.
+    Value corrRows = packFragment(lb, loc, cast<VectorType>(accType),
+                                  {corr[0], corr[0], corr[1], corr[1]});
+    SmallVector<Value> next;
+    for (int64_t dn = 0; dn < outTiles; ++dn) {
+      Value acc = arith::MulFOp::create(lb, loc, carried[dn], corrRows);
+      for (int64_t kk = 0; kk < bc / kMmaK; ++kk)
+        acc = mma(lb, weights[kk],
+                  fragment(lb, MmaOperand::B,
+                           [&](Value k, Value n) -> Value {
+                             return memref::LoadOp::create(
+                                 lb, loc, vTile,
+                                 ValueRange{em.add(lb, k, kk * kMmaK),
+                                            em.add(lb, n, dn * kMmaN)});
+                           }),
+                  acc);
+      next.push_back(acc);
+    }
+    next.append({mNew[0], mNew[1], sum[0], sum[1]});
+    gpu::BarrierOp::create(lb, loc);
+    scf::YieldOp::create(lb, loc, next);
+
+    // The rows' sums over their quads, then the guarded stores.
+    SmallVector<Value> total{loop.getResult(outTiles + 2),
+                             loop.getResult(outTiles + 3)};
+    em.reduceLanes(b, total, 4, [&](OpBuilder &bb, Value x, Value y) {
+      return arith::AddFOp::create(bb, loc, x, y);
+    });
+    for (int64_t r = 0; r < 2; ++r) {
+      Value inv = em.inverse(b, total[r]);
+      Value i = em.add(b, em.add(b, rowBase, quadRow), 8 * r);
+      auto store = scf::IfOp::create(b, loc, em.ult(b, i, em.cst(b, sq)),
+                                     /*withElseRegion=*/false);
+      OpBuilder sb(store.thenBlock()->getTerminator());
+      for (int64_t dn = 0; dn < outTiles; ++dn)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value x = vector::ExtractOp::create(sb, loc, loop.getResult(dn),
+                                              ArrayRef<int64_t>{r, e});
+          memref::StoreOp::create(
+              sb, loc, arith::MulFOp::create(sb, loc, x, inv), a.out,
+              ValueRange{em.batchOf(sb, a.out), em.h, i,
+                         em.add(sb, pairCol, dn * kMmaN + e)});
+        }
+    }
+    gpu::TerminatorOp::create(b, loc);
+    op.erase();
+    return success();
+  }
+
+  /// Whether the call takes the tensor-core kernel: asked for, and heads
+  /// in whole steps of the two products.
+  bool useMma(const Attention &a) {
+    return tensorCores && shapeOf(a.q)[3] % kMmaK == 0 &&
+           shapeOf(a.values[0])[3] % kMmaN == 0 &&
+           (shapeOf(a.q)[3] + shapeOf(a.values[0])[3]) * kMmaK * 2 <=
+               sharedMemory;
+  }
+
+  LogicalResult rewrite(const Attention &a, StringRef kernelName) {
+    ArrayRef<int64_t> q = shapeOf(a.q);
+    if (q[0] > 65535 || q[1] > 65535)
+      return a.op->emitError("attention over ")
+             << q[0] << " x " << q[1]
+             << " (batch, head) pairs exceeds the grid's 65535 blocks in y "
+                "and z";
+    return useMma(a) ? rewriteMma(a, kernelName) : rewriteSimt(a, kernelName);
   }
 
   void runOnOperation() override {

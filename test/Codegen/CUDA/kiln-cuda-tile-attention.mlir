@@ -6,6 +6,9 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{shared-memory=4096}))' \
 // RUN:   | FileCheck %s --check-prefix=SHARED
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{tensor-cores=true}))' \
+// RUN:   | FileCheck %s --check-prefix=MMA
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{threads-per-row=3}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=TPR
@@ -62,6 +65,29 @@
 // SMALL-COUNT-48: gpu.shuffle  xor
 // SHARED-LABEL: func.func @causal
 // SHARED: workgroup(%{{.*}} : memref<8x64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x64xf32, #gpu.address_space<workgroup>>)
+// With tensor-cores: 4 warps of 16 queries (128 threads), bf16 tiles of
+// 32 keys; the queries as 4 A fragments; per tile 4 x 4 products for
+// S = Q K^T (8 keys each), the rows' maxima over quads (2 x 2 shuffles),
+// the weights packed as 2 A fragments, 8 x 2 products for O += P V; the
+// rows' sums over quads after the loop.
+// MMA-LABEL: func.func @causal
+// MMA: gpu.launch blocks({{[^)]*}}) in ({{[^=]*}}= %c2{{[^,]*}},
+// MMA-SAME: threads({{[^)]*}}) in ({{[^=]*}}= %c128,
+// MMA-SAME: workgroup(%[[KS:.*]] : memref<32x64xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x64xbf16, #gpu.address_space<workgroup>>)
+// MMA-COUNT-32: memref.load %arg0
+// MMA: %[[R:.*]]:12 = scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, f32, f32, f32, f32)
+// MMA: arith.truncf %{{.*}} : f32 to bf16
+// MMA: memref.store %{{.*}}, %[[KS]]
+// MMA: gpu.barrier
+// MMA-COUNT-16: nvgpu.mma.sync
+// MMA-COUNT-4: gpu.shuffle  xor
+// MMA: math.exp
+// MMA-COUNT-16: nvgpu.mma.sync
+// MMA: gpu.barrier
+// MMA: scf.yield
+// MMA-COUNT-4: gpu.shuffle  xor
+// MMA-COUNT-32: memref.store %{{.*}}, %arg3
+// MMA: gpu.terminator
 func.func @causal(%q: memref<1x4x100x64xf32>, %k: memref<1x2x100x64xf32>, %v: memref<1x2x100x64xf32>, %o: memref<1x4x100x64xf32>) {
   %s = arith.constant 1.250000e-01 : f64
   %f = arith.constant 1 : i64
@@ -86,6 +112,9 @@ func.func @causal(%q: memref<1x4x100x64xf32>, %k: memref<1x2x100x64xf32>, %v: me
 // CHECK: scf.for
 // CHECK: memref.load %arg3[%c0{{[_0-9]*}}, %c0{{[_0-9]*}},
 // CHECK: arith.addf
+// MMA-LABEL: func.func @masked
+// MMA-NOT: nvgpu.mma.sync
+// MMA: gpu.shuffle
 func.func @masked(%q: memref<3x2x20x6xf32>, %k: memref<3x2x10x6xf32>, %v: memref<3x2x10x5xf32>, %m: memref<1x1x20x10xf32>, %o: memref<3x2x20x5xf32>) {
   %s = arith.constant 5.000000e-01 : f64
   %f = arith.constant 0 : i64

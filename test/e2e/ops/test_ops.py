@@ -648,6 +648,44 @@ def test_attention_cuda_tiled(tmp_path):
     assert "main_attention" not in ptx and "shfl.sync" not in ptx
 
 
+def test_attention_cuda_tensor_cores(tmp_path):
+    """With --dtype=bf16 the flash-attention kernel runs both products on
+    tensor cores (mma.sync m16n8k16, a warp per 16 queries, the scores'
+    accumulators reused as the weights' A fragments), emulated warp by
+    warp with the PTX fragment layouts, against numpy on the same
+    bf16-rounded queries, keys and values (the weights are rounded to
+    bf16 too: 1e-2): grouped heads, causal, partial query blocks and key
+    tiles; a broadcast float mask with more keys than queries and Dv 16;
+    a boolean mask hiding a whole row with fewer keys than queries. A
+    head of 6 (not a multiple of 16) keeps the SIMT kernel."""
+    q, k, v = randn(1, 4, 100, 64), randn(1, 2, 100, 64), randn(1, 2, 100, 64)
+    q2, k2, v2 = randn(2, 2, 40, 32), randn(2, 2, 70, 32), randn(2, 2, 70, 16)
+    fmask = randn(1, 1, 40, 70) * 2
+    q3, k3, v3 = randn(1, 2, 40, 16), randn(1, 2, 24, 16), randn(1, 2, 24, 16)
+    bmask = R.random((1, 2, 40, 24)) > 0.3
+    bmask[0, 1, 30] = False
+    q4, k4, v4 = randn(1, 2, 20, 6), randn(1, 2, 30, 6), randn(1, 2, 30, 6)
+    T = ttype
+    body = (f"  %r0 = kiln.attention %a0, %a1, %a2 {{scale = 0.125 : f64, causal = true}} : ({T(q)}, {T(k)}, {T(v)}) -> {T(q)}\n"
+            f"  %r1 = kiln.attention %a3, %a4, %a5 mask(%a6) {{scale = 0.2 : f64}} : ({T(q2)}, {T(k2)}, {T(v2)}, {T(fmask)}) -> tensor<2x2x40x16xf32>\n"
+            f"  %r2 = kiln.attention %a7, %a8, %a9 mask(%a10) {{scale = 0.25 : f64, causal = true}} : ({T(q3)}, {T(k3)}, {T(v3)}, {T(bmask)}) -> {T(q3)}\n"
+            f"  %r3 = kiln.attention %a11, %a12, %a13 {{scale = 0.4 : f64, causal = true}} : ({T(q4)}, {T(k4)}, {T(v4)}) -> {T(q4)}")
+
+    def bf16(*arrays):
+        return [torch.from_numpy(a).bfloat16().float().numpy() for a in arrays]
+    inputs = [q, k, v, q2, k2, v2, fmask, q3, k3, v3, bmask, q4, k4, v4]
+    outputs = [attention_ref(*bf16(q, k, v), 0.125, True),
+               attention_ref(*bf16(q2, k2, v2), 0.2, mask=fmask),
+               attention_ref(*bf16(q3, k3, v3), 0.25, True, bmask),
+               attention_ref(q4, k4, v4, 0.4, True)]
+    assert not outputs[2][0, 1, 30].any()
+    src = check_cuda_emulated(tmp_path, inputs, outputs, body, ["--dtype=bf16"],
+                              atol=1e-2, rtol=1e-2)
+    text = cuda_ptx(tmp_path, src, ["--dtype=bf16"])
+    assert text.count(".entry main_attention") == 4
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text
+
+
 @pytest.mark.parametrize("interleaved", [False, True])
 def test_rotary(tmp_path, interleaved):
     x = randn(2, 3, 5, 10)

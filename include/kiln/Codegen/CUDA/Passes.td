@@ -160,7 +160,20 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
     - the output is scaled by the inverse sum and stored once.
 
     Per query, K and V are read from shared memory instead of device
-    memory: device traffic falls by the rows a block shares. Any other
+    memory: device traffic falls by the rows a block shares.
+
+    With `tensor-cores` (kiln-compile sets it with `--dtype=bf16`), a head
+    whose D is a multiple of 16 and Dv of 8 takes FlashAttention-2's
+    structure on tensor cores instead: a warp per 16 queries (4 warps, 64
+    queries a block), the tiles in bf16 (`block-keys` rounded down to a
+    multiple of 16), the queries held as `mma.sync` A fragments; per tile
+    S = Q K^T is `D / 16` m16n8k16 products per 8 keys, each row's maximum
+    is reduced over the 4 lanes holding it (`gpu.shuffle xor`), the
+    weights P = exp(S - m) are rounded to bf16 and reused in registers as
+    the A fragments of O += P V (the PTX layouts of an m16n8 accumulator
+    pair and an m16k16 A operand line up), and the output's accumulators
+    (`Dv / 8` per warp) stay in registers for the whole loop. The sums
+    are kept per lane in f32 and reduced over the quad at the end. Any other
     `kiln_rt.ukernel` is an error here: the micro-kernels are CPU code.
     Upstream MLIR has no flash-attention lowering for GPUs.
 
@@ -196,6 +209,10 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
            "each at most 32 elements of the query and of the output row)">,
     Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"49152",
            "Bytes of shared memory the key and value tiles may take">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Both products on tensor cores (mma.sync m16n8k16): queries, "
+           "keys, values and softmax weights rounded to bf16, f32 "
+           "accumulation">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"kiln_kernels\"",
            "Name of the gpu.module the kernels are outlined into">,
@@ -204,7 +221,9 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def CUDATileContractions : Pass<"kiln-cuda-tile-contractions",
