@@ -537,7 +537,10 @@ struct CUDATileAttentionPass
     Location loc = em.loc;
     MLIRContext *ctx = op.getContext();
     int64_t sq = em.sq, d = em.d, dv = em.dv;
-    int64_t warps = std::min<int64_t>(4, llvm::divideCeil(sq, kMmaM));
+    // A warp per 16 of the block's queries (block-rows rounded up to 16).
+    int64_t warps = std::min<int64_t>(
+        {static_cast<int64_t>(llvm::divideCeil(blockRows, kMmaM)), 32,
+         static_cast<int64_t>(llvm::divideCeil(sq, kMmaM))});
     int64_t rows = warps * kMmaM, threads = warps * 32;
     // Keys in whole 16-deep steps of the second product.
     int64_t bc = std::max<int64_t>(kMmaK, blockKeys / kMmaK * kMmaK);

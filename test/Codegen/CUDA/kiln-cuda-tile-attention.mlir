@@ -9,6 +9,9 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{tensor-cores=true}))' \
 // RUN:   | FileCheck %s --check-prefix=MMA
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{tensor-cores=true block-rows=128}))' \
+// RUN:   | FileCheck %s --check-prefix=MMA128
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{threads-per-row=3}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=TPR
@@ -88,6 +91,9 @@
 // MMA-COUNT-4: gpu.shuffle  xor
 // MMA-COUNT-32: memref.store %{{.*}}, %arg3
 // MMA: gpu.terminator
+// MMA128-LABEL: func.func @causal
+// MMA128: gpu.launch blocks({{[^)]*}}) in ({{[^=]*}}= %c1{{[^,]*}},
+// MMA128-SAME: threads({{[^)]*}}) in ({{[^=]*}}= %c224,
 func.func @causal(%q: memref<1x4x100x64xf32>, %k: memref<1x2x100x64xf32>, %v: memref<1x2x100x64xf32>, %o: memref<1x4x100x64xf32>) {
   %s = arith.constant 1.250000e-01 : f64
   %f = arith.constant 1 : i64

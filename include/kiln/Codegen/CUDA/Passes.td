@@ -164,8 +164,8 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
 
     With `tensor-cores` (kiln-compile sets it with `--dtype=bf16`), a head
     whose D is a multiple of 16 and Dv of 8 takes FlashAttention-2's
-    structure on tensor cores instead: a warp per 16 queries (4 warps, 64
-    queries a block), the tiles in bf16 (`block-keys` rounded down to a
+    structure on tensor cores instead: a warp per 16 queries (`block-rows`
+    rounded up to 16: 4 warps by default), the tiles in bf16 (`block-keys` rounded down to a
     multiple of 16), the queries held as `mma.sync` A fragments; per tile
     S = Q K^T is `D / 16` m16n8k16 products per 8 keys, each row's maximum
     is reduced over the 4 lanes holding it (`gpu.shuffle xor`), the
