@@ -608,6 +608,18 @@ struct CUDATileAttentionPass
     em.copyTile(lb, j0, vTile, a.values, dv, threads);
     gpu::BarrierOp::create(lb, loc);
 
+    // A B fragment from a tile: (k, n) at [k0 + k][n0 + n], or transposed
+    // at [n0 + n][k0 + k].
+    auto tileFragment = [&](Value tile, int64_t k0, int64_t n0,
+                            bool transposed) {
+      return fragment(lb, MmaOperand::B, [&](Value k, Value n) -> Value {
+        Value kk = em.add(lb, k, k0), nn = em.add(lb, n, n0);
+        return memref::LoadOp::create(lb, loc, tile,
+                                      transposed ? ValueRange{nn, kk}
+                                                 : ValueRange{kk, nn});
+      });
+    };
+
     // S = Q K^T, 8 keys per C fragment: B's (k, n) is key n's element k.
     int64_t keyTiles = bc / kMmaN;
     SmallVector<Value> s(keyTiles * 4);
@@ -615,14 +627,7 @@ struct CUDATileAttentionPass
       Value acc = zeros;
       for (int64_t kk = 0; kk < d / kMmaK; ++kk)
         acc = mma(lb, query[kk],
-                  fragment(lb, MmaOperand::B,
-                           [&](Value k, Value n) -> Value {
-                             return memref::LoadOp::create(
-                                 lb, loc, kTile,
-                                 ValueRange{em.add(lb, n, nt * kMmaN),
-                                            em.add(lb, k, kk * kMmaK)});
-                           }),
-                  acc);
+                  tileFragment(kTile, kk * kMmaK, nt * kMmaN, true), acc);
       // Element (r, e): row quadRow + 8 r, key 8 nt + pairCol + e.
       for (int64_t r = 0; r < 2; ++r)
         for (int64_t e = 0; e < 2; ++e) {
@@ -681,14 +686,7 @@ struct CUDATileAttentionPass
       Value acc = arith::MulFOp::create(lb, loc, carried[dn], corrRows);
       for (int64_t kk = 0; kk < bc / kMmaK; ++kk)
         acc = mma(lb, weights[kk],
-                  fragment(lb, MmaOperand::B,
-                           [&](Value k, Value n) -> Value {
-                             return memref::LoadOp::create(
-                                 lb, loc, vTile,
-                                 ValueRange{em.add(lb, k, kk * kMmaK),
-                                            em.add(lb, n, dn * kMmaN)});
-                           }),
-                  acc);
+                  tileFragment(vTile, kk * kMmaK, dn * kMmaN, false), acc);
       next.push_back(acc);
     }
     next.append({mNew[0], mNew[1], sum[0], sum[1]});
