@@ -6,10 +6,13 @@
 // keys and values pass through shared memory a tile at a time, and each
 // query's online softmax (maximum, sum, output columns) stays in registers,
 // split over a few threads whose partial dot products meet through warp
-// shuffles. FlashAttention-1's structure in SIMT f32. Upstream MLIR has no
-// GPU attention lowering; kiln-to-linalg's row loops (one thread per query,
-// keys and values read from device memory by every query) remain for
-// attention with few queries, where key splits fill the GPU instead.
+// shuffles: FlashAttention-1's structure in SIMT f32. With tensor cores
+// (bf16), FlashAttention-2's: a warp per 16 queries, both products as
+// mma.sync, the scores' accumulators reused as the weights' operand
+// fragments. Upstream MLIR has no GPU attention lowering; kiln-to-linalg's
+// row loops (one thread per query, keys and values read from device memory
+// by every query) remain for attention with few queries, where key splits
+// fill the GPU instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -222,7 +225,7 @@ struct Emitter {
     scf::YieldOp::create(eb, loc, fcst(eb, 0));
     return ifOp.getResult(0);
   }
-  /// x * (1 / sum), 0 for a query that saw no key.
+  /// 1 / sum, or 0 for a query that saw no key.
   Value inverse(OpBuilder &b, Value sum) {
     return arith::SelectOp::create(
         b, loc,
@@ -230,9 +233,9 @@ struct Emitter {
                               fcst(b, 0)),
         fcst(b, 0), arith::DivFOp::create(b, loc, fcst(b, 1), sum));
   }
-  /// Element `x` if the max so far is not -inf, else `otherwise`:
-  /// exp(x - m), the online softmax's weights and corrections (while the
-  /// maximum is -inf, every key so far hidden, nothing accumulates).
+  /// exp(x - m), the online softmax's weights and corrections, or
+  /// `otherwise` while the maximum `m` is -inf (`dead`: every key so far
+  /// hidden, nothing accumulates).
   Value expOr(OpBuilder &b, Value x, Value m, Value dead, double otherwise) {
     return arith::SelectOp::create(
         b, loc, dead, fcst(b, otherwise),
