@@ -274,17 +274,19 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     last = &calls;
   }
   // The micro-kernels are CPU code: the CUDA target lowers every op but a
-  // prefill's attention, whose flash-attention calls
-  // kiln-cuda-tile-attention compiles to a GPU kernel.
+  // prefill's attention and the selective scan, whose calls
+  // kiln-cuda-tile-attention and kiln-cuda-selective-scan compile to GPU
+  // kernels.
   if ((lowering || options.report) && options.ukernels && !cuda) {
     buildUkernelsPipeline(*last);
   }
-  if (lowering && cuda && options.cudaTileAttention) {
-    UseUkernelsOptions attention;
-    attention.matmul = false;
-    attention.ssm = false;
-    attention.attentionMinQueries = 16;
-    last->addNestedPass<func::FuncOp>(createUseUkernels(attention));
+  if (lowering && cuda) {
+    UseUkernelsOptions gpu;
+    gpu.matmul = false;
+    gpu.attention = options.cudaTileAttention;
+    gpu.attentionMinQueries = 16;
+    gpu.causalConv1d = false;
+    last->addNestedPass<func::FuncOp>(createUseUkernels(gpu));
   }
   // The CUDA target's counterpart of the CPU's weight packing.
   if (lowering && cuda)

@@ -153,8 +153,9 @@ void kiln::buildCUDAToLLVMPipeline(OpPassManager &pm,
   if (options.residentWeights && !options.emulate)
     pm.addPass(createCUDAResidentWeights());
   pm.addNestedPass<func::FuncOp>(createCUDADeviceBuffers());
-  // The flash-attention calls kiln-use-ukernels made for the CUDA target
-  // (every kiln_rt.ukernel must become a kernel here).
+  // The selective-scan and flash-attention calls kiln-use-ukernels made
+  // for the CUDA target (every kiln_rt.ukernel must become a kernel here).
+  pm.addNestedPass<func::FuncOp>(createCUDASelectiveScan());
   {
     CUDATileAttentionOptions attention;
     attention.tensorCores = options.bf16Attention;

@@ -564,7 +564,9 @@ struct UseUkernelsPass : kiln::impl::UseUkernelsBase<UseUkernelsPass> {
     if (attention)
       patterns.add<AttentionPattern>(&getContext(), attentionMinQueries);
     if (ssm)
-      patterns.add<SelectiveScanPattern, CausalConv1dPattern>(&getContext());
+      patterns.add<SelectiveScanPattern>(&getContext());
+    if (ssm && causalConv1d)
+      patterns.add<CausalConv1dPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -64,8 +64,8 @@ FailureOr<Attention> parse(rt::UkernelOp op) {
     return failure();
   };
   if (!name.consume_front("kiln_uk_attention") || !name.consume_back("_f32"))
-    return fail("is CPU code and has no CUDA kernel (only the flash-attention "
-                "calls do)");
+    return fail("is CPU code and has no CUDA kernel (only flash attention "
+                "and the selective scan have one)");
   bool kv2 = name.consume_front("_kv2");
   bool floatMask = name == "_mask", boolMask = name == "_boolmask";
   if (!name.empty() && !floatMask && !boolMask)

@@ -3,6 +3,7 @@
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false attention=false" | FileCheck %s --check-prefix=OFF
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="ssm=false" | FileCheck %s --check-prefix=NOSSM
 // RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false ssm=false attention-min-queries=16" | FileCheck %s --check-prefix=MINQ
+// RUN: kiln-opt %s -split-input-file -kiln-use-ukernels="matmul=false causal-conv1d=false" | FileCheck %s --check-prefix=NOCONV
 
 // A linear layer with its bias, GELU and residual: one call.
 // CHECK-LABEL: func @mlp_epilogue
@@ -198,6 +199,8 @@ func.func @attention_kv_cache(%q: tensor<1x4x1x8xf32>, %pk: tensor<1x2x16x8xf32>
 // NOSSM: kiln.selective_scan
 // OFF-LABEL: func @selective_scan
 // OFF: kiln_rt.ukernel "kiln_uk_selective_scan_f32"
+// NOCONV-LABEL: func @selective_scan
+// NOCONV: kiln_rt.ukernel "kiln_uk_selective_scan_f32"
 func.func @selective_scan(%u: tensor<1x8x32xf32>, %dt: tensor<1x8x32xf32>, %A: tensor<32x4xf32>, %B: tensor<1x8x4xf32>, %C: tensor<1x8x4xf32>, %D: tensor<32xf32>, %z: tensor<1x8x32xf32>, %bias: tensor<32xf32>, %h: tensor<1x32x4xf32>) -> (tensor<1x8x32xf32>, tensor<1x32x4xf32>) {
   %ut = kiln.transpose %u {permutation = array<i64: 0, 2, 1>} : tensor<1x8x32xf32> -> tensor<1x32x8xf32>
   %dtt = kiln.transpose %dt {permutation = array<i64: 0, 2, 1>} : tensor<1x8x32xf32> -> tensor<1x32x8xf32>
@@ -243,6 +246,9 @@ func.func @selective_scan_plain(%u: tensor<2x16x5xf32>, %dt: tensor<2x16x5xf32>,
 // NOSSM-LABEL: func @causal_conv1d
 // NOSSM-NOT: kiln_rt.ukernel
 // NOSSM: kiln.causal_conv1d
+// NOCONV-LABEL: func @causal_conv1d
+// NOCONV-NOT: kiln_rt.ukernel
+// NOCONV: kiln.causal_conv1d
 func.func @causal_conv1d(%x: tensor<1x6x32xf32>, %w: tensor<32x4xf32>, %b: tensor<32xf32>, %s: tensor<1x32x3xf32>) -> (tensor<1x6x32xf32>, tensor<1x32x3xf32>) {
   %xt = kiln.transpose %x {permutation = array<i64: 0, 2, 1>} : tensor<1x6x32xf32> -> tensor<1x32x6xf32>
   %y, %sn = kiln.causal_conv1d %xt, %w bias(%b) state(%s) activation silu : (tensor<1x32x6xf32>, tensor<32x4xf32>, tensor<32xf32>, tensor<1x32x3xf32>) -> (tensor<1x32x6xf32>, tensor<1x32x3xf32>)

@@ -196,7 +196,7 @@ func.func @wide(%q: memref<1x1x128x320xf32>, %o: memref<1x1x128x320xf32>) {
 // contract does not allow.
 func.func @matmul(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %c: memref<4x4xf32>) {
   %f = arith.constant 0 : i64
-  // expected-error @+1 {{micro-kernel 'kiln_uk_matmul_f32' is CPU code and has no CUDA kernel (only the flash-attention calls do)}}
+  // expected-error @+1 {{micro-kernel 'kiln_uk_matmul_f32' is CPU code and has no CUDA kernel (only flash attention and the selective scan have one)}}
   kiln_rt.ukernel "kiln_uk_matmul_f32" ins(%a, %b, %f : memref<4x4xf32>, memref<4x4xf32>, i64) outs(%c : memref<4x4xf32>)
   return
 }

@@ -84,6 +84,9 @@ def UseUkernels : Pass<"kiln-use-ukernels", "func::FuncOp"> {
            "Fold bias, activation and residual adds into matmul calls">,
     Option<"ssm", "ssm", "bool", /*default=*/"true",
            "Use the selective-scan and causal-conv1d micro-kernels">,
+    Option<"causalConv1d", "causal-conv1d", "bool", /*default=*/"true",
+           "With ssm, the causal-conv1d kernel too (the CUDA target: off, "
+           "a thread per output element is more parallel)">,
   ];
   let dependentDialects = ["::mlir::kiln::rt::KilnRTDialect",
                            "::mlir::arith::ArithDialect",

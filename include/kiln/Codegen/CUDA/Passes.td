@@ -123,6 +123,72 @@ def CUDAResidentWeights : Pass<"kiln-cuda-resident-weights", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CUDASelectiveScan : Pass<"kiln-cuda-selective-scan", "func::FuncOp"> {
+  let summary = "Compile selective-scan calls as register-state GPU kernels";
+  let description = [{
+    Runs on bufferized functions after `kiln-cuda-device-buffers`. On the
+    CUDA target, `kiln-use-ukernels{ssm causal-conv1d=false}` turns
+    static f32 `kiln.selective_scan` ops into
+    `kiln_rt.ukernel "kiln_uk_selective_scan_f32"` calls with the runtime
+    kernel's contract (runtime/ukernels/ukernels.h: time-major u, delta,
+    z, y `[Bt, L, Di]`, B and C `[Bt, L, N]`, A `[Di, N]`, optional D,
+    delta bias, z gate, initial state and softplus by flags, the final
+    state `[Bt, Di, N]`). This pass generates that kernel for the GPU:
+    every call becomes one `gpu.launch` with
+
+    - a thread per (batch, channel), `block-channels` channels a block
+      (grid x over the channels, y over the batch);
+    - the channel's state (N values), its row of A, D and delta bias in
+      registers for the whole sequence;
+    - the steps in chunks of `chunk`: the block copies the chunk's B and C
+      rows into shared memory (every channel of the block reads them),
+      synchronizes, each thread runs the chunk's steps (dt, softplus,
+      h = exp(dt A) h + dt u B, y = h . C + D u, times silu(z)), and a
+      second barrier keeps the next copy from overwriting rows still read;
+    - u, delta, z read and y written with neighbouring channels at
+      neighbouring addresses; the final state stored once.
+
+    kiln-to-linalg's `scan=channels` loops (the CUDA target's lowering of
+    the op otherwise) read and write the state in device memory at every
+    step.
+
+    ```mlir
+    kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%u, %dt, %A, %B, %C,
+        %D, %z, %bias, %h0, %flags : ...) outs(%y, %hN : ...)
+    // becomes (defaults: 128 channels a block, chunks of 32 steps)
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c12, %gy = %c1, %gz = %c1)
+               threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1)
+               workgroup(%bs : memref<32x16xf32, #gpu.address_space<workgroup>>,
+                         %cs : memref<32x16xf32, #gpu.address_space<workgroup>>) {
+      ... the channel's A row (16 loads), D, bias, initial state ...
+      %h:16 = scf.for %c = %c0 to %chunks step %c1 iter_args(...) {
+        ... copy the chunk's B and C rows into %bs and %cs ...
+        gpu.barrier
+        %s:16 = scf.for %t = %c0 to %steps step %c1 iter_args(...) {
+          ... 16 state updates, y stored ...
+        }
+        gpu.barrier
+      }
+      ... 16 stores of the final state ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockChannels", "block-channels", "int64_t", /*default=*/"128",
+           "Channels (threads) a block runs (a multiple of 32)">,
+    Option<"stepsPerChunk", "chunk", "int64_t", /*default=*/"32",
+           "Steps whose B and C rows are in shared memory at once">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"kiln_kernels\"",
+           "Name of the gpu.module the kernels are outlined into">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
   let summary = "Compile flash-attention calls as shared-memory tiled kernels";
   let description = [{
@@ -174,7 +240,8 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
     pair and an m16k16 A operand line up), and the output's accumulators
     (`Dv / 8` per warp) stay in registers for the whole loop. The sums
     are kept per lane in f32 and reduced over the quad at the end. Any other
-    `kiln_rt.ukernel` is an error here: the micro-kernels are CPU code.
+    `kiln_rt.ukernel` left (`kiln-cuda-selective-scan` runs first) is an
+    error here: the other micro-kernels are CPU code.
     Upstream MLIR has no flash-attention lowering for GPUs.
 
     ```mlir
