@@ -287,10 +287,9 @@ LogicalResult kiln::runStages(ModuleOp module, EmitKind emit,
     gpu.attentionMinQueries = 16;
     gpu.causalConv1d = false;
     last->addNestedPass<func::FuncOp>(createUseUkernels(gpu));
-  }
-  // The CUDA target's counterpart of the CPU's weight packing.
-  if (lowering && cuda)
+    // The CUDA target's counterpart of the CPU's weight packing.
     last->addNestedPass<func::FuncOp>(createCUDATransposeWeights());
+  }
   if (options.report)
     last->addNestedPass<func::FuncOp>(createFormKernels());
   if (failed(last->run(module)))

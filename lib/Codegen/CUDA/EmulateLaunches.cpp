@@ -256,9 +256,6 @@ private:
                                   ValueRange{t});
   }
 
-  /// A warp's mma.sync m16n8k16, computed from its lanes' fragments: each
-  /// warp's A and B are assembled from the fragments (as f32) in host
-  /// matrices, then every lane's accumulators get their dot products.
   /// The block's thread count for a warp operation `op`: a known multiple
   /// of 32, or a located error.
   FailureOr<int64_t> warpThreads(Operation *op) {
@@ -310,6 +307,9 @@ private:
     return success();
   }
 
+  /// A warp's mma.sync m16n8k16, computed from its lanes' fragments: each
+  /// warp's A and B are assembled from the fragments (as f32) in host
+  /// matrices, then every lane's accumulators get their dot products.
   LogicalResult emitMma(nvgpu::MmaSyncOp mma, OpBuilder &b) {
     Location loc = mma.getLoc();
     FailureOr<int64_t> count = warpThreads(mma);
