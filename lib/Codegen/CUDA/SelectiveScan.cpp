@@ -92,15 +92,32 @@ struct CUDASelectiveScanPass
     : mlir::kiln::impl::CUDASelectiveScanBase<CUDASelectiveScanPass> {
   using Base::Base;
 
-  void rewrite(const Scan &s, StringRef kernelName) {
+  LogicalResult rewrite(const Scan &s, StringRef kernelName) {
     rt::UkernelOp op = s.op;
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     ArrayRef<int64_t> u = shapeOf(s.u);
     int64_t batch = u[0], steps = u[1], channels = u[2], n = shapeOf(s.a)[1];
+    // No channel: nothing to write.
+    if (batch == 0 || channels == 0) {
+      op.erase();
+      return success();
+    }
+    if (batch > 65535)
+      return op.emitError("a batch of ")
+             << batch << " exceeds the grid's 65535 blocks in y";
+    // The B and C rows of a chunk: 2 x chunk x N floats of static shared
+    // memory (48 KiB at most); a state of size 0 still gets a column.
+    int64_t width = std::max<int64_t>(n, 1);
+    int64_t maxChunk = 49152 / (2 * 4 * width);
+    if (maxChunk < 1)
+      return op.emitError("a state of ")
+             << n << " elements leaves no room for a step's B and C rows in "
+             << "shared memory (48 KiB)";
     int64_t threads =
                 std::min<int64_t>(blockChannels, llvm::alignTo(channels, 32)),
-            chunk = std::min<int64_t>(stepsPerChunk, steps);
+            chunk = std::clamp<int64_t>(std::min<int64_t>(stepsPerChunk, steps),
+                                        1, maxChunk);
     OpBuilder b(op);
     Type f32 = b.getF32Type();
     auto cst = [&](OpBuilder &bb, int64_t v) -> Value {
@@ -119,8 +136,8 @@ struct CUDASelectiveScanPass
     auto has = [&](int64_t flag) { return (s.flags & flag) != 0; };
 
     auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto rowsType =
-        MemRefType::get({chunk, n}, f32, MemRefLayoutAttrInterface(), shared);
+    auto rowsType = MemRefType::get({chunk, width}, f32,
+                                    MemRefLayoutAttrInterface(), shared);
     Value one = cst(b, 1);
     auto launch = gpu::LaunchOp::create(
         b, loc, cst(b, llvm::divideCeil(channels, threads)), cst(b, batch), one,
@@ -173,8 +190,9 @@ struct CUDASelectiveScanPass
       Value r = arith::DivUIOp::create(cb, loc, idx, cst(cb, n));
       Value k = arith::RemUIOp::create(cb, loc, idx, cst(cb, n));
       Value t = arith::AddIOp::create(cb, loc, t0, r);
-      Value ok = arith::AndIOp::create(cb, loc, ult(cb, idx, total),
-                                       ult(cb, t, steps));
+      Value ok = ult(cb, t, steps);
+      if (total % threads)
+        ok = arith::AndIOp::create(cb, loc, ult(cb, idx, total), ok);
       auto ifOp = scf::IfOp::create(cb, loc, ok, /*withElseRegion=*/false);
       OpBuilder tb(ifOp.thenBlock()->getTerminator());
       for (auto [src, dst] : {std::pair(s.b, bRows), std::pair(s.c, cRows)})
@@ -252,6 +270,7 @@ struct CUDASelectiveScanPass
                               ValueRange{bi, ch, cst(fb, k)});
     gpu::TerminatorOp::create(b, loc);
     op.erase();
+    return success();
   }
 
   void runOnOperation() override {
@@ -275,9 +294,10 @@ struct CUDASelectiveScanPass
     int64_t count = 0;
     for (rt::UkernelOp op : calls) {
       FailureOr<Scan> s = parse(op);
-      if (failed(s))
+      if (failed(s) ||
+          failed(
+              rewrite(*s, (func.getName() + "_scan" + Twine(count++)).str())))
         return signalPassFailure();
-      rewrite(*s, (func.getName() + "_scan" + Twine(count++)).str());
     }
   }
 };

@@ -51,6 +51,10 @@ struct Attention {
   bool causal = false;
 };
 
+/// Static shared memory per block, and the tensor-core kernel's row
+/// padding (elements) in its tiles.
+constexpr int64_t kStaticShared = 49152, kTilePad = 8;
+
 ArrayRef<int64_t> shapeOf(Value v) {
   return cast<MemRefType>(v.getType()).getShape();
 }
@@ -122,9 +126,9 @@ FailureOr<Attention> parse(rt::UkernelOp op) {
     ArrayRef<int64_t> kp = shapeOf(a.keys[p]), vp = shapeOf(a.values[p]);
     for (ArrayRef<int64_t> s : {kp, vp})
       ok &= (s[0] == q[0] || s[0] == 1) && s[1] == k[1];
-    ok &= (kp[2] == vp[2] || ShapedType::isDynamic(kp[2]) ||
-           ShapedType::isDynamic(vp[2])) &&
-          kp[3] == q[3] && vp[3] == v[3];
+    // A dynamic length is the same prefix of both (kiln.attention's
+    // verifier makes K's and V's lengths equal).
+    ok &= kp[2] == vp[2] && kp[3] == q[3] && vp[3] == v[3];
     skv = ShapedType::isDynamic(kp[2]) || ShapedType::isDynamic(skv)
               ? ShapedType::kDynamic
               : skv + kp[2];
@@ -412,14 +416,16 @@ struct CUDATileAttentionPass
     if (!tpr)
       tpr = std::clamp<int64_t>(
           llvm::PowerOf2Ceil(llvm::divideCeil(std::max(d, dv), 32)), 4, 32);
-    int64_t dq = llvm::divideCeil(d, tpr), dvq = llvm::divideCeil(dv, tpr);
+    // At least one of each (a head of size 0 reads zeros).
+    int64_t dq = std::max<int64_t>(1, llvm::divideCeil(d, tpr)),
+            dvq = std::max<int64_t>(1, llvm::divideCeil(dv, tpr));
     // Whole warps: the shuffles need every lane.
     int64_t rows =
                 std::min({static_cast<int64_t>(blockRows), 1024 / tpr,
                           static_cast<int64_t>(llvm::alignTo(sq, 32 / tpr))}),
             threads = rows * tpr;
     int64_t bc =
-        std::min<int64_t>(blockKeys, em.staticKeys.value_or(blockKeys));
+        std::clamp<int64_t>(em.staticKeys.value_or(blockKeys), 1, blockKeys);
     auto tileBytes = [&](int64_t keys) { return keys * (dq + dvq) * tpr * 4; };
     while (bc > 1 && tileBytes(bc) > sharedMemory)
       bc = (bc + 1) / 2;
@@ -547,14 +553,18 @@ struct CUDATileAttentionPass
     int64_t rows = warps * kMmaM, threads = warps * 32;
     // Keys in whole 16-deep steps of the second product.
     int64_t bc = std::max<int64_t>(kMmaK, blockKeys / kMmaK * kMmaK);
-    auto tileBytes = [&](int64_t keys) { return keys * (d + dv) * 2; };
+    // Rows padded by 8 elements (16 bytes): a fragment's lanes read 8 rows
+    // (keys) or 4 pairs of rows (values) of a tile, which then fall in
+    // different banks.
+    int64_t kWidth = d + kTilePad, vWidth = dv + kTilePad;
+    auto tileBytes = [&](int64_t keys) { return keys * (kWidth + vWidth) * 2; };
     while (bc > kMmaK && tileBytes(bc) > sharedMemory)
       bc = std::max<int64_t>(kMmaK, bc / 2 / kMmaK * kMmaK);
     Type f32 = em.f32, bf16 = b.getBF16Type();
-    auto launch =
-        em.launch(b, rows, threads,
-                  {tileType(ctx, bc, d, bf16), tileType(ctx, bc, dv, bf16)},
-                  kernelModule, kernelName);
+    auto launch = em.launch(
+        b, rows, threads,
+        {tileType(ctx, bc, kWidth, bf16), tileType(ctx, bc, vWidth, bf16)},
+        kernelModule, kernelName);
     Value kTile = launch.getWorkgroupAttributions()[0];
     Value vTile = launch.getWorkgroupAttributions()[1];
     Value lane = em.rem(b, em.tid, 32);
@@ -726,13 +736,18 @@ struct CUDATileAttentionPass
   /// Whether the call takes the tensor-core kernel: asked for, and heads
   /// in whole steps of the two products.
   bool useMma(const Attention &a) {
-    return tensorCores && shapeOf(a.q)[3] % kMmaK == 0 &&
-           shapeOf(a.values[0])[3] % kMmaN == 0 &&
-           (shapeOf(a.q)[3] + shapeOf(a.values[0])[3]) * kMmaK * 2 <=
-               sharedMemory;
+    int64_t d = shapeOf(a.q)[3], dv = shapeOf(a.values[0])[3];
+    return tensorCores && d > 0 && dv > 0 && d % kMmaK == 0 &&
+           dv % kMmaN == 0 &&
+           (d + dv + 2 * kTilePad) * kMmaK * 2 <= sharedMemory;
   }
 
   LogicalResult rewrite(const Attention &a, StringRef kernelName) {
+    // Nothing to write.
+    if (cast<MemRefType>(a.out.getType()).getNumElements() == 0) {
+      a.op->erase();
+      return success();
+    }
     ArrayRef<int64_t> q = shapeOf(a.q);
     if (q[0] > 65535 || q[1] > 65535)
       return a.op->emitError("attention over ")
@@ -751,14 +766,19 @@ struct CUDATileAttentionPass
                        << tpr;
       return signalPassFailure();
     }
-    // Automatically, at least 4 (and blocks capped at 1024 threads).
-    bool automatic = !tpr;
-    tpr = automatic ? 4 : tpr;
-    if (blockRows < 1 || blockRows * tpr % 32 ||
-        (!automatic && blockRows * tpr > 1024)) {
+    // Automatically, at least 4; blocks are capped at 1024 threads.
+    tpr = tpr ? tpr : 4;
+    if (blockRows < 1 || blockRows * tpr % 32) {
       func.emitError() << "block-rows x threads-per-row ("
                        << static_cast<int64_t>(blockRows) << " x " << tpr
-                       << ") must be a multiple of 32 and at most 1024";
+                       << ") must be a positive multiple of 32";
+      return signalPassFailure();
+    }
+    // Workgroup attributions are static shared memory: 48 KiB at most.
+    if (sharedMemory < 1 || sharedMemory > kStaticShared) {
+      func.emitError() << "shared-memory must be 1 to " << kStaticShared
+                       << " bytes (static shared memory), got "
+                       << static_cast<int64_t>(sharedMemory);
       return signalPassFailure();
     }
     if (blockKeys < 1) {

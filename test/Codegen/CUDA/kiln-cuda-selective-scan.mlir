@@ -69,6 +69,48 @@ func.func @plain(%u: memref<1x5x40xf32>, %dt: memref<1x5x40xf32>, %A: memref<40x
 
 // -----
 
+// Edge sizes: no channel (the call goes); no step (one kernel whose chunk
+// loop runs no chunk: the final state is the initial one).
+// CHECK-LABEL: func.func @no_channel
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK-LABEL: func.func @no_step
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x2xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.load %arg8
+// CHECK: memref.store %{{.*}}, %arg10
+func.func @no_channel(%u: memref<1x5x0xf32>, %A: memref<0x2xf32>, %B: memref<1x5x2xf32>, %p1: memref<1xf32>, %p3: memref<1x1x1xf32>, %hn: memref<1x0x2xf32>) {
+  %f = arith.constant 0 : i64
+  kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%u, %u, %A, %B, %B, %p1, %p3, %p1, %p3, %f : memref<1x5x0xf32>, memref<1x5x0xf32>, memref<0x2xf32>, memref<1x5x2xf32>, memref<1x5x2xf32>, memref<1xf32>, memref<1x1x1xf32>, memref<1xf32>, memref<1x1x1xf32>, i64) outs(%u, %hn : memref<1x5x0xf32>, memref<1x0x2xf32>)
+  return
+}
+func.func @no_step(%u: memref<1x0x40xf32>, %dt: memref<1x0x40xf32>, %A: memref<40x2xf32>, %B: memref<1x0x2xf32>, %C: memref<1x0x2xf32>, %p1: memref<1xf32>, %p3: memref<1x1x1xf32>, %p1b: memref<1xf32>, %h0: memref<1x40x2xf32>, %y: memref<1x0x40xf32>, %hn: memref<1x40x2xf32>) {
+  %f = arith.constant 8 : i64
+  kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%u, %dt, %A, %B, %C, %p1, %p3, %p1b, %h0, %f : memref<1x0x40xf32>, memref<1x0x40xf32>, memref<40x2xf32>, memref<1x0x2xf32>, memref<1x0x2xf32>, memref<1xf32>, memref<1x1x1xf32>, memref<1xf32>, memref<1x40x2xf32>, i64) outs(%y, %hn : memref<1x0x40xf32>, memref<1x40x2xf32>)
+  return
+}
+
+// -----
+
+// A state too large for a step's B and C rows in shared memory.
+func.func @huge_state(%u: memref<1x5x32xf32>, %A: memref<32x6145xf32>, %B: memref<1x5x6145xf32>, %p1: memref<1xf32>, %p3: memref<1x1x1xf32>, %hn: memref<1x32x6145xf32>) {
+  %f = arith.constant 0 : i64
+  // expected-error @+1 {{a state of 6145 elements leaves no room for a step's B and C rows in shared memory (48 KiB)}}
+  kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%u, %u, %A, %B, %B, %p1, %p3, %p1, %p3, %f : memref<1x5x32xf32>, memref<1x5x32xf32>, memref<32x6145xf32>, memref<1x5x6145xf32>, memref<1x5x6145xf32>, memref<1xf32>, memref<1x1x1xf32>, memref<1xf32>, memref<1x1x1xf32>, i64) outs(%u, %hn : memref<1x5x32xf32>, memref<1x32x6145xf32>)
+  return
+}
+
+// -----
+
+func.func @big_batch(%u: memref<70000x1x32xf32>, %A: memref<32x2xf32>, %B: memref<70000x1x2xf32>, %p1: memref<1xf32>, %p3: memref<1x1x1xf32>, %hn: memref<70000x32x2xf32>) {
+  %f = arith.constant 0 : i64
+  // expected-error @+1 {{a batch of 70000 exceeds the grid's 65535 blocks in y}}
+  kiln_rt.ukernel "kiln_uk_selective_scan_f32" ins(%u, %u, %A, %B, %B, %p1, %p3, %p1, %p3, %f : memref<70000x1x32xf32>, memref<70000x1x32xf32>, memref<32x2xf32>, memref<70000x1x2xf32>, memref<70000x1x2xf32>, memref<1xf32>, memref<1x1x1xf32>, memref<1xf32>, memref<1x1x1xf32>, i64) outs(%u, %hn : memref<70000x1x32xf32>, memref<70000x32x2xf32>)
+  return
+}
+
+// -----
+
 // Other micro-kernels are left (kiln-cuda-tile-attention reports them).
 // CHECK-LABEL: func.func @other
 // CHECK: kiln_rt.ukernel "kiln_uk_matmul_f32"

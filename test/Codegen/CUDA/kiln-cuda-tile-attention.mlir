@@ -24,8 +24,12 @@
 // RUN: not kiln-opt %s -split-input-file \
 // RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{shared-memory=100}))' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=TINY
+// RUN: not kiln-opt %s -split-input-file \
+// RUN:   -pass-pipeline='builtin.module(func.func(kiln-cuda-tile-attention{shared-memory=98304}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=BIGSHARED
+// BIGSHARED: error: shared-memory must be 1 to 49152 bytes (static shared memory), got 98304
 // TPR: error: threads-per-row must be 0 (automatic) or a power of two from 1 to 32, got 3
-// ROWS: error: block-rows x threads-per-row (12 x 4) must be a multiple of 32 and at most 1024
+// ROWS: error: block-rows x threads-per-row (12 x 4) must be a positive multiple of 32
 // KEYS: error: block-keys must be positive, got 0
 // TINY: error: a tile of one key and value (512 bytes) does not fit in shared-memory (100 bytes)
 
@@ -76,7 +80,7 @@
 // MMA-LABEL: func.func @causal
 // MMA: gpu.launch blocks({{[^)]*}}) in ({{[^=]*}}= %c2{{[^,]*}},
 // MMA-SAME: threads({{[^)]*}}) in ({{[^=]*}}= %c128,
-// MMA-SAME: workgroup(%[[KS:.*]] : memref<32x64xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x64xbf16, #gpu.address_space<workgroup>>)
+// MMA-SAME: workgroup(%[[KS:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>)
 // MMA-COUNT-32: memref.load %arg0
 // MMA: %[[R:.*]]:12 = scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, f32, f32, f32, f32)
 // MMA: arith.truncf %{{.*}} : f32 to bf16
@@ -187,6 +191,32 @@ func.func @wide(%q: memref<1x1x128x320xf32>, %o: memref<1x1x128x320xf32>) {
   %s = arith.constant 5.000000e-02 : f64
   %f = arith.constant 0 : i64
   kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %q, %q, %s, %f : memref<1x1x128x320xf32>, memref<1x1x128x320xf32>, memref<1x1x128x320xf32>, f64, i64) outs(%o : memref<1x1x128x320xf32>)
+  return
+}
+
+// -----
+
+// Nothing to compute: no query (the call goes); no key (a kernel whose
+// tile loop runs no tile: zeros, as the contract says for a query that
+// sees no key).
+// CHECK-LABEL: func.func @empty
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: kiln_rt.ukernel
+// CHECK: return
+// CHECK-LABEL: func.func @no_keys
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x8xf32, #gpu.address_space<workgroup>>
+// CHECK: arith.divui %{{.*}}, %c1
+func.func @empty(%q: memref<1x2x0x8xf32>, %k: memref<1x2x4x8xf32>, %o: memref<1x2x0x8xf32>) {
+  %s = arith.constant 5.000000e-01 : f64
+  %f = arith.constant 0 : i64
+  kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %k, %k, %s, %f : memref<1x2x0x8xf32>, memref<1x2x4x8xf32>, memref<1x2x4x8xf32>, f64, i64) outs(%o : memref<1x2x0x8xf32>)
+  return
+}
+func.func @no_keys(%q: memref<1x2x16x8xf32>, %k: memref<1x2x0x8xf32>, %o: memref<1x2x16x8xf32>) {
+  %s = arith.constant 5.000000e-01 : f64
+  %f = arith.constant 0 : i64
+  kiln_rt.ukernel "kiln_uk_attention_f32" ins(%q, %k, %k, %s, %f : memref<1x2x16x8xf32>, memref<1x2x0x8xf32>, memref<1x2x0x8xf32>, f64, i64) outs(%o : memref<1x2x16x8xf32>)
   return
 }
 

@@ -231,7 +231,8 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
     With `tensor-cores` (kiln-compile sets it with `--dtype=bf16`), a head
     whose D is a multiple of 16 and Dv of 8 takes FlashAttention-2's
     structure on tensor cores instead: a warp per 16 queries (`block-rows`
-    rounded up to 16: 4 warps by default), the tiles in bf16 (`block-keys` rounded down to a
+    rounded up to 16: 4 warps by default), the tiles in bf16 (rows padded
+    by 8 elements, so that a fragment's lanes read different banks) (`block-keys` rounded down to a
     multiple of 16), the queries held as `mma.sync` A fragments; per tile
     S = Q K^T is `D / 16` m16n8k16 products per 8 keys, each row's maximum
     is reduced over the 4 lanes holding it (`gpu.shuffle xor`), the
@@ -275,7 +276,8 @@ def CUDATileAttention : Pass<"kiln-cuda-tile-attention", "func::FuncOp"> {
            "power of two, at most 32; 0: the fewest, at least 4, that leave "
            "each at most 32 elements of the query and of the output row)">,
     Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"49152",
-           "Bytes of shared memory the key and value tiles may take">,
+           "Bytes of shared memory the key and value tiles may take (1 to "
+           "49152: static shared memory)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
            "Both products on tensor cores (mma.sync m16n8k16): queries, "
            "keys, values and softmax weights rounded to bf16, f32 "
