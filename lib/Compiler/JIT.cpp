@@ -54,6 +54,13 @@ FailureOr<kiln_model *> kiln::compileToJIT(ModuleOp module,
   auto tm = cpu::createTargetMachine(options.cpu, error);
   if (failed(tm))
     return emitError(module.getLoc()) << error;
+  // The JIT's memory manager maps code and data sections separately, and
+  // the kernel may place them more than 2 GiB apart (it does under
+  // AddressSanitizer, whose allocator reserves terabytes): the small code
+  // model's 32-bit PC-relative references to constants would then be
+  // truncated silently and read unmapped memory. The large code model
+  // addresses them with 64-bit absolute relocations.
+  (*tm)->setCodeModel(llvm::CodeModel::Large);
 
   // The weight table: addresses of the blobs, in the order of kiln.weights.
   std::vector<void *> weights;
