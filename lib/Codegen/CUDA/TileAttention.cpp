@@ -272,9 +272,20 @@ struct Emitter {
     return launch;
   }
 
+  /// A tile loop, a builder in its body after the copies and the barrier,
+  /// and the tile's first key.
+  struct TileLoop {
+    scf::ForOp loop;
+    OpBuilder body;
+    Value j0;
+  };
+
   /// The loop over the key tiles of `bc` keys the block's queries see
-  /// (causally, up to the last query's j <= i + Skv - Sq), carrying `init`.
-  scf::ForOp tileLoop(OpBuilder &b, int64_t rows, int64_t bc, ValueRange init) {
+  /// (causally, up to the last query's j <= i + Skv - Sq), carrying `init`;
+  /// each iteration starts by copying the tile's keys and values into
+  /// `kTile` and `vTile` with the block's `threads`, then synchronizes.
+  TileLoop tileLoop(OpBuilder &b, int64_t rows, int64_t bc, ValueRange init,
+                    Value kTile, Value vTile, int64_t threads) {
     Value keyEnd = skv;
     if (a.causal) {
       Value last = add(b, add(b, first, skv), rows - sq);
@@ -282,7 +293,13 @@ struct Emitter {
           b, loc, arith::MaxSIOp::create(b, loc, last, cst(b, 0)), keyEnd);
     }
     Value tiles = div(b, add(b, keyEnd, bc - 1), bc);
-    return scf::ForOp::create(b, loc, cst(b, 0), tiles, cst(b, 1), init);
+    auto loop = scf::ForOp::create(b, loc, cst(b, 0), tiles, cst(b, 1), init);
+    OpBuilder lb(loop.getBody(), loop.getBody()->begin());
+    Value j0 = mul(lb, loop.getInductionVar(), bc);
+    copyTile(lb, j0, kTile, a.keys, d, threads);
+    copyTile(lb, j0, vTile, a.values, dv, threads);
+    gpu::BarrierOp::create(lb, loc);
+    return {loop, lb, j0};
   }
 
   /// Copies keys (or values, `parts`) j0 .. j0 + rows of `tile` into it,
@@ -463,12 +480,11 @@ struct CUDATileAttentionPass
     }
     SmallVector<Value> init(dvq, em.fcst(b, 0));
     init.append({em.ninf(b), em.fcst(b, 0)});
-    scf::ForOp loop = em.tileLoop(b, rows, bc, init);
-    OpBuilder lb(loop.getBody(), loop.getBody()->begin());
-    Value j0 = em.mul(lb, loop.getInductionVar(), bc);
-    em.copyTile(lb, j0, kTile, a.keys, d, threads);
-    em.copyTile(lb, j0, vTile, a.values, dv, threads);
-    gpu::BarrierOp::create(lb, loc);
+    Emitter::TileLoop tile =
+        em.tileLoop(b, rows, bc, init, kTile, vTile, threads);
+    scf::ForOp loop = tile.loop;
+    OpBuilder &lb = tile.body;
+    Value j0 = tile.j0;
 
     // Scores: the thread's partial dot products with the tile's keys,
     // summed over the row's threads.
@@ -614,12 +630,11 @@ struct CUDATileAttentionPass
     int64_t outTiles = dv / kMmaN;
     SmallVector<Value> init(outTiles, zeros);
     init.append({em.ninf(b), em.ninf(b), em.fcst(b, 0), em.fcst(b, 0)});
-    scf::ForOp loop = em.tileLoop(b, rows, bc, init);
-    OpBuilder lb(loop.getBody(), loop.getBody()->begin());
-    Value j0 = em.mul(lb, loop.getInductionVar(), bc);
-    em.copyTile(lb, j0, kTile, a.keys, d, threads);
-    em.copyTile(lb, j0, vTile, a.values, dv, threads);
-    gpu::BarrierOp::create(lb, loc);
+    Emitter::TileLoop tile =
+        em.tileLoop(b, rows, bc, init, kTile, vTile, threads);
+    scf::ForOp loop = tile.loop;
+    OpBuilder &lb = tile.body;
+    Value j0 = tile.j0;
 
     // A B fragment from a tile: (k, n) at [k0 + k][n0 + n], or transposed
     // at [n0 + n][k0 + k].

@@ -728,8 +728,10 @@ def scan_ref(u, delta, A, B, C, D=None, z=None, bias=None, h0=None,
     return np.stack(ys, -1).astype(np.float32), h.astype(np.float32)
 
 
-def test_selective_scan(tmp_path):
-    bt, di, n, L = 2, 5, 3, 11
+def scan_case(bt, di, n, L):
+    """Two selective scans of random operands ([Bt, Di, L] channel-major),
+    without and with every optional operand: (inputs, expected outputs,
+    module body)."""
     u, dl, z = randn(bt, di, L), randn(bt, di, L) * 0.5, randn(bt, di, L)
     A = -np.abs(randn(di, n))
     B, C = randn(bt, n, L), randn(bt, n, L)
@@ -742,7 +744,11 @@ def test_selective_scan(tmp_path):
     body = (f"  %r0, %r1 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 : ({sig5}) -> {outs}\n"
             f"  %r2, %r3 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 D(%a5) z(%a6) delta_bias(%a7) state(%a8) {{delta_softplus = true}}"
             f" : ({sig5}, {T(D)}, {T(z)}, {T(bias)}, {T(h0)}) -> {outs}")
-    check(tmp_path, [u, dl, A, B, C, D, z, bias, h0], [y0, s0, y1, s1], body)
+    return [u, dl, A, B, C, D, z, bias, h0], [y0, s0, y1, s1], body
+
+
+def test_selective_scan(tmp_path):
+    check(tmp_path, *scan_case(2, 5, 3, 11))
 
 
 def test_selective_scan_cuda(tmp_path):
@@ -752,21 +758,7 @@ def test_selective_scan_cuda(tmp_path):
     numpy: 200 channels (two blocks, the second partial) over 70 steps
     (chunks of 32, the last partial), with and without every optional
     operand."""
-    bt, di, n, L = 2, 200, 4, 70
-    u, dl, z = randn(bt, di, L), randn(bt, di, L) * 0.5, randn(bt, di, L)
-    A = -np.abs(randn(di, n))
-    B, C = randn(bt, n, L), randn(bt, n, L)
-    D, bias, h0 = randn(di), randn(di) * 0.1, randn(bt, di, n)
-    y0, s0 = scan_ref(u, dl, A, B, C)
-    y1, s1 = scan_ref(u, dl, A, B, C, D, z, bias, h0, softplus=True)
-    T = ttype
-    sig5 = f"{T(u)}, {T(dl)}, {T(A)}, {T(B)}, {T(C)}"
-    outs = f"({T(y0)}, {T(s0)})"
-    body = (f"  %r0, %r1 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 : ({sig5}) -> {outs}\n"
-            f"  %r2, %r3 = kiln.selective_scan %a0, %a1, %a2, %a3, %a4 D(%a5) z(%a6) delta_bias(%a7) state(%a8) {{delta_softplus = true}}"
-            f" : ({sig5}, {T(D)}, {T(z)}, {T(bias)}, {T(h0)}) -> {outs}")
-    src = check_cuda_emulated(tmp_path, [u, dl, A, B, C, D, z, bias, h0],
-                              [y0, s0, y1, s1], body)
+    src = check_cuda_emulated(tmp_path, *scan_case(2, 200, 4, 70))
     assert cuda_ptx(tmp_path, src).count(".entry main_scan") == 2
 
 
